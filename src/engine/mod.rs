@@ -1,0 +1,189 @@
+//! A deterministic discrete-event simulation kernel. It knows nothing of
+//! storage: a [`Model`] reacts to its own events and schedules more of them.
+//!
+//! Determinism rests on three rules kept here: integer time, the (time,
+//! sequence) order of [`queue::EventQueue`], and one ChaCha stream per trial
+//! (see [`trials`]).
+
+pub mod queue;
+pub mod trials;
+
+use crate::units::Micros;
+pub use queue::{EventKey, EventQueue};
+
+/// What a model tells the kernel after handling an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The trial's outcome is settled: stop before the horizon.
+    Stop,
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    /// The next event lies beyond the horizon.
+    Horizon,
+    /// The model returned [`Flow::Stop`].
+    Stopped,
+    /// No events were left.
+    Exhausted,
+    /// The event budget ran out: the trial's result is incomplete.
+    Budget,
+}
+
+/// The clock and pending events a model schedules into.
+#[derive(Debug)]
+pub struct Scheduler<E> {
+    now: Micros,
+    queue: EventQueue<E>,
+    handled: u64,
+}
+
+impl<E> Default for Scheduler<E> {
+    fn default() -> Self {
+        Self {
+            now: 0,
+            queue: EventQueue::default(),
+            handled: 0,
+        }
+    }
+}
+
+impl<E> Scheduler<E> {
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    /// Number of events handled so far in this run.
+    pub fn handled(&self) -> u64 {
+        self.handled
+    }
+
+    /// Schedules `event` after `delay` (saturating at the end of time).
+    pub fn schedule(&mut self, delay: Micros, event: E) -> EventKey {
+        self.queue.push(self.now.saturating_add(delay), event)
+    }
+
+    /// Schedules `event` at absolute time `at`, never in the past.
+    pub fn schedule_at(&mut self, at: Micros, event: E) -> EventKey {
+        self.queue.push(at.max(self.now), event)
+    }
+
+    pub fn cancel(&mut self, key: EventKey) -> bool {
+        self.queue.cancel(key)
+    }
+
+    /// Resets the clock and drops pending events, keeping allocations.
+    pub fn reset(&mut self) {
+        self.now = 0;
+        self.handled = 0;
+        self.queue.clear();
+    }
+}
+
+/// A simulated system: it handles its events, scheduling new ones.
+pub trait Model {
+    type Event;
+    fn handle(&mut self, event: Self::Event, sim: &mut Scheduler<Self::Event>) -> Flow;
+}
+
+/// Limits of one run.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Events after this instant are not handled.
+    pub horizon: Micros,
+    /// At most this many events are handled.
+    pub max_events: u64,
+}
+
+/// Runs `model` until the horizon, a stop, an empty queue or the event budget.
+/// On return the clock stands at the horizon unless the model stopped earlier.
+pub fn run<M: Model>(model: &mut M, sim: &mut Scheduler<M::Event>, limits: Limits) -> RunEnd {
+    loop {
+        if sim.handled >= limits.max_events {
+            return RunEnd::Budget;
+        }
+        let Some(at) = sim.queue.peek_time() else {
+            sim.now = limits.horizon;
+            return RunEnd::Exhausted;
+        };
+        if at > limits.horizon {
+            sim.now = limits.horizon;
+            return RunEnd::Horizon;
+        }
+        let Some((at, event)) = sim.queue.pop() else {
+            continue; // only cancelled entries were left
+        };
+        if at > limits.horizon {
+            sim.now = limits.horizon;
+            return RunEnd::Horizon;
+        }
+        sim.now = at;
+        sim.handled += 1;
+        if model.handle(event, sim) == Flow::Stop {
+            return RunEnd::Stopped;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts ticks every 10 time units; stops at a chosen tick.
+    struct Ticker {
+        ticks: Vec<Micros>,
+        stop_at: usize,
+    }
+
+    impl Model for Ticker {
+        type Event = ();
+        fn handle(&mut self, _: (), sim: &mut Scheduler<()>) -> Flow {
+            self.ticks.push(sim.now());
+            if self.ticks.len() == self.stop_at {
+                return Flow::Stop;
+            }
+            sim.schedule(10, ());
+            Flow::Continue
+        }
+    }
+
+    fn run_ticker(stop_at: usize, limits: Limits) -> (Ticker, RunEnd, Micros) {
+        let mut model = Ticker {
+            ticks: vec![],
+            stop_at,
+        };
+        let mut sim = Scheduler::default();
+        sim.schedule(0, ());
+        let end = run(&mut model, &mut sim, limits);
+        (model, end, sim.now())
+    }
+
+    #[test]
+    fn horizon_is_inclusive_and_clock_ends_there() {
+        let limits = Limits {
+            horizon: 35,
+            max_events: u64::MAX,
+        };
+        let (model, end, now) = run_ticker(usize::MAX, limits);
+        assert_eq!(model.ticks, vec![0, 10, 20, 30]);
+        assert_eq!((end, now), (RunEnd::Horizon, 35));
+    }
+
+    #[test]
+    fn stop_and_budget_end_the_run() {
+        let limits = Limits {
+            horizon: 1000,
+            max_events: u64::MAX,
+        };
+        assert_eq!(run_ticker(3, limits).1, RunEnd::Stopped);
+        let tight = Limits {
+            horizon: 1000,
+            max_events: 5,
+        };
+        let (model, end, _) = run_ticker(usize::MAX, tight);
+        assert_eq!((model.ticks.len(), end), (5, RunEnd::Budget));
+    }
+}

@@ -1,0 +1,128 @@
+//! Independent trials: one ChaCha stream per trial, fixed blocks of trials run
+//! in parallel, results merged in trial order. The merged result is therefore
+//! bit-identical for any thread count.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Trials per block: the unit of parallel work and of ordered merging.
+pub const BLOCK: u64 = 256;
+
+/// Number of independent sub-streams one trial may draw from.
+pub const PURPOSES: u32 = 4096;
+
+/// The random stream of `purpose` within trial `trial` of a run seeded by
+/// `master_seed`. The ChaCha key comes from the master seed alone (expanded
+/// with SplitMix64, a fixed public definition, so no library default can
+/// change it), the ChaCha stream number is the trial index, and purposes are
+/// disjoint 2^56-word windows of that stream. A model uses separate purposes
+/// so that, e.g., the failure trace does not depend on what repairs drew.
+pub fn trial_rng(master_seed: u64, trial: u64, purpose: u32) -> ChaCha8Rng {
+    assert!(purpose < PURPOSES, "purpose {purpose} out of range");
+    let mut state = master_seed;
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
+    }
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(trial);
+    rng.set_word_pos(u128::from(purpose) << 56);
+    rng
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// An accumulator of trial results that can absorb another one recorded
+/// after it (in trial order).
+pub trait Merge {
+    fn merge(&mut self, later: Self);
+}
+
+/// Runs trials `trials.start..trials.end` on `threads` threads (0 = all
+/// cores). Each trial records its observation into the accumulator of its
+/// block; blocks are merged in index order.
+pub fn run_trials<A, F>(
+    trials: std::ops::Range<u64>,
+    threads: usize,
+    new_acc: impl Fn() -> A + Sync,
+    trial: F,
+) -> Result<A, rayon::ThreadPoolBuildError>
+where
+    A: Merge + Send,
+    F: Fn(u64, &mut A) + Sync,
+{
+    let blocks: Vec<std::ops::Range<u64>> = (trials.start..trials.end)
+        .step_by(BLOCK as usize)
+        .map(|start| start..(start + BLOCK).min(trials.end))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let per_block: Vec<A> = pool.install(|| {
+        blocks
+            .into_par_iter()
+            .map(|block| {
+                let mut acc = new_acc();
+                block.for_each(|t| trial(t, &mut acc));
+                acc
+            })
+            .collect()
+    });
+    let mut total = new_acc();
+    per_block.into_iter().for_each(|acc| total.merge(acc));
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[derive(Default)]
+    struct Draws(Vec<u64>);
+    impl Merge for Draws {
+        fn merge(&mut self, later: Self) {
+            self.0.extend(later.0);
+        }
+    }
+
+    fn draws(threads: usize) -> Vec<u64> {
+        let acc = run_trials(0..1000, threads, Draws::default, |t, acc| {
+            acc.0.push(trial_rng(7, t, 0).next_u64());
+        });
+        acc.unwrap().0
+    }
+
+    #[test]
+    fn results_are_in_trial_order_for_any_thread_count() {
+        let one = draws(1);
+        assert_eq!(one.len(), 1000);
+        assert_eq!(one, draws(2));
+        assert_eq!(one, draws(5));
+        assert_eq!(one[17], trial_rng(7, 17, 0).next_u64());
+    }
+
+    #[test]
+    fn streams_differ_by_seed_trial_and_purpose() {
+        let first = |s, t, p| trial_rng(s, t, p).next_u64();
+        let base = first(1, 0, 0);
+        assert_ne!(base, first(2, 0, 0));
+        assert_ne!(base, first(1, 1, 0));
+        assert_ne!(base, first(1, 0, 1));
+        assert_eq!(base, first(1, 0, 0));
+    }
+
+    #[test]
+    fn stream_values_are_pinned() {
+        // Guards portability: a change here changes every published result.
+        let mut rng = trial_rng(42, 3, 1);
+        let got = [rng.next_u64(), rng.next_u64()];
+        assert_eq!(got, PINNED, "ChaCha8 stream changed: {got:?}");
+    }
+    const PINNED: [u64; 2] = [1231872984215279749, 11818943145884336568];
+}
