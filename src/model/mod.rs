@@ -1,0 +1,80 @@
+//! The storage model: a validated description of a system ([`System`]) and
+//! its simulation ([`world`]). It knows nothing of files or the command line;
+//! the `scenario` module builds a `System` from a scenario file.
+
+pub mod placement;
+pub mod topology;
+pub mod world;
+
+use crate::dist::Dist;
+use crate::units::Micros;
+pub use topology::{Level, Region, Shape, Topology};
+
+/// Copies of data kept together under one placement rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyGroup {
+    pub copies: u32,
+    /// Index of the region holding this group.
+    pub region: u32,
+    /// All copies of the group stay within one component of this level.
+    pub within: Level,
+    /// Copies go to distinct components of this (narrower) level.
+    pub spread: Level,
+}
+
+/// A replication option: LRS, ZRS, GRS, GZRS, their RA- variants or custom.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicationOption {
+    pub name: String,
+    /// Primary group first, then the geo-secondary group if any.
+    pub groups: Vec<CopyGroup>,
+    /// Reads may be served by the secondary (RA-GRS, RA-GZRS).
+    pub read_access_secondary: bool,
+}
+
+impl ReplicationOption {
+    pub fn copies(&self) -> u32 {
+        self.groups.iter().map(|g| g.copies).sum()
+    }
+}
+
+/// A permanent-failure process of one class of component.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureProcess {
+    pub level: Level,
+    /// Time to failure of one component (renewed after replacement).
+    pub lifetime: Dist,
+    /// Time until a destroyed component is back in service, empty.
+    pub replace: Micros,
+}
+
+/// How long re-creating a lost copy takes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Repair {
+    /// Bandwidth-limited re-replication: the data of a failed component is
+    /// rebuilt at min(per-disk bandwidth × disks of the facility, facility
+    /// bandwidth); each lost copy is done at a uniform point of that window.
+    Bandwidth {
+        disk_bytes_per_s: f64,
+        facility_bytes_per_s: f64,
+        geo_bytes_per_s: f64,
+    },
+    /// Each lost copy takes an independent draw from this distribution.
+    Time(Dist),
+}
+
+/// Everything a run needs, validated.
+#[derive(Clone, Debug)]
+pub struct System {
+    pub topology: Topology,
+    /// Size of one extent (placement group), the unit of replication.
+    pub extent_bytes: u64,
+    /// Extents of data stored under each option.
+    pub extents: u32,
+    pub options: Vec<ReplicationOption>,
+    pub failures: Vec<FailureProcess>,
+    /// Delay from a failure to the start of repair.
+    pub detection: Dist,
+    pub repair: Repair,
+    pub horizon: Micros,
+}

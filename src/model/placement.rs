@@ -1,0 +1,186 @@
+//! Where copies go: the spread rule of a copy group, applied when data is
+//! first placed and again when a lost copy is re-created.
+
+use rand::{Rng, RngExt};
+
+use super::{CopyGroup, Level, ReplicationOption, Topology};
+
+/// Chooses a disk for a new copy of a group anchored at `anchor` (a component
+/// of `group.within`), on a component of `group.spread` that holds none of
+/// the `taken` disks. If every such component is taken or out of service,
+/// the rule is relaxed one level at a time (rack → node → disk): redundancy
+/// degrades rather than the copy being refused. Only a disk already holding
+/// a copy, or no usable disk at all, is never chosen.
+pub fn pick_disk<R: Rng + ?Sized>(
+    topo: &Topology,
+    group: &CopyGroup,
+    anchor: u32,
+    taken: &[u32],
+    usable: &dyn Fn(u32) -> bool,
+    rng: &mut R,
+) -> Option<u32> {
+    let mut spread = group.spread;
+    loop {
+        if let Some(d) = pick_at_level(topo, group.within, anchor, spread, taken, usable, rng) {
+            return Some(d);
+        }
+        if spread == Level::Disk {
+            return None;
+        }
+        spread = spread.narrower();
+    }
+}
+
+/// Picks uniformly among the untaken components of `spread` inside the
+/// anchor, then a usable disk inside it; gives up when none qualifies.
+fn pick_at_level<R: Rng + ?Sized>(
+    topo: &Topology,
+    within: Level,
+    anchor: u32,
+    spread: Level,
+    taken: &[u32],
+    usable: &dyn Fn(u32) -> bool,
+    rng: &mut R,
+) -> Option<u32> {
+    let range = topo.components_within(within, anchor, spread);
+    let mut excluded: Vec<u32> = taken
+        .iter()
+        .map(|&d| topo.ancestor(d, spread))
+        .filter(|c| range.contains(c))
+        .collect();
+    excluded.sort_unstable();
+    excluded.dedup();
+    loop {
+        let free = range.len() as u32 - excluded.len() as u32;
+        if free == 0 {
+            return None;
+        }
+        let component = nth_free(range.start, rng.random_range(0..free), &excluded);
+        if let Some(d) = usable_disk(topo, spread, component, usable, rng) {
+            return Some(d);
+        }
+        let at = excluded.partition_point(|&c| c < component);
+        excluded.insert(at, component);
+    }
+}
+
+/// The `n`-th component id from `start`, skipping the sorted `excluded` ids.
+fn nth_free(start: u32, n: u32, excluded: &[u32]) -> u32 {
+    let mut id = start + n;
+    for &e in excluded {
+        if e <= id {
+            id += 1;
+        } else {
+            break;
+        }
+    }
+    id
+}
+
+/// A uniformly chosen usable disk below a component, if any: a few random
+/// probes, then a scan from a random start (exact, and cheap in practice).
+fn usable_disk<R: Rng + ?Sized>(
+    topo: &Topology,
+    level: Level,
+    component: u32,
+    usable: &dyn Fn(u32) -> bool,
+    rng: &mut R,
+) -> Option<u32> {
+    let disks = topo.disk_range(level, component);
+    let n = disks.len() as u32;
+    for _ in 0..4 {
+        let d = disks.start + rng.random_range(0..n);
+        if usable(d) {
+            return Some(d);
+        }
+    }
+    let offset = rng.random_range(0..n);
+    (0..n)
+        .map(|i| disks.start + (offset + i) % n)
+        .find(|&d| usable(d))
+}
+
+/// A random component of `group.within` inside the group's region.
+pub fn pick_anchor<R: Rng + ?Sized>(topo: &Topology, group: &CopyGroup, rng: &mut R) -> u32 {
+    let range = topo.components_within(Level::Region, group.region, group.within);
+    range.start + rng.random_range(0..range.len() as u32)
+}
+
+/// The initial placement of every extent of one option: copy `s` of extent
+/// `e` is on disk `copies[e * n + s]`, and `by_disk` is the reverse index.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub copies_per_extent: usize,
+    pub copies: Vec<u32>,
+    /// CSR: entries of disk d are `entries[starts[d]..starts[d + 1]]`.
+    starts: Vec<u32>,
+    entries: Vec<(u32, u8)>,
+}
+
+impl Placement {
+    /// Places `extents` extents of `option` on an empty, fully working fleet.
+    pub fn new<R: Rng + ?Sized>(
+        topo: &Topology,
+        option: &ReplicationOption,
+        extents: u32,
+        rng: &mut R,
+    ) -> Result<Self, String> {
+        let n = option.copies() as usize;
+        let mut copies = Vec::with_capacity(extents as usize * n);
+        let all = |_: u32| true;
+        for _ in 0..extents {
+            for group in &option.groups {
+                let anchor = pick_anchor(topo, group, rng);
+                let first = copies.len();
+                for _ in 0..group.copies {
+                    let disk = pick_disk(topo, group, anchor, &copies[first..], &all, rng)
+                        .ok_or_else(|| too_few_disks(option, group))?;
+                    copies.push(disk);
+                }
+            }
+        }
+        Ok(Self::indexed(topo.disks(), n, copies))
+    }
+
+    fn indexed(disks: u32, n: usize, copies: Vec<u32>) -> Self {
+        let mut starts = vec![0u32; disks as usize + 1];
+        for &d in &copies {
+            starts[d as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut entries = vec![(0, 0); copies.len()];
+        for (i, &d) in copies.iter().enumerate() {
+            entries[fill[d as usize] as usize] = ((i / n) as u32, (i % n) as u8);
+            fill[d as usize] += 1;
+        }
+        Self {
+            copies_per_extent: n,
+            copies,
+            starts,
+            entries,
+        }
+    }
+
+    /// Copies initially placed on `disk`, as (extent, slot).
+    pub fn on_disk(&self, disk: u32) -> &[(u32, u8)] {
+        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
+        &self.entries[a as usize..b as usize]
+    }
+
+    pub fn extent(&self, extent: u32) -> &[u32] {
+        let n = self.copies_per_extent;
+        &self.copies[extent as usize * n..(extent as usize + 1) * n]
+    }
+}
+
+fn too_few_disks(option: &ReplicationOption, group: &CopyGroup) -> String {
+    format!(
+        "option {}: a {} holds fewer than {} disks, so its copies cannot be placed",
+        option.name,
+        group.within.name(),
+        group.copies
+    )
+}

@@ -1,0 +1,223 @@
+//! The physical hierarchy: region → zone → facility → rack → node → disk.
+//!
+//! Components of each level are numbered in tree order, so the disks below
+//! any component form one contiguous range and each disk's ancestors are a
+//! table lookup. This keeps failure handling and placement allocation-free.
+
+use std::ops::Range;
+
+/// Levels of the hierarchy, from the widest to the narrowest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Region = 0,
+    Zone = 1,
+    Facility = 2,
+    Rack = 3,
+    Node = 4,
+    Disk = 5,
+}
+
+impl Level {
+    pub const ALL: [Level; 6] = [
+        Level::Region,
+        Level::Zone,
+        Level::Facility,
+        Level::Rack,
+        Level::Node,
+        Level::Disk,
+    ];
+
+    pub fn name(self) -> &'static str {
+        ["region", "zone", "facility", "rack", "node", "disk"][self as usize]
+    }
+
+    pub fn parse(text: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.name() == text)
+    }
+
+    /// The next narrower level (Disk stays Disk).
+    pub fn narrower(self) -> Level {
+        Level::ALL[(self as usize + 1).min(5)]
+    }
+}
+
+/// How one region is built: counts below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub zones: u32,
+    pub facilities_per_zone: u32,
+    pub racks_per_facility: u32,
+    pub nodes_per_rack: u32,
+    pub disks_per_node: u32,
+}
+
+impl Shape {
+    fn fanout(&self) -> [u32; 5] {
+        [
+            self.zones,
+            self.facilities_per_zone,
+            self.racks_per_facility,
+            self.nodes_per_rack,
+            self.disks_per_node,
+        ]
+    }
+
+    /// Disks in one region of this shape.
+    pub fn disks(&self) -> u64 {
+        self.fanout().iter().map(|&n| u64::from(n)).product()
+    }
+}
+
+/// A region as the scenario names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    pub name: String,
+    pub geography: String,
+    /// Index of the paired region, where geo-redundant copies go.
+    pub pair: Option<u32>,
+    pub shape: Shape,
+}
+
+/// The built hierarchy.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub regions: Vec<Region>,
+    /// Per level, the disk range of each component.
+    disk_ranges: [Vec<Range<u32>>; 6],
+    /// Per disk, its ancestor at every level (index = level; [5] is itself).
+    ancestors: Vec<[u32; 6]>,
+    /// Bytes a disk holds.
+    pub disk_bytes: u64,
+}
+
+impl Topology {
+    /// Builds the hierarchy; fails if it exceeds u32 disk indices.
+    pub fn build(regions: Vec<Region>, disk_bytes: u64) -> Result<Self, String> {
+        let total: u64 = regions.iter().map(|r| r.shape.disks()).sum();
+        if total > u64::from(u32::MAX) {
+            return Err(format!("{total} disks is more than replisim supports (2^32)"));
+        }
+        let mut topo = Topology {
+            regions,
+            disk_ranges: Default::default(),
+            ancestors: Vec::with_capacity(total as usize),
+            disk_bytes,
+        };
+        for r in 0..topo.regions.len() {
+            let fanout = topo.regions[r].shape.fanout();
+            topo.add_subtree(Level::Region, r as u32, &fanout);
+        }
+        Ok(topo)
+    }
+
+    /// Adds component `index` of `level` and everything below it.
+    fn add_subtree(&mut self, level: Level, index: u32, fanout: &[u32]) {
+        let first_disk = self.ancestors.len() as u32;
+        if level == Level::Disk {
+            let mut anc = [0u32; 6];
+            for l in Level::ALL.into_iter().take(5) {
+                anc[l as usize] = self.disk_ranges[l as usize].len() as u32 - 1;
+            }
+            anc[5] = index;
+            self.ancestors.push(anc);
+            self.disk_ranges[5].push(index..index + 1);
+            return;
+        }
+        self.disk_ranges[level as usize].push(first_disk..first_disk);
+        let child = level.narrower();
+        for _ in 0..fanout[level as usize] {
+            let next = self.disk_ranges[child as usize].len() as u32;
+            self.add_subtree(child, next, fanout);
+        }
+        let end = self.ancestors.len() as u32;
+        self.disk_ranges[level as usize][index as usize].end = end;
+    }
+
+    pub fn disks(&self) -> u32 {
+        self.ancestors.len() as u32
+    }
+
+    pub fn count(&self, level: Level) -> u32 {
+        self.disk_ranges[level as usize].len() as u32
+    }
+
+    /// The disks below component `index` of `level`.
+    pub fn disk_range(&self, level: Level, index: u32) -> Range<u32> {
+        self.disk_ranges[level as usize][index as usize].clone()
+    }
+
+    /// The ancestor of `disk` at `level`.
+    pub fn ancestor(&self, disk: u32, level: Level) -> u32 {
+        self.ancestors[disk as usize][level as usize]
+    }
+
+    pub fn ancestors(&self, disk: u32) -> &[u32; 6] {
+        &self.ancestors[disk as usize]
+    }
+
+    /// The components of level `below` inside component `index` of `level`.
+    pub fn components_within(&self, level: Level, index: u32, below: Level) -> Range<u32> {
+        let disks = self.disk_range(level, index);
+        self.ancestor(disks.start, below)..self.ancestor(disks.end - 1, below) + 1
+    }
+
+    /// The ancestor at `level` of component `index` of a narrower level.
+    pub fn ancestor_of(&self, level: Level, index: u32, at: Level) -> u32 {
+        let first_disk = self.disk_ranges[level as usize][index as usize].start;
+        self.ancestor(first_disk, at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(z: u32, f: u32, r: u32, n: u32, d: u32) -> Shape {
+        Shape {
+            zones: z,
+            facilities_per_zone: f,
+            racks_per_facility: r,
+            nodes_per_rack: n,
+            disks_per_node: d,
+        }
+    }
+
+    fn region(name: &str, shape: Shape) -> Region {
+        Region {
+            name: name.into(),
+            geography: "geo".into(),
+            pair: None,
+            shape,
+        }
+    }
+
+    #[test]
+    fn ranges_and_ancestors_agree() {
+        let topo = Topology::build(
+            vec![
+                region("a", shape(3, 2, 4, 2, 3)),
+                region("b", shape(1, 1, 5, 1, 2)),
+            ],
+            1,
+        )
+        .unwrap();
+        assert_eq!(topo.disks(), 3 * 2 * 4 * 2 * 3 + 10);
+        assert_eq!(topo.count(Level::Zone), 4);
+        assert_eq!(topo.count(Level::Rack), 3 * 2 * 4 + 5);
+        for level in Level::ALL {
+            let mut next = 0;
+            for c in 0..topo.count(level) {
+                let range = topo.disk_range(level, c);
+                assert_eq!(range.start, next, "{level:?} {c} is contiguous");
+                assert!(!range.is_empty());
+                for d in range.clone() {
+                    assert_eq!(topo.ancestor(d, level), c);
+                }
+                next = range.end;
+            }
+            assert_eq!(next, topo.disks());
+        }
+        assert_eq!(topo.ancestor_of(Level::Rack, 24, Level::Region), 1);
+    }
+}

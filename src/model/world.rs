@@ -1,0 +1,429 @@
+//! One trial of the storage system: failures destroy copies, detection and
+//! re-replication re-create them, and an extent is lost when its last copy
+//! is destroyed. All options live on the same hardware in the same trial, so
+//! they see the same failure trace (common random numbers).
+//!
+//! Random streams (purposes of [`trial_rng`]): 0 draws the failure trace and
+//! detection delays; 1 + k draws repairs of option k. An option's behaviour
+//! thus never changes the failures another option sees.
+
+use std::collections::HashMap;
+
+use rand::RngExt;
+use rand_distr::Exp1;
+use rand_chacha::ChaCha8Rng;
+
+use super::placement::{Placement, pick_anchor, pick_disk};
+use super::{Level, Repair, System};
+use crate::engine::trials::trial_rng;
+use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
+use crate::units::{Micros, SECOND};
+
+/// The most copies one option may keep of an extent.
+pub const MAX_COPIES: usize = 16;
+
+/// A repair that finds no valid target (its whole scope is destroyed and not
+/// yet replaced) tries again after this delay.
+const REPAIR_RETRY: Micros = 3600 * SECOND;
+
+/// Upper bound on events in one trial: protects against a runaway scenario.
+const MAX_EVENTS: u64 = 1 << 32;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    /// The fleet-wide clock of an exponential failure process fired.
+    FleetFailure { process: u16 },
+    /// One component's own (non-exponential) lifetime ended.
+    Failure { process: u16, component: u32 },
+    /// A destroyed component is back in service, empty.
+    Replaced { process: u16, component: u32 },
+    /// A lost copy has been re-created.
+    Repaired { option: u16, extent: u32, slot: u8 },
+}
+
+/// What one option experienced in one trial.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptionOutcome {
+    pub lost_extents: u32,
+    pub copies_destroyed: u64,
+    pub copies_repaired: u64,
+}
+
+/// What a trial produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrialOutcome {
+    pub options: Vec<OptionOutcome>,
+    pub events: u64,
+    pub end: RunEnd,
+}
+
+/// The immutable part of a run: the system and each option's placement.
+#[derive(Debug)]
+pub struct Plan<'s> {
+    pub system: &'s System,
+    pub placements: Vec<Placement>,
+    pub seed: u64,
+}
+
+impl<'s> Plan<'s> {
+    /// Places every option's data once for the run, from the master seed's
+    /// stream of trial `u64::MAX` (no real trial uses that index).
+    pub fn new(system: &'s System, seed: u64) -> Result<Self, String> {
+        let placements = system
+            .options
+            .iter()
+            .enumerate()
+            .map(|(k, option)| {
+                let mut rng = trial_rng(seed, u64::MAX, 1 + k as u32);
+                Placement::new(&system.topology, option, system.extents, &mut rng)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            system,
+            placements,
+            seed,
+        })
+    }
+
+    /// Simulates trial `trial` to the horizon.
+    pub fn run_trial(&self, trial: u64) -> TrialOutcome {
+        let mut world = World::new(self, trial);
+        let mut sim = Scheduler::default();
+        world.start(&mut sim);
+        let limits = Limits {
+            horizon: self.system.horizon,
+            max_events: MAX_EVENTS,
+        };
+        let end = engine::run(&mut world, &mut sim, limits);
+        TrialOutcome {
+            options: world.options.into_iter().map(|o| o.outcome).collect(),
+            events: sim.handled(),
+            end,
+        }
+    }
+}
+
+/// Copies of one extent that have changed during the trial.
+#[derive(Clone, Debug)]
+struct ExtentState {
+    disks: [u32; MAX_COPIES],
+    alive: u16,
+    lost: bool,
+}
+
+/// One option's state within a trial: only extents touched by a failure are
+/// stored; the others are as the plan placed them.
+struct OptionState {
+    rng: ChaCha8Rng,
+    changed: HashMap<u32, ExtentState>,
+    /// Copies re-created on a disk during the trial, as (extent, slot).
+    added: HashMap<u32, Vec<(u32, u8)>>,
+    outcome: OptionOutcome,
+}
+
+struct World<'p, 's> {
+    plan: &'p Plan<'s>,
+    rng: ChaCha8Rng,
+    /// Per level, whether each component is destroyed (out of service).
+    destroyed: [Vec<bool>; 6],
+    options: Vec<OptionState>,
+}
+
+impl<'p, 's> World<'p, 's> {
+    fn new(plan: &'p Plan<'s>, trial: u64) -> Self {
+        let topo = &plan.system.topology;
+        let options = (0..plan.system.options.len())
+            .map(|k| OptionState {
+                rng: trial_rng(plan.seed, trial, 1 + k as u32),
+                changed: HashMap::new(),
+                added: HashMap::new(),
+                outcome: OptionOutcome::default(),
+            })
+            .collect();
+        Self {
+            plan,
+            rng: trial_rng(plan.seed, trial, 0),
+            destroyed: Level::ALL.map(|l| vec![false; topo.count(l) as usize]),
+            options,
+        }
+    }
+
+    fn system(&self) -> &'s System {
+        self.plan.system
+    }
+
+    /// Starts every failure clock.
+    fn start(&mut self, sim: &mut Scheduler<Event>) {
+        for (p, process) in self.system().failures.iter().enumerate() {
+            let p = p as u16;
+            if process.lifetime.exponential_rate().is_some() {
+                self.schedule_fleet_failure(p, sim);
+            } else {
+                for c in 0..self.system().topology.count(process.level) {
+                    let at = process.lifetime.sample(&mut self.rng);
+                    sim.schedule(at, Event::Failure { process: p, component: c });
+                }
+            }
+        }
+    }
+
+    /// One clock for a whole class of memoryless components: the next failure
+    /// of any of N components comes at rate N·λ. Components out of service
+    /// are thinned out when picked, which leaves exactly the in-service rate.
+    fn schedule_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
+        let p = &self.system().failures[process as usize];
+        let rate = p.lifetime.exponential_rate().unwrap_or(0.0);
+        let total = rate * f64::from(self.system().topology.count(p.level));
+        let wait = self.rng.sample::<f64, _>(Exp1) / total;
+        if wait.is_finite() {
+            sim.schedule(wait.ceil() as Micros, Event::FleetFailure { process });
+        }
+    }
+
+    fn component_in_service(&self, level: Level, c: u32) -> bool {
+        let topo = &self.system().topology;
+        let first = topo.disk_range(level, c).start;
+        in_service_down_to(&self.destroyed, topo, first, level)
+    }
+
+    fn on_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
+        let level = self.system().failures[process as usize].level;
+        let count = self.system().topology.count(level);
+        let c = self.rng.random_range(0..count);
+        if self.component_in_service(level, c) {
+            self.destroy(process, c, sim);
+        }
+        self.schedule_fleet_failure(process, sim);
+    }
+
+    fn on_failure(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let p = &self.system().failures[process as usize];
+        if self.component_in_service(p.level, c) {
+            self.destroy(process, c, sim);
+        } else {
+            // Gone with an ancestor: it returns new when the ancestor does.
+            let next = p.lifetime.sample(&mut self.rng);
+            sim.schedule(next, Event::Failure { process, component: c });
+        }
+    }
+
+    fn on_replaced(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let p = &self.system().failures[process as usize];
+        self.destroyed[p.level as usize][c as usize] = false;
+        if p.lifetime.exponential_rate().is_none() {
+            let next = p.lifetime.sample(&mut self.rng);
+            sim.schedule(next, Event::Failure { process, component: c });
+        }
+    }
+
+    /// Destroys component `c` and every copy below it, then schedules repairs.
+    fn destroy(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let p = &self.system().failures[process as usize];
+        let (level, replace) = (p.level, p.replace);
+        self.destroyed[level as usize][c as usize] = true;
+        sim.schedule(replace, Event::Replaced { process, component: c });
+        let detection = self.system().detection.sample(&mut self.rng);
+        for k in 0..self.options.len() {
+            let lost = self.destroy_copies(k, level, c);
+            self.schedule_repairs(k, level, c, detection, &lost, sim);
+        }
+    }
+
+    /// Marks every live copy of option `k` below component `c` destroyed;
+    /// returns them as (extent, slot, whether its group kept a copy).
+    fn destroy_copies(&mut self, k: usize, level: Level, c: u32) -> Vec<(u32, u8, bool)> {
+        let plan = self.plan;
+        let placement = &plan.placements[k];
+        let option = &plan.system.options[k];
+        let state = &mut self.options[k];
+        let mut lost = Vec::new();
+        for disk in plan.system.topology.disk_range(level, c) {
+            let base = placement.on_disk(disk).iter();
+            let added = state.added.remove(&disk).unwrap_or_default();
+            for &(extent, slot) in base.chain(added.iter()) {
+                let ext = state
+                    .changed
+                    .entry(extent)
+                    .or_insert_with(|| fresh(placement.extent(extent)));
+                let bit = 1u16 << slot;
+                if ext.lost || ext.alive & bit == 0 || ext.disks[slot as usize] != disk {
+                    continue;
+                }
+                ext.alive &= !bit;
+                state.outcome.copies_destroyed += 1;
+                if ext.alive == 0 {
+                    ext.lost = true;
+                    state.outcome.lost_extents += 1;
+                    continue;
+                }
+                let group_alive = ext.alive & group_mask(option, slot) != 0;
+                lost.push((extent, slot, group_alive));
+            }
+        }
+        lost
+    }
+
+    /// Schedules the re-creation of each destroyed copy after detection.
+    fn schedule_repairs(
+        &mut self,
+        k: usize,
+        level: Level,
+        c: u32,
+        detection: Micros,
+        lost: &[(u32, u8, bool)],
+        sim: &mut Scheduler<Event>,
+    ) {
+        let windows = rebuild_windows(self.system(), level, c);
+        let rng = &mut self.options[k].rng;
+        for &(extent, slot, local_source) in lost {
+            let duration = match &self.plan.system.repair {
+                Repair::Time(dist) => dist.sample(rng),
+                Repair::Bandwidth { .. } => {
+                    let window = if local_source { windows.0 } else { windows.1 };
+                    (rng.random::<f64>() * window).round() as Micros
+                }
+            };
+            let option = k as u16;
+            sim.schedule(
+                detection.saturating_add(duration),
+                Event::Repaired { option, extent, slot },
+            );
+        }
+    }
+
+    /// Re-creates a copy on a disk that keeps its group's placement rule.
+    fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
+        let plan = self.plan;
+        let topo = &plan.system.topology;
+        let option = &plan.system.options[k];
+        let Some(ext) = self.options[k].changed.get(&extent) else {
+            return;
+        };
+        if ext.lost {
+            return;
+        }
+        let (g, group_slots) = group_of(option, slot);
+        let group = &option.groups[g];
+        let alive_in_group: Vec<u32> = group_slots
+            .clone()
+            .filter(|&s| ext.alive & (1 << s) != 0)
+            .map(|s| ext.disks[s])
+            .collect();
+        let old = ext.disks[slot as usize];
+        let anchor_disk = alive_in_group.first().copied().unwrap_or(old);
+        let mut anchor = topo.ancestor(anchor_disk, group.within);
+        let destroyed = &self.destroyed;
+        let usable = |d: u32| in_service(destroyed, topo, d);
+        let rng = &mut self.options[k].rng;
+        if alive_in_group.is_empty() && !usable(old) {
+            anchor = pick_anchor(topo, group, rng);
+        }
+        let Some(disk) = pick_disk(topo, group, anchor, &alive_in_group, &usable, rng) else {
+            let option = k as u16;
+            sim.schedule(REPAIR_RETRY, Event::Repaired { option, extent, slot });
+            return;
+        };
+        let state = &mut self.options[k];
+        let ext = state.changed.get_mut(&extent).expect("checked above");
+        ext.disks[slot as usize] = disk;
+        ext.alive |= 1 << slot;
+        state.added.entry(disk).or_default().push((extent, slot));
+        state.outcome.copies_repaired += 1;
+    }
+}
+
+impl Model for World<'_, '_> {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sim: &mut Scheduler<Event>) -> Flow {
+        match event {
+            Event::FleetFailure { process } => self.on_fleet_failure(process, sim),
+            Event::Failure { process, component } => self.on_failure(process, component, sim),
+            Event::Replaced { process, component } => self.on_replaced(process, component, sim),
+            Event::Repaired {
+                option,
+                extent,
+                slot,
+            } => self.on_repaired(option as usize, extent, slot, sim),
+        }
+        Flow::Continue
+    }
+}
+
+/// Whether `disk` and all its ancestors are in service.
+fn in_service(destroyed: &[Vec<bool>; 6], topo: &super::Topology, disk: u32) -> bool {
+    in_service_down_to(destroyed, topo, disk, Level::Disk)
+}
+
+/// Whether the ancestors of `disk` from the region down to `level` are in service.
+fn in_service_down_to(
+    destroyed: &[Vec<bool>; 6],
+    topo: &super::Topology,
+    disk: u32,
+    level: Level,
+) -> bool {
+    let anc = topo.ancestors(disk);
+    Level::ALL[..=level as usize]
+        .iter()
+        .all(|&l| !destroyed[l as usize][anc[l as usize] as usize])
+}
+
+/// An extent as the plan placed it, all copies alive.
+fn fresh(disks: &[u32]) -> ExtentState {
+    let mut state = ExtentState {
+        disks: [0; MAX_COPIES],
+        alive: ((1u32 << disks.len()) - 1) as u16,
+        lost: false,
+    };
+    state.disks[..disks.len()].copy_from_slice(disks);
+    state
+}
+
+/// The group holding `slot` and the slots of that group.
+fn group_of(option: &super::ReplicationOption, slot: u8) -> (usize, std::ops::Range<usize>) {
+    let mut start = 0;
+    for (g, group) in option.groups.iter().enumerate() {
+        let end = start + group.copies as usize;
+        if (slot as usize) < end {
+            return (g, start..end);
+        }
+        start = end;
+    }
+    unreachable!("slot {slot} beyond the option's copies")
+}
+
+fn group_mask(option: &super::ReplicationOption, slot: u8) -> u16 {
+    let (_, slots) = group_of(option, slot);
+    slots.fold(0u16, |m, s| m | (1 << s))
+}
+
+/// Rebuild windows (µs) after component `c` of `level` fails: (from a
+/// surviving copy in the same group, from the other region over the geo
+/// link). The data of each affected facility is rebuilt at
+/// min(per-disk bandwidth × disks of a facility, facility bandwidth).
+fn rebuild_windows(system: &System, level: Level, c: u32) -> (f64, f64) {
+    let Repair::Bandwidth {
+        disk_bytes_per_s,
+        facility_bytes_per_s,
+        geo_bytes_per_s,
+    } = system.repair
+    else {
+        return (0.0, 0.0);
+    };
+    let topo = &system.topology;
+    let disks = topo.disk_range(level, c).len() as f64;
+    let bytes = disks * topo.disk_bytes as f64;
+    let facility = topo.ancestor_of(level, c, Level::Facility);
+    let facility_disks = topo.disk_range(Level::Facility, facility).len() as f64;
+    let facilities = if level <= Level::Facility {
+        topo.components_within(level, c, Level::Facility).len() as f64
+    } else {
+        1.0
+    };
+    let local_rate = (disk_bytes_per_s * facility_disks).min(facility_bytes_per_s);
+    let per_second = SECOND as f64;
+    (
+        bytes / facilities / local_rate * per_second,
+        bytes / geo_bytes_per_s * per_second,
+    )
+}
