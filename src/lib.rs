@@ -3,5 +3,6 @@ pub mod dist;
 pub mod engine;
 pub mod markov;
 pub mod model;
+pub mod scenario;
 pub mod stats;
 pub mod units;

@@ -78,7 +78,7 @@ impl ExactSum {
                 break;
             }
         }
-        if i > 0 && lo * self.partials[i - 1] > 0.0 {
+        if i > 0 && same_sign(lo, self.partials[i - 1]) {
             let y = lo * 2.0;
             let x = hi + y;
             if x - hi == y {
@@ -87,6 +87,11 @@ impl ExactSum {
         }
         hi
     }
+}
+
+/// Both strictly positive or both strictly negative (no underflowing product).
+fn same_sign(a: f64, b: f64) -> bool {
+    (a > 0.0 && b > 0.0) || (a < 0.0 && b < 0.0)
 }
 
 /// Splits `n` into two parts that are each exact as `f64`.
@@ -251,7 +256,10 @@ impl MeanAccumulator {
         let half = half_width(z, self.std_error());
         let lo = mean - half;
         let lo = if self.has_negative { lo } else { lo.max(0.0) };
-        Interval { lo, hi: mean + half }
+        Interval {
+            lo,
+            hi: mean + half,
+        }
     }
 
     /// 95% half-width over |mean|: infinite when the mean is 0 or < 2 samples.
@@ -295,7 +303,11 @@ fn half_width(z: f64, se: f64) -> f64 {
 /// Φ⁻¹((1+c)/2) via statrs; infinite for c outside (0, 1) or NaN.
 fn normal_quantile_two_sided(confidence: f64) -> f64 {
     if !(confidence > 0.0 && confidence < 1.0) {
-        return if confidence == 0.0 { 0.0 } else { f64::INFINITY };
+        return if confidence == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
     }
     Normal::standard().inverse_cdf(0.5 + confidence / 2.0)
 }
@@ -495,7 +507,11 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / n;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
         assert!(close(acc.mean(), mean, 1e-14), "{} vs {mean}", acc.mean());
-        assert!(close(acc.variance(), var, 1e-10), "{} vs {var}", acc.variance());
+        assert!(
+            close(acc.variance(), var, 1e-10),
+            "{} vs {var}",
+            acc.variance()
+        );
         assert!(close(acc.std_error(), (var / n).sqrt(), 1e-10));
         assert!(close(acc.effective_sample_size(), n, 1e-12));
     }
@@ -613,7 +629,13 @@ mod tests {
         acc.push_weighted(0.0, f64::NAN);
         assert_eq!((acc.count(), acc.invalid(), acc.mean()), (1, 5, 1.0));
         assert_eq!(acc.variance(), f64::INFINITY);
-        assert_eq!(acc.ci95(), Interval { lo: 0.0, hi: f64::INFINITY });
+        assert_eq!(
+            acc.ci95(),
+            Interval {
+                lo: 0.0,
+                hi: f64::INFINITY
+            }
+        );
     }
 
     #[test]

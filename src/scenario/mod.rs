@@ -1,0 +1,59 @@
+//! Scenario files: TOML in, a validated [`System`] and run settings out.
+//! Every mistake becomes a [`ScenarioError`] naming file, line and field.
+
+pub mod schema;
+pub mod source;
+pub mod validate;
+
+use crate::model::System;
+pub use source::ScenarioError;
+use source::Source;
+
+/// The scenario compiled into the binary: `replisim run` with no file.
+pub const DEFAULT_TEXT: &str = include_str!("../../scenarios/default.toml");
+pub const DEFAULT_FILE: &str = "scenarios/default.toml";
+
+/// A validated scenario: the system to simulate and how to run it.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub trials: u64,
+    pub system: System,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        position: None,
+        field: None,
+        message: format!("cannot read the scenario: {e}"),
+        line_text: None,
+    })?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    parse(&file, &text, stem.as_deref().unwrap_or("scenario"))
+}
+
+/// The embedded default scenario.
+pub fn default_scenario() -> Result<Scenario, ScenarioError> {
+    parse(DEFAULT_FILE, DEFAULT_TEXT, "default")
+}
+
+/// Validates scenario `text`; `file` names it in errors, `stem` is the
+/// fallback name.
+pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioError> {
+    let source = Source::new(file, text);
+    let spec: schema::ScenarioFile =
+        toml::from_str(text).map_err(|e| source.error_at(e.span(), e.message()))?;
+    let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
+    Ok(Scenario {
+        name: spec.name.clone().unwrap_or_else(|| stem.to_string()),
+        description: spec.description.clone(),
+        seed: spec.seed,
+        trials: u64::from(spec.trials.0),
+        system,
+    })
+}

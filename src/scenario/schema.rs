@@ -1,0 +1,332 @@
+//! The scenario file format (TOML), as serde types. Every field has a
+//! default, documented with its source in docs/scenario.md, so a minimal
+//! scenario is a few lines. Value checks that need one field only (units,
+//! counts ≥ 1, non-negative rates) happen while parsing, so their errors carry
+//! the exact position; checks across fields live in `validate`.
+
+use serde::de::{self, Deserializer, IntoDeserializer};
+use serde::Deserialize;
+
+use crate::units::{self, Micros};
+
+/// A duration written as "15m", "6.5d", "1y".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Duration(pub Micros);
+
+/// A size written as "16TB" or "1GiB".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Size(pub u64);
+
+/// A bandwidth written as "100MB/s".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bandwidth(pub f64);
+
+/// A count that must be at least 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Count(pub u32);
+
+/// A non-negative, finite rate or fraction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NonNegative(pub f64);
+
+macro_rules! from_text {
+    ($ty:ident, $parse:path) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                $parse(&text).map($ty).map_err(de::Error::custom)
+            }
+        }
+    };
+}
+from_text!(Duration, units::parse_duration);
+from_text!(Size, units::parse_size);
+from_text!(Bandwidth, units::parse_bandwidth);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        match u32::try_from(n) {
+            Ok(n) if n >= 1 => Ok(Count(n)),
+            _ => Err(de::Error::custom(format!(
+                "must be a whole number from 1 to {}, got {n}",
+                u32::MAX
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = f64::deserialize(d)?;
+        if x.is_finite() && x >= 0.0 {
+            Ok(NonNegative(x))
+        } else {
+            Err(de::Error::custom(format!(
+                "must be a non-negative number, got {x}"
+            )))
+        }
+    }
+}
+
+/// A distribution of durations: a plain duration string means a fixed value,
+/// a table names the distribution.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DistSpec {
+    Fixed(Duration),
+    Table(DistTable),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistTable {
+    Fixed { value: Duration },
+    Exponential { mean: Duration },
+    Weibull { shape: NonNegative, mean: Duration },
+    Lognormal { median: Duration, sigma: NonNegative },
+}
+
+impl<'de> Deserialize<'de> for DistSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = DistSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a duration (\"15m\") or a table such as { dist = \"exponential\", mean = \"12h\" }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<DistSpec, E> {
+                Duration::deserialize(s.into_deserializer()).map(DistSpec::Fixed)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
+                DistTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(DistSpec::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn text(s: &str) -> Duration {
+    Duration(units::parse_duration(s).expect("valid default"))
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default = "defaults::seed")]
+    pub seed: u64,
+    #[serde(default = "defaults::trials")]
+    pub trials: Count,
+    #[serde(default = "defaults::horizon")]
+    pub horizon: Duration,
+    #[serde(default = "defaults::options")]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub custom: Vec<CustomOption>,
+    #[serde(default = "defaults::regions", rename = "region")]
+    pub regions: Vec<RegionSpec>,
+    #[serde(default)]
+    pub topology: ShapeSpec,
+    #[serde(default)]
+    pub data: DataSpec,
+    #[serde(default)]
+    pub failures: FailuresSpec,
+    #[serde(default = "defaults::detection")]
+    pub detection: DistSpec,
+    #[serde(default)]
+    pub repair: RepairSpec,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSpec {
+    pub name: String,
+    #[serde(default = "defaults::geography")]
+    pub geography: String,
+    pub pair: Option<String>,
+    pub zones: Option<Count>,
+    pub facilities_per_zone: Option<Count>,
+    pub racks_per_facility: Option<Count>,
+    pub nodes_per_rack: Option<Count>,
+    pub disks_per_node: Option<Count>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShapeSpec {
+    pub zones: Count,
+    pub facilities_per_zone: Count,
+    pub racks_per_facility: Count,
+    pub nodes_per_rack: Count,
+    pub disks_per_node: Count,
+    pub disk_capacity: Size,
+    pub fill: NonNegative,
+}
+
+impl Default for ShapeSpec {
+    fn default() -> Self {
+        Self {
+            zones: Count(3),
+            facilities_per_zone: Count(1),
+            racks_per_facility: Count(20),
+            nodes_per_rack: Count(18),
+            disks_per_node: Count(12),
+            disk_capacity: Size(16_000_000_000_000),
+            fill: NonNegative(0.75),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSpec {
+    pub size: Size,
+    pub extent_size: Size,
+    /// Region holding the primary copies; default: the first region.
+    pub primary: Option<String>,
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        Self {
+            size: Size(10_000_000_000_000),
+            extent_size: Size(1_000_000_000),
+            primary: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomOption {
+    pub name: String,
+    pub copies: Count,
+    #[serde(default = "defaults::within")]
+    pub within: String,
+    #[serde(default = "defaults::spread")]
+    pub spread: String,
+    pub secondary: Option<CopyGroupSpec>,
+    #[serde(default)]
+    pub read_access: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyGroupSpec {
+    pub copies: Count,
+    #[serde(default = "defaults::within")]
+    pub within: String,
+    #[serde(default = "defaults::spread")]
+    pub spread: String,
+}
+
+/// Permanent-failure processes per class of component.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailuresSpec {
+    pub disk: Option<FailureSpec>,
+    pub node: Option<FailureSpec>,
+    pub rack: Option<FailureSpec>,
+    pub facility: Option<FailureSpec>,
+    pub zone: Option<FailureSpec>,
+    pub region: Option<FailureSpec>,
+}
+
+impl Default for FailuresSpec {
+    fn default() -> Self {
+        Self {
+            disk: Some(FailureSpec {
+                afr: Some(NonNegative(0.0157)),
+                lifetime: None,
+                replace: None,
+            }),
+            node: None,
+            rack: None,
+            facility: None,
+            zone: None,
+            region: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureSpec {
+    /// Failures per component-year (exponential lifetimes).
+    pub afr: Option<NonNegative>,
+    /// A general lifetime distribution, instead of `afr`.
+    pub lifetime: Option<DistSpec>,
+    /// Time until the component is back in service, empty.
+    pub replace: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepairSpec {
+    pub disk_bandwidth: Bandwidth,
+    pub facility_bandwidth: Bandwidth,
+    pub geo_bandwidth: Bandwidth,
+    /// A repair-time distribution per lost copy, instead of bandwidths.
+    pub time: Option<DistSpec>,
+}
+
+impl Default for RepairSpec {
+    fn default() -> Self {
+        Self {
+            disk_bandwidth: Bandwidth(50e6),
+            facility_bandwidth: Bandwidth(1e9),
+            geo_bandwidth: Bandwidth(1e9),
+            time: None,
+        }
+    }
+}
+
+/// Defaults, with their sources in docs/scenario.md.
+mod defaults {
+    use super::*;
+
+    pub fn seed() -> u64 {
+        1
+    }
+    pub fn trials() -> Count {
+        Count(10_000)
+    }
+    pub fn horizon() -> Duration {
+        text("1y")
+    }
+    pub fn options() -> Vec<String> {
+        ["LRS", "ZRS", "GRS", "GZRS"].map(String::from).to_vec()
+    }
+    pub fn geography() -> String {
+        "default".into()
+    }
+    pub fn detection() -> DistSpec {
+        DistSpec::Fixed(text("15m"))
+    }
+    pub fn within() -> String {
+        "facility".into()
+    }
+    pub fn spread() -> String {
+        "rack".into()
+    }
+    pub fn regions() -> Vec<RegionSpec> {
+        let region = |name: &str, pair: &str| RegionSpec {
+            name: name.into(),
+            geography: "europe".into(),
+            pair: Some(pair.into()),
+            zones: None,
+            facilities_per_zone: None,
+            racks_per_facility: None,
+            nodes_per_rack: None,
+            disks_per_node: None,
+        };
+        vec![
+            region("westeurope", "northeurope"),
+            region("northeurope", "westeurope"),
+        ]
+    }
+}

@@ -1,0 +1,201 @@
+//! Where things are in a scenario file: maps a field path such as
+//! `failures.disk.afr` or `region[1].pair` to its line and column, and a byte
+//! offset back to the field path, so every error names file, line and field.
+
+use std::fmt;
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// A scenario mistake, located in its file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    pub file: String,
+    /// 1-based line and column, when the mistake has a place in the file.
+    pub position: Option<(usize, usize)>,
+    /// The field path, e.g. `failures.disk.afr`.
+    pub field: Option<String>,
+    pub message: String,
+    /// The offending source line, for display.
+    pub line_text: Option<String>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        write!(f, ": error")?;
+        if let Some(field) = &self.field {
+            write!(f, " in `{field}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let (Some(text), Some((line, column))) = (&self.line_text, self.position) {
+            let gutter = line.to_string().len();
+            write!(f, "\n{:gutter$} |\n{line} | {text}\n{:gutter$} | {:>column$}", "", "", "^")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A scenario file's text and its spanned syntax tree.
+pub struct Source<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+    root: Option<Spanned<DeTable<'a>>>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        let root = DeTable::parse(text).ok();
+        Self { file, text, root }
+    }
+
+    /// An error at a byte span (from the TOML deserializer).
+    pub fn error_at(&self, span: Option<Range<usize>>, message: &str) -> ScenarioError {
+        let field = span.as_ref().and_then(|s| self.path_at(s.start));
+        self.located(span.map(|s| s.start), field, message)
+    }
+
+    /// An error about a field path (from validation). A field absent from the
+    /// file points at the nearest table that is present.
+    pub fn error_in(&self, path: &str, message: &str) -> ScenarioError {
+        let offset = self.span_of(path).map(|s| s.start);
+        self.located(offset, Some(path.to_string()), message)
+    }
+
+    fn located(&self, offset: Option<usize>, field: Option<String>, message: &str) -> ScenarioError {
+        let position = offset.map(|o| self.line_column(o));
+        let line_text = position.and_then(|(l, _)| self.text.lines().nth(l - 1).map(String::from));
+        ScenarioError {
+            file: self.file.to_string(),
+            position,
+            field,
+            message: message.to_string(),
+            line_text,
+        }
+    }
+
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+
+    /// The span of the deepest present part of `path` (key span for tables'
+    /// entries, element span for array items).
+    fn span_of(&self, path: &str) -> Option<Range<usize>> {
+        let root = self.root.as_ref()?;
+        let mut table = root.get_ref();
+        let mut best = None;
+        for segment in path.split('.') {
+            let (key, index) = split_index(segment);
+            let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == key) else {
+                break;
+            };
+            best = Some(k.span());
+            let mut value = v;
+            if let (Some(i), DeValue::Array(items)) = (index, value.get_ref()) {
+                let Some(item) = items.get(i) else { break };
+                best = Some(item.span());
+                value = item;
+            }
+            match value.get_ref() {
+                DeValue::Table(t) => table = t,
+                _ => {
+                    if index.is_none() && !matches!(value.get_ref(), DeValue::Array(_)) {
+                        best = Some(value.span());
+                    }
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// The field path whose key or value contains byte `offset`.
+    fn path_at(&self, offset: usize) -> Option<String> {
+        let root = self.root.as_ref()?;
+        let mut path = Vec::new();
+        walk_to(root.get_ref(), offset, &mut path);
+        (!path.is_empty()).then(|| path.join("."))
+    }
+}
+
+/// Descends into the entry containing `offset`, pushing path segments.
+fn walk_to(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) {
+    for (key, value) in table.iter() {
+        let in_key = key.span().contains(&offset);
+        let in_value = value.span().contains(&offset);
+        if !(in_key || in_value) {
+            continue;
+        }
+        let name = key.get_ref().to_string();
+        match value.get_ref() {
+            DeValue::Table(t) if in_value => {
+                path.push(name);
+                walk_to(t, offset, path);
+            }
+            DeValue::Array(items) if in_value => {
+                match items.iter().position(|i| i.span().contains(&offset)) {
+                    Some(i) => {
+                        path.push(format!("{name}[{i}]"));
+                        if let DeValue::Table(t) = items[i].get_ref() {
+                            walk_to(t, offset, path);
+                        }
+                    }
+                    None => path.push(name),
+                }
+            }
+            _ => path.push(name),
+        }
+        return;
+    }
+}
+
+/// `region[1]` → ("region", Some(1)).
+fn split_index(segment: &str) -> (&str, Option<usize>) {
+    match segment.split_once('[') {
+        Some((key, rest)) => (key, rest.trim_end_matches(']').parse().ok()),
+        None => (segment, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "seed = 1\n\n[failures.disk]\nafr = -1\n\n[[region]]\nname = \"a\"\n\n[[region]]\nname = \"b\"\npair = \"x\"\n";
+
+    #[test]
+    fn field_paths_map_to_lines() {
+        let src = Source::new("s.toml", TEXT);
+        let err = src.error_in("failures.disk.afr", "bad");
+        assert_eq!(err.position, Some((4, 7)));
+        assert_eq!(src.error_in("region[1].pair", "bad").position, Some((11, 1)));
+        // Absent field: points at its nearest present parent.
+        assert_eq!(src.error_in("failures.disk.replace", "x").position, Some((3, 11)));
+    }
+
+    #[test]
+    fn offsets_map_to_field_paths() {
+        let src = Source::new("s.toml", TEXT);
+        let afr = TEXT.find("-1").unwrap();
+        assert_eq!(src.path_at(afr).as_deref(), Some("failures.disk.afr"));
+        let pair = TEXT.find("\"x\"").unwrap();
+        assert_eq!(src.path_at(pair).as_deref(), Some("region[1].pair"));
+    }
+
+    #[test]
+    fn display_names_file_line_field_and_shows_the_line() {
+        let src = Source::new("s.toml", TEXT);
+        let shown = src.error_in("failures.disk.afr", "must be ≥ 0").to_string();
+        assert!(shown.starts_with("s.toml:4:7: error in `failures.disk.afr`: must be ≥ 0"));
+        assert!(shown.contains("4 | afr = -1"), "{shown}");
+    }
+}

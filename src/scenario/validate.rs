@@ -1,0 +1,352 @@
+//! Checks across fields and the translation of a parsed scenario file into
+//! the validated model. Errors name the field path; `Source` locates it.
+
+use super::schema::{CopyGroupSpec, DistSpec, DistTable, FailureSpec, ScenarioFile, ShapeSpec};
+use crate::dist::Dist;
+use crate::model::{
+    CopyGroup, FailureProcess, Level, Region, Repair, ReplicationOption, Shape, System, Topology,
+};
+use crate::units::{DAY, YEAR};
+
+/// A mistake in one field: its path and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+type Result<T> = std::result::Result<T, FieldError>;
+
+fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
+    Err(FieldError {
+        path: path.into(),
+        message: message.into(),
+    })
+}
+
+/// Names of the standard options, in the order the docs present them.
+pub const STANDARD_OPTIONS: [&str; 6] = ["LRS", "ZRS", "GRS", "GZRS", "RA-GRS", "RA-GZRS"];
+
+pub fn system(file: &ScenarioFile) -> Result<System> {
+    let regions = regions(file)?;
+    let disk_bytes = (file.topology.disk_capacity.0 as f64 * file.topology.fill.0).round() as u64;
+    if file.topology.fill.0 > 1.0 {
+        return err("topology.fill", "must be a fraction from 0 to 1 (e.g. 0.75)");
+    }
+    let primary = primary_region(file, &regions)?;
+    let topology = Topology::build(regions, disk_bytes).or_else(|m| err("topology", m))?;
+    let mut options = Vec::new();
+    for (i, name) in file.options.iter().enumerate() {
+        options.push(standard_option(name, primary, &topology, &format!("options[{i}]"))?);
+    }
+    for (i, custom) in file.custom.iter().enumerate() {
+        options.push(custom_option(custom, primary, &topology, &format!("custom[{i}]"))?);
+    }
+    if options.is_empty() {
+        return err("options", "list at least one replication option");
+    }
+    check_unique_names(&options)?;
+    check_fits(&options, &topology)?;
+    let (extent_bytes, extents) = extents(file)?;
+    Ok(System {
+        topology,
+        extent_bytes,
+        extents,
+        options,
+        failures: failures(file)?,
+        detection: dist(&file.detection, "detection")?,
+        repair: repair(file)?,
+        horizon: file.horizon.0,
+    })
+}
+
+fn shape(base: &ShapeSpec, r: &super::schema::RegionSpec) -> Shape {
+    Shape {
+        zones: r.zones.unwrap_or(base.zones).0,
+        facilities_per_zone: r.facilities_per_zone.unwrap_or(base.facilities_per_zone).0,
+        racks_per_facility: r.racks_per_facility.unwrap_or(base.racks_per_facility).0,
+        nodes_per_rack: r.nodes_per_rack.unwrap_or(base.nodes_per_rack).0,
+        disks_per_node: r.disks_per_node.unwrap_or(base.disks_per_node).0,
+    }
+}
+
+fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
+    if file.regions.is_empty() {
+        return err("region", "define at least one [[region]]");
+    }
+    let index_of = |name: &str| file.regions.iter().position(|r| r.name == name);
+    let mut regions = Vec::new();
+    for (i, r) in file.regions.iter().enumerate() {
+        if index_of(&r.name) != Some(i) {
+            return err(format!("region[{i}].name"), format!("region `{}` is defined twice", r.name));
+        }
+        let pair = match &r.pair {
+            None => None,
+            Some(p) => Some(pair_index(file, i, p, index_of(p))?),
+        };
+        regions.push(Region {
+            name: r.name.clone(),
+            geography: r.geography.clone(),
+            pair,
+            shape: shape(&file.topology, r),
+        });
+    }
+    Ok(regions)
+}
+
+/// The paired region must exist, differ, and share the geography: data
+/// never leaves its geography.
+fn pair_index(file: &ScenarioFile, i: usize, pair: &str, found: Option<usize>) -> Result<u32> {
+    let path = format!("region[{i}].pair");
+    let names: Vec<&str> = file.regions.iter().map(|r| r.name.as_str()).collect();
+    let Some(j) = found else {
+        return err(path, format!("no region named `{pair}`; defined regions: {}", names.join(", ")));
+    };
+    if j == i {
+        return err(path, "a region cannot be paired with itself");
+    }
+    let (a, b) = (&file.regions[i], &file.regions[j]);
+    if a.geography != b.geography {
+        return err(
+            path,
+            format!(
+                "`{}` is in geography `{}` but its pair `{}` is in `{}`: data may not leave its geography",
+                a.name, a.geography, b.name, b.geography
+            ),
+        );
+    }
+    Ok(j as u32)
+}
+
+fn primary_region(file: &ScenarioFile, regions: &[Region]) -> Result<u32> {
+    match &file.data.primary {
+        None => Ok(0),
+        Some(name) => regions
+            .iter()
+            .position(|r| &r.name == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| FieldError {
+                path: "data.primary".into(),
+                message: format!("no region named `{name}`"),
+            }),
+    }
+}
+
+fn group(copies: u32, region: u32, within: Level, spread: Level) -> CopyGroup {
+    CopyGroup {
+        copies,
+        region,
+        within,
+        spread,
+    }
+}
+
+fn standard_option(name: &str, primary: u32, topo: &Topology, path: &str) -> Result<ReplicationOption> {
+    let upper = name.to_ascii_uppercase();
+    if !STANDARD_OPTIONS.contains(&upper.as_str()) {
+        return err(
+            path,
+            format!(
+                "unknown option `{name}`; allowed: {} (or define one under [[custom]])",
+                STANDARD_OPTIONS.join(", ")
+            ),
+        );
+    }
+    let lrs = |region| group(3, region, Level::Facility, Level::Rack);
+    let zrs = |region| group(3, region, Level::Region, Level::Zone);
+    let mut groups = vec![if upper.contains("GZRS") || upper == "ZRS" {
+        zrs(primary)
+    } else {
+        lrs(primary)
+    }];
+    if upper.contains("GRS") || upper.contains("GZRS") {
+        groups.push(lrs(secondary_region(&upper, primary, topo, path)?));
+    }
+    Ok(ReplicationOption {
+        name: upper.clone(),
+        groups,
+        read_access_secondary: upper.starts_with("RA-"),
+    })
+}
+
+fn secondary_region(name: &str, primary: u32, topo: &Topology, path: &str) -> Result<u32> {
+    let region = &topo.regions[primary as usize];
+    region.pair.ok_or_else(|| FieldError {
+        path: path.into(),
+        message: format!(
+            "{name} keeps a copy in the paired region, but region `{}` has no `pair`; add pair = \"...\" to its [[region]]",
+            region.name
+        ),
+    })
+}
+
+fn level(text: &str, path: &str) -> Result<Level> {
+    Level::parse(text).ok_or_else(|| FieldError {
+        path: path.into(),
+        message: format!(
+            "`{text}` is not a level; allowed: region, zone, facility, rack, node, disk"
+        ),
+    })
+}
+
+fn copy_group(spec: &CopyGroupSpec, region: u32, path: &str) -> Result<CopyGroup> {
+    let within = level(&spec.within, &format!("{path}.within"))?;
+    let spread = level(&spec.spread, &format!("{path}.spread"))?;
+    if spread <= within {
+        return err(
+            format!("{path}.spread"),
+            format!("copies spread over {}s must lie below `within` ({})", spread.name(), within.name()),
+        );
+    }
+    Ok(group(spec.copies.0, region, within, spread))
+}
+
+fn custom_option(
+    c: &super::schema::CustomOption,
+    primary: u32,
+    topo: &Topology,
+    path: &str,
+) -> Result<ReplicationOption> {
+    let spec = CopyGroupSpec {
+        copies: c.copies,
+        within: c.within.clone(),
+        spread: c.spread.clone(),
+    };
+    let mut groups = vec![copy_group(&spec, primary, path)?];
+    if let Some(s) = &c.secondary {
+        let region = secondary_region(&c.name, primary, topo, &format!("{path}.secondary"))?;
+        groups.push(copy_group(s, region, &format!("{path}.secondary"))?);
+    }
+    if c.read_access && groups.len() < 2 {
+        return err(format!("{path}.read_access"), "read access needs a `secondary` copy group");
+    }
+    Ok(ReplicationOption {
+        name: c.name.clone(),
+        groups,
+        read_access_secondary: c.read_access,
+    })
+}
+
+fn check_unique_names(options: &[ReplicationOption]) -> Result<()> {
+    for (i, o) in options.iter().enumerate() {
+        if options[..i].iter().any(|p| p.name == o.name) {
+            return err("options", format!("option `{}` is listed twice", o.name));
+        }
+    }
+    Ok(())
+}
+
+/// Each option's copies must fit: at most 16 in all, and a group's scope
+/// must hold at least as many disks as the group has copies.
+fn check_fits(options: &[ReplicationOption], topo: &Topology) -> Result<()> {
+    for o in options {
+        if o.copies() as usize > crate::model::world::MAX_COPIES {
+            return err("custom", format!("option `{}` keeps {} copies; at most 16", o.name, o.copies()));
+        }
+        for g in &o.groups {
+            let scope = topo.components_within(Level::Region, g.region, g.within).start;
+            let disks = topo.disk_range(g.within, scope).len() as u32;
+            let spread_units = topo.components_within(g.within, scope, g.spread).len() as u32;
+            if disks < g.copies {
+                return err("topology", format!(
+                    "option `{}` keeps {} copies in one {}, which holds only {disks} disks",
+                    o.name, g.copies, g.within.name()
+                ));
+            }
+            if spread_units < g.copies {
+                return err("topology", format!(
+                    "option `{}` spreads {} copies over distinct {}s of a {}, which has only {spread_units}",
+                    o.name, g.copies, g.spread.name(), g.within.name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn extents(file: &ScenarioFile) -> Result<(u64, u32)> {
+    let (size, extent) = (file.data.size.0, file.data.extent_size.0);
+    if extent == 0 {
+        return err("data.extent_size", "must be larger than 0");
+    }
+    let n = size.div_ceil(extent);
+    if n == 0 {
+        return err("data.size", "must be larger than 0");
+    }
+    u32::try_from(n).map(|n| (extent, n)).or_else(|_| {
+        err("data.extent_size", format!("{n} extents is too many (at most 2^32); use larger extents"))
+    })
+}
+
+fn failures(file: &ScenarioFile) -> Result<Vec<FailureProcess>> {
+    let f = &file.failures;
+    let classes = [
+        (Level::Disk, &f.disk, DAY),
+        (Level::Node, &f.node, 2 * DAY),
+        (Level::Rack, &f.rack, 7 * DAY),
+        (Level::Facility, &f.facility, YEAR / 2),
+        (Level::Zone, &f.zone, YEAR / 2),
+        (Level::Region, &f.region, YEAR),
+    ];
+    let mut processes = Vec::new();
+    for (lvl, spec, replace) in classes {
+        if let Some(spec) = spec {
+            let path = format!("failures.{}", lvl.name());
+            if let Some(lifetime) = lifetime(spec, &path)? {
+                processes.push(FailureProcess {
+                    level: lvl,
+                    lifetime,
+                    replace: spec.replace.map_or(replace, |d| d.0),
+                });
+            }
+        }
+    }
+    Ok(processes)
+}
+
+/// The lifetime distribution, or None when the failure rate is zero.
+fn lifetime(spec: &FailureSpec, path: &str) -> Result<Option<Dist>> {
+    match (&spec.afr, &spec.lifetime) {
+        (Some(_), Some(_)) => err(format!("{path}.lifetime"), "give either `afr` or `lifetime`, not both"),
+        (None, None) => err(path, "give `afr` (failures per component-year) or a `lifetime` distribution"),
+        (Some(afr), None) if afr.0 == 0.0 => Ok(None),
+        (Some(afr), None) => Dist::exponential(YEAR as f64 / afr.0)
+            .map(Some)
+            .or_else(|m| err(format!("{path}.afr"), m)),
+        (None, Some(d)) => dist(d, &format!("{path}.lifetime")).map(Some),
+    }
+}
+
+fn dist(spec: &DistSpec, path: &str) -> Result<Dist> {
+    let built = match spec {
+        DistSpec::Fixed(d) => Ok(Dist::fixed(d.0)),
+        DistSpec::Table(DistTable::Fixed { value }) => Ok(Dist::fixed(value.0)),
+        DistSpec::Table(DistTable::Exponential { mean }) => Dist::exponential(mean.0 as f64),
+        DistSpec::Table(DistTable::Weibull { shape, mean }) => Dist::weibull(shape.0, mean.0 as f64),
+        DistSpec::Table(DistTable::Lognormal { median, sigma }) => {
+            Dist::lognormal(median.0 as f64, sigma.0)
+        }
+    };
+    built.or_else(|m| err(path, m))
+}
+
+fn repair(file: &ScenarioFile) -> Result<Repair> {
+    let r = &file.repair;
+    if let Some(time) = &r.time {
+        return Ok(Repair::Time(dist(time, "repair.time")?));
+    }
+    for (name, bw) in [
+        ("disk_bandwidth", r.disk_bandwidth),
+        ("facility_bandwidth", r.facility_bandwidth),
+        ("geo_bandwidth", r.geo_bandwidth),
+    ] {
+        if bw.0 <= 0.0 {
+            return err(format!("repair.{name}"), "must be larger than 0");
+        }
+    }
+    Ok(Repair::Bandwidth {
+        disk_bytes_per_s: r.disk_bandwidth.0,
+        facility_bytes_per_s: r.facility_bandwidth.0,
+        geo_bytes_per_s: r.geo_bandwidth.0,
+    })
+}
