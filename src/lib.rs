@@ -1,8 +1,15 @@
 //! replisim: deterministic discrete-event simulation of storage replication.
+//!
+//! The flow runs one way: [`scenario`] (file → validated [`model::System`]) →
+//! [`model::world`] (one trial, on the [`engine`]) → [`estimate`] (trials →
+//! numbers, via [`stats`]) → [`report`] (table, JSON, CSV). [`markov`] solves
+//! the Markovian cases exactly, as an oracle.
 pub mod dist;
 pub mod engine;
+pub mod estimate;
 pub mod markov;
 pub mod model;
+pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod units;

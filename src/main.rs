@@ -1,1 +1,109 @@
-fn main() {}
+//! The `replisim` command line: parses arguments, loads the scenario, runs
+//! the estimator and writes the report. All logic lives in the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use replisim::estimate::{self, RunConfig};
+use replisim::report;
+use replisim::scenario::{self, Scenario};
+
+#[derive(Parser)]
+#[command(name = "replisim", version, about = "How durable is data under LRS, ZRS, GRS and GZRS?")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario and report durability per replication option.
+    Run {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Master seed (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Number of trials (overrides the scenario's `trials`).
+        #[arg(long)]
+        trials: Option<u64>,
+        /// Worker threads; 0 uses every core. The result never depends on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Directory for summary.json and summary.csv [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the JSON summary to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Validate { scenario } => {
+            let s = load(Some(&scenario))?;
+            println!(
+                "{}: valid ({} options, {} disks, {} extents per option)",
+                scenario.display(),
+                s.system.options.len(),
+                s.system.topology.disks(),
+                s.system.extents
+            );
+            Ok(())
+        }
+        Command::Run {
+            scenario,
+            seed,
+            trials,
+            threads,
+            out,
+            json,
+        } => {
+            let s = load(scenario.as_deref())?;
+            let config = RunConfig {
+                seed: seed.unwrap_or(s.seed),
+                trials: trials.unwrap_or(s.trials),
+                threads,
+            };
+            if config.trials == 0 {
+                return Err("--trials must be at least 1".into());
+            }
+            let summary = estimate::estimate(&s, config)?;
+            let json_text = report::json(&summary)?;
+            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            report::write_atomic(&out.join("summary.json"), &json_text)?;
+            report::write_atomic(&out.join("summary.csv"), &report::csv(&summary)?)?;
+            if let Some(path) = json {
+                report::write_atomic(&path, &json_text)?;
+            }
+            print!("{}", report::table(&summary));
+            println!("\nwrote {}/summary.json and summary.csv", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn load(path: Option<&Path>) -> Result<Scenario, String> {
+    match path {
+        Some(p) => scenario::load(p),
+        None => scenario::default_scenario(),
+    }
+    .map_err(|e| e.to_string())
+}

@@ -122,40 +122,47 @@ impl<'a> Source<'a> {
     fn path_at(&self, offset: usize) -> Option<String> {
         let root = self.root.as_ref()?;
         let mut path = Vec::new();
-        walk_to(root.get_ref(), offset, &mut path);
-        (!path.is_empty()).then(|| path.join("."))
+        walk_to(root.get_ref(), offset, &mut path).then(|| path.join("."))
     }
 }
 
-/// Descends into the entry containing `offset`, pushing path segments.
-fn walk_to(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) {
+/// Finds the leaf entry whose key or value contains `offset`, pushing path
+/// segments. Every table is searched: spans of TOML header tables do not
+/// enclose their contents, so containment cannot prune the search.
+fn walk_to(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {
     for (key, value) in table.iter() {
-        let in_key = key.span().contains(&offset);
-        let in_value = value.span().contains(&offset);
-        if !(in_key || in_value) {
-            continue;
-        }
         let name = key.get_ref().to_string();
-        match value.get_ref() {
-            DeValue::Table(t) if in_value => {
-                path.push(name);
-                walk_to(t, offset, path);
-            }
-            DeValue::Array(items) if in_value => {
-                match items.iter().position(|i| i.span().contains(&offset)) {
-                    Some(i) => {
-                        path.push(format!("{name}[{i}]"));
-                        if let DeValue::Table(t) = items[i].get_ref() {
-                            walk_to(t, offset, path);
-                        }
-                    }
-                    None => path.push(name),
-                }
-            }
-            _ => path.push(name),
+        let hit = key.span().contains(&offset) || value.span().contains(&offset);
+        path.push(name);
+        let found = match value.get_ref() {
+            DeValue::Table(t) => walk_to(t, offset, path) || hit,
+            DeValue::Array(items) => walk_items(items, offset, path) || hit,
+            _ => hit,
+        };
+        if found {
+            return true;
         }
-        return;
+        path.pop();
     }
+    false
+}
+
+/// Like `walk_to`, over the items of an array (indexing the last segment).
+fn walk_items(items: &[Spanned<DeValue<'_>>], offset: usize, path: &mut Vec<String>) -> bool {
+    let name = path.pop().unwrap_or_default();
+    for (i, item) in items.iter().enumerate() {
+        path.push(format!("{name}[{i}]"));
+        let found = match item.get_ref() {
+            DeValue::Table(t) => walk_to(t, offset, path) || item.span().contains(&offset),
+            _ => item.span().contains(&offset),
+        };
+        if found {
+            return true;
+        }
+        path.pop();
+    }
+    path.push(name);
+    false
 }
 
 /// `region[1]` → ("region", Some(1)).
@@ -177,7 +184,7 @@ mod tests {
         let src = Source::new("s.toml", TEXT);
         let err = src.error_in("failures.disk.afr", "bad");
         assert_eq!(err.position, Some((4, 7)));
-        assert_eq!(src.error_in("region[1].pair", "bad").position, Some((11, 1)));
+        assert_eq!(src.error_in("region[1].pair", "bad").position, Some((11, 8)));
         // Absent field: points at its nearest present parent.
         assert_eq!(src.error_in("failures.disk.replace", "x").position, Some((3, 11)));
     }
