@@ -13,9 +13,20 @@ use crate::units::Micros;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
     Fixed(Micros),
-    Exponential { mean: f64, sampler: Exp<f64> },
-    Weibull { shape: f64, scale: f64, sampler: Weibull<f64> },
-    LogNormal { mu: f64, sigma: f64, sampler: LogNormal<f64> },
+    Exponential {
+        mean: f64,
+        sampler: Exp<f64>,
+    },
+    Weibull {
+        shape: f64,
+        scale: f64,
+        sampler: Weibull<f64>,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        sampler: LogNormal<f64>,
+    },
 }
 
 impl Dist {
@@ -102,14 +113,20 @@ fn positive(name: &str, value: f64) -> Result<(), String> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(format!("{name} must be a positive finite number, got {value}"))
+        Err(format!(
+            "{name} must be a positive finite number, got {value}"
+        ))
     }
 }
 
 /// Rounds a sampled duration to microseconds, saturating far beyond any horizon.
 fn to_micros(x: f64) -> Micros {
     const CAP: f64 = (u64::MAX / 4) as f64;
-    if x.is_nan() { 0 } else { x.clamp(0.0, CAP).round() as Micros }
+    if x.is_nan() {
+        0
+    } else {
+        x.clamp(0.0, CAP).round() as Micros
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::engine::trials::{Merge, run_trials};
 use crate::engine::RunEnd;
+use crate::engine::trials::{Merge, run_trials};
 use crate::model::System;
 use crate::model::world::{Plan, TrialOutcome};
 use crate::scenario::Scenario;
@@ -68,9 +68,11 @@ impl RunSums {
         for (sums, o) in self.options.iter_mut().zip(&outcome.options) {
             let lost = f64::from(o.lost_extents);
             sums.object_loss.push(lost / f64::from(system.extents));
-            sums.any_loss.push(if o.lost_extents > 0 { 1.0 } else { 0.0 });
+            sums.any_loss
+                .push(if o.lost_extents > 0 { 1.0 } else { 0.0 });
             sums.bytes_lost.push(lost * extent_bytes);
-            sums.repair_bytes.push(o.copies_repaired as f64 * extent_bytes);
+            sums.repair_bytes
+                .push(o.copies_repaired as f64 * extent_bytes);
         }
         self.events += outcome.events;
         self.truncated += u64::from(outcome.end == RunEnd::Budget);
@@ -171,9 +173,14 @@ pub struct Summary {
 pub fn estimate(scenario: &Scenario, config: RunConfig) -> Result<Summary, String> {
     let system = &scenario.system;
     let plan = Plan::new(system, config.seed)?;
-    let sums = run_trials(0..config.trials, config.threads, RunSums::default, |t, acc| {
-        acc.record(system, &plan.run_trial(t));
-    })
+    let sums = run_trials(
+        0..config.trials,
+        config.threads,
+        RunSums::default,
+        |t, acc| {
+            acc.record(system, &plan.run_trial(t));
+        },
+    )
     .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let options = system
         .options
@@ -219,7 +226,9 @@ fn warnings(sums: &OptionSums, truncated: u64) -> Vec<String> {
         ));
     }
     if truncated > 0 {
-        out.push(format!("{truncated} trials hit the event budget and were cut short"));
+        out.push(format!(
+            "{truncated} trials hit the event budget and were cut short"
+        ));
     }
     out
 }

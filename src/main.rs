@@ -10,7 +10,11 @@ use replisim::report;
 use replisim::scenario::{self, Scenario};
 
 #[derive(Parser)]
-#[command(name = "replisim", version, about = "How durable is data under LRS, ZRS, GRS and GZRS?")]
+#[command(
+    name = "replisim",
+    version,
+    about = "How durable is data under LRS, ZRS, GRS and GZRS?"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

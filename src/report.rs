@@ -86,7 +86,13 @@ pub fn table(summary: &Summary) -> String {
     ];
     let rows: Vec<[String; 8]> = summary.options.iter().map(row).collect();
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells
@@ -115,7 +121,10 @@ fn row(o: &OptionSummary) -> [String; 8] {
     } else {
         let end = |n: Option<f64>| n.map_or("inf".to_string(), |n| format!("{n:.1}"));
         let [lo, hi] = d.nines_ci95.map(end);
-        (sci(d.loss_probability), format!("{:.1} [{lo}, {hi}]", d.nines))
+        (
+            sci(d.loss_probability),
+            format!("{:.1} [{lo}, {hi}]", d.nines),
+        )
     };
     [
         o.option.clone(),
@@ -130,7 +139,11 @@ fn row(o: &OptionSummary) -> [String; 8] {
 }
 
 fn sci(x: f64) -> String {
-    if x == 0.0 { "0".into() } else { format!("{x:.2e}") }
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.2e}")
+    }
 }
 
 /// Bytes with a decimal unit, e.g. "1.2 TB".
@@ -142,7 +155,11 @@ fn bytes(b: f64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same

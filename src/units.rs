@@ -46,13 +46,7 @@ fn parse_scaled(text: &str, units: &[(&str, f64)], what: &str) -> Result<f64, St
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let allowed = || {
-        units
-            .iter()
-            .map(|(u, _)| *u)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let allowed = || units.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ");
     let factor = units
         .iter()
         .find(|(u, _)| *u == unit.trim())

@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(q.pop(), None);
         let c = q.push(4, 'c');
         assert!(c.slot <= 1, "slots are recycled");
-        assert!(!q.cancel(a), "a stale key cannot cancel the slot's new event");
+        assert!(
+            !q.cancel(a),
+            "a stale key cannot cancel the slot's new event"
+        );
         assert_eq!(q.pop(), Some((4, 'c')));
     }
 }

@@ -62,7 +62,9 @@ where
         .step_by(BLOCK as usize)
         .map(|start| start..(start + BLOCK).min(trials.end))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let per_block: Vec<A> = pool.install(|| {
         blocks
             .into_par_iter()

@@ -96,7 +96,9 @@ impl Topology {
     pub fn build(regions: Vec<Region>, disk_bytes: u64) -> Result<Self, String> {
         let total: u64 = regions.iter().map(|r| r.shape.disks()).sum();
         if total > u64::from(u32::MAX) {
-            return Err(format!("{total} disks is more than replisim supports (2^32)"));
+            return Err(format!(
+                "{total} disks is more than replisim supports (2^32)"
+            ));
         }
         let mut topo = Topology {
             regions,

@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use rand::RngExt;
-use rand_distr::Exp1;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::Exp1;
 
 use super::placement::{Placement, pick_anchor, pick_disk};
 use super::{Level, Repair, System};
@@ -21,10 +21,6 @@ use crate::units::{Micros, SECOND};
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
-
-/// A repair that finds no valid target (its whole scope is destroyed and not
-/// yet replaced) tries again after this delay.
-const REPAIR_RETRY: Micros = 3600 * SECOND;
 
 /// Upper bound on events in one trial: protects against a runaway scenario.
 const MAX_EVENTS: u64 = 1 << 32;
@@ -118,6 +114,8 @@ struct OptionState {
     changed: HashMap<u32, ExtentState>,
     /// Copies re-created on a disk during the trial, as (extent, slot).
     added: HashMap<u32, Vec<(u32, u8)>>,
+    /// Repairs waiting for a destroyed scope to return, as (extent, slot).
+    blocked: Vec<(u32, u8)>,
     outcome: OptionOutcome,
 }
 
@@ -137,6 +135,7 @@ impl<'p, 's> World<'p, 's> {
                 rng: trial_rng(plan.seed, trial, 1 + k as u32),
                 changed: HashMap::new(),
                 added: HashMap::new(),
+                blocked: Vec::new(),
                 outcome: OptionOutcome::default(),
             })
             .collect();
@@ -161,7 +160,13 @@ impl<'p, 's> World<'p, 's> {
             } else {
                 for c in 0..self.system().topology.count(process.level) {
                     let at = process.lifetime.sample(&mut self.rng);
-                    sim.schedule(at, Event::Failure { process: p, component: c });
+                    sim.schedule(
+                        at,
+                        Event::Failure {
+                            process: p,
+                            component: c,
+                        },
+                    );
                 }
             }
         }
@@ -203,7 +208,13 @@ impl<'p, 's> World<'p, 's> {
         } else {
             // Gone with an ancestor: it returns new when the ancestor does.
             let next = p.lifetime.sample(&mut self.rng);
-            sim.schedule(next, Event::Failure { process, component: c });
+            sim.schedule(
+                next,
+                Event::Failure {
+                    process,
+                    component: c,
+                },
+            );
         }
     }
 
@@ -212,7 +223,19 @@ impl<'p, 's> World<'p, 's> {
         self.destroyed[p.level as usize][c as usize] = false;
         if p.lifetime.exponential_rate().is_none() {
             let next = p.lifetime.sample(&mut self.rng);
-            sim.schedule(next, Event::Failure { process, component: c });
+            sim.schedule(
+                next,
+                Event::Failure {
+                    process,
+                    component: c,
+                },
+            );
+        }
+        // Capacity is back: repairs that found no target try again now.
+        for k in 0..self.options.len() {
+            for (extent, slot) in std::mem::take(&mut self.options[k].blocked) {
+                self.on_repaired(k, extent, slot);
+            }
         }
     }
 
@@ -221,7 +244,13 @@ impl<'p, 's> World<'p, 's> {
         let p = &self.system().failures[process as usize];
         let (level, replace) = (p.level, p.replace);
         self.destroyed[level as usize][c as usize] = true;
-        sim.schedule(replace, Event::Replaced { process, component: c });
+        sim.schedule(
+            replace,
+            Event::Replaced {
+                process,
+                component: c,
+            },
+        );
         let detection = self.system().detection.sample(&mut self.rng);
         for k in 0..self.options.len() {
             let lost = self.destroy_copies(k, level, c);
@@ -286,13 +315,17 @@ impl<'p, 's> World<'p, 's> {
             let option = k as u16;
             sim.schedule(
                 detection.saturating_add(duration),
-                Event::Repaired { option, extent, slot },
+                Event::Repaired {
+                    option,
+                    extent,
+                    slot,
+                },
             );
         }
     }
 
     /// Re-creates a copy on a disk that keeps its group's placement rule.
-    fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
+    fn on_repaired(&mut self, k: usize, extent: u32, slot: u8) {
         let plan = self.plan;
         let topo = &plan.system.topology;
         let option = &plan.system.options[k];
@@ -319,8 +352,7 @@ impl<'p, 's> World<'p, 's> {
             anchor = pick_anchor(topo, group, rng);
         }
         let Some(disk) = pick_disk(topo, group, anchor, &alive_in_group, &usable, rng) else {
-            let option = k as u16;
-            sim.schedule(REPAIR_RETRY, Event::Repaired { option, extent, slot });
+            self.options[k].blocked.push((extent, slot));
             return;
         };
         let state = &mut self.options[k];
@@ -344,7 +376,7 @@ impl Model for World<'_, '_> {
                 option,
                 extent,
                 slot,
-            } => self.on_repaired(option as usize, extent, slot, sim),
+            } => self.on_repaired(option as usize, extent, slot),
         }
         Flow::Continue
     }

@@ -4,8 +4,8 @@
 //! counts ≥ 1, non-negative rates) happen while parsing, so their errors carry
 //! the exact position; checks across fields live in `validate`.
 
-use serde::de::{self, Deserializer, IntoDeserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IntoDeserializer};
 
 use crate::units::{self, Micros};
 
@@ -80,10 +80,20 @@ pub enum DistSpec {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum DistTable {
-    Fixed { value: Duration },
-    Exponential { mean: Duration },
-    Weibull { shape: NonNegative, mean: Duration },
-    Lognormal { median: Duration, sigma: NonNegative },
+    Fixed {
+        value: Duration,
+    },
+    Exponential {
+        mean: Duration,
+    },
+    Weibull {
+        shape: NonNegative,
+        mean: Duration,
+    },
+    Lognormal {
+        median: Duration,
+        sigma: NonNegative,
+    },
 }
 
 impl<'de> Deserialize<'de> for DistSpec {

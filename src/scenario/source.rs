@@ -34,7 +34,11 @@ impl fmt::Display for ScenarioError {
         write!(f, ": {}", self.message)?;
         if let (Some(text), Some((line, column))) = (&self.line_text, self.position) {
             let gutter = line.to_string().len();
-            write!(f, "\n{:gutter$} |\n{line} | {text}\n{:gutter$} | {:>column$}", "", "", "^")?;
+            write!(
+                f,
+                "\n{:gutter$} |\n{line} | {text}\n{:gutter$} | {:>column$}",
+                "", "", "^"
+            )?;
         }
         Ok(())
     }
@@ -68,7 +72,12 @@ impl<'a> Source<'a> {
         self.located(offset, Some(path.to_string()), message)
     }
 
-    fn located(&self, offset: Option<usize>, field: Option<String>, message: &str) -> ScenarioError {
+    fn located(
+        &self,
+        offset: Option<usize>,
+        field: Option<String>,
+        message: &str,
+    ) -> ScenarioError {
         let position = offset.map(|o| self.line_column(o));
         let line_text = position.and_then(|(l, _)| self.text.lines().nth(l - 1).map(String::from));
         ScenarioError {
@@ -184,9 +193,15 @@ mod tests {
         let src = Source::new("s.toml", TEXT);
         let err = src.error_in("failures.disk.afr", "bad");
         assert_eq!(err.position, Some((4, 7)));
-        assert_eq!(src.error_in("region[1].pair", "bad").position, Some((11, 8)));
+        assert_eq!(
+            src.error_in("region[1].pair", "bad").position,
+            Some((11, 8))
+        );
         // Absent field: points at its nearest present parent.
-        assert_eq!(src.error_in("failures.disk.replace", "x").position, Some((3, 11)));
+        assert_eq!(
+            src.error_in("failures.disk.replace", "x").position,
+            Some((3, 11))
+        );
     }
 
     #[test]

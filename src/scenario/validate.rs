@@ -31,16 +31,29 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let regions = regions(file)?;
     let disk_bytes = (file.topology.disk_capacity.0 as f64 * file.topology.fill.0).round() as u64;
     if file.topology.fill.0 > 1.0 {
-        return err("topology.fill", "must be a fraction from 0 to 1 (e.g. 0.75)");
+        return err(
+            "topology.fill",
+            "must be a fraction from 0 to 1 (e.g. 0.75)",
+        );
     }
     let primary = primary_region(file, &regions)?;
     let topology = Topology::build(regions, disk_bytes).or_else(|m| err("topology", m))?;
     let mut options = Vec::new();
     for (i, name) in file.options.iter().enumerate() {
-        options.push(standard_option(name, primary, &topology, &format!("options[{i}]"))?);
+        options.push(standard_option(
+            name,
+            primary,
+            &topology,
+            &format!("options[{i}]"),
+        )?);
     }
     for (i, custom) in file.custom.iter().enumerate() {
-        options.push(custom_option(custom, primary, &topology, &format!("custom[{i}]"))?);
+        options.push(custom_option(
+            custom,
+            primary,
+            &topology,
+            &format!("custom[{i}]"),
+        )?);
     }
     if options.is_empty() {
         return err("options", "list at least one replication option");
@@ -78,7 +91,10 @@ fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
     let mut regions = Vec::new();
     for (i, r) in file.regions.iter().enumerate() {
         if index_of(&r.name) != Some(i) {
-            return err(format!("region[{i}].name"), format!("region `{}` is defined twice", r.name));
+            return err(
+                format!("region[{i}].name"),
+                format!("region `{}` is defined twice", r.name),
+            );
         }
         let pair = match &r.pair {
             None => None,
@@ -100,7 +116,13 @@ fn pair_index(file: &ScenarioFile, i: usize, pair: &str, found: Option<usize>) -
     let path = format!("region[{i}].pair");
     let names: Vec<&str> = file.regions.iter().map(|r| r.name.as_str()).collect();
     let Some(j) = found else {
-        return err(path, format!("no region named `{pair}`; defined regions: {}", names.join(", ")));
+        return err(
+            path,
+            format!(
+                "no region named `{pair}`; defined regions: {}",
+                names.join(", ")
+            ),
+        );
     };
     if j == i {
         return err(path, "a region cannot be paired with itself");
@@ -141,7 +163,12 @@ fn group(copies: u32, region: u32, within: Level, spread: Level) -> CopyGroup {
     }
 }
 
-fn standard_option(name: &str, primary: u32, topo: &Topology, path: &str) -> Result<ReplicationOption> {
+fn standard_option(
+    name: &str,
+    primary: u32,
+    topo: &Topology,
+    path: &str,
+) -> Result<ReplicationOption> {
     let upper = name.to_ascii_uppercase();
     if !STANDARD_OPTIONS.contains(&upper.as_str()) {
         return err(
@@ -195,7 +222,11 @@ fn copy_group(spec: &CopyGroupSpec, region: u32, path: &str) -> Result<CopyGroup
     if spread <= within {
         return err(
             format!("{path}.spread"),
-            format!("copies spread over {}s must lie below `within` ({})", spread.name(), within.name()),
+            format!(
+                "copies spread over {}s must lie below `within` ({})",
+                spread.name(),
+                within.name()
+            ),
         );
     }
     Ok(group(spec.copies.0, region, within, spread))
@@ -218,7 +249,10 @@ fn custom_option(
         groups.push(copy_group(s, region, &format!("{path}.secondary"))?);
     }
     if c.read_access && groups.len() < 2 {
-        return err(format!("{path}.read_access"), "read access needs a `secondary` copy group");
+        return err(
+            format!("{path}.read_access"),
+            "read access needs a `secondary` copy group",
+        );
     }
     Ok(ReplicationOption {
         name: c.name.clone(),
@@ -241,23 +275,43 @@ fn check_unique_names(options: &[ReplicationOption]) -> Result<()> {
 fn check_fits(options: &[ReplicationOption], topo: &Topology) -> Result<()> {
     for o in options {
         if o.copies() as usize > crate::model::world::MAX_COPIES {
-            return err("custom", format!("option `{}` keeps {} copies; at most 16", o.name, o.copies()));
+            return err(
+                "custom",
+                format!(
+                    "option `{}` keeps {} copies; at most 16",
+                    o.name,
+                    o.copies()
+                ),
+            );
         }
         for g in &o.groups {
-            let scope = topo.components_within(Level::Region, g.region, g.within).start;
+            let scope = topo
+                .components_within(Level::Region, g.region, g.within)
+                .start;
             let disks = topo.disk_range(g.within, scope).len() as u32;
             let spread_units = topo.components_within(g.within, scope, g.spread).len() as u32;
             if disks < g.copies {
-                return err("topology", format!(
-                    "option `{}` keeps {} copies in one {}, which holds only {disks} disks",
-                    o.name, g.copies, g.within.name()
-                ));
+                return err(
+                    "topology",
+                    format!(
+                        "option `{}` keeps {} copies in one {}, which holds only {disks} disks",
+                        o.name,
+                        g.copies,
+                        g.within.name()
+                    ),
+                );
             }
             if spread_units < g.copies {
-                return err("topology", format!(
-                    "option `{}` spreads {} copies over distinct {}s of a {}, which has only {spread_units}",
-                    o.name, g.copies, g.spread.name(), g.within.name()
-                ));
+                return err(
+                    "topology",
+                    format!(
+                        "option `{}` spreads {} copies over distinct {}s of a {}, which has only {spread_units}",
+                        o.name,
+                        g.copies,
+                        g.spread.name(),
+                        g.within.name()
+                    ),
+                );
             }
         }
     }
@@ -274,7 +328,10 @@ fn extents(file: &ScenarioFile) -> Result<(u64, u32)> {
         return err("data.size", "must be larger than 0");
     }
     u32::try_from(n).map(|n| (extent, n)).or_else(|_| {
-        err("data.extent_size", format!("{n} extents is too many (at most 2^32); use larger extents"))
+        err(
+            "data.extent_size",
+            format!("{n} extents is too many (at most 2^32); use larger extents"),
+        )
     })
 }
 
@@ -307,8 +364,14 @@ fn failures(file: &ScenarioFile) -> Result<Vec<FailureProcess>> {
 /// The lifetime distribution, or None when the failure rate is zero.
 fn lifetime(spec: &FailureSpec, path: &str) -> Result<Option<Dist>> {
     match (&spec.afr, &spec.lifetime) {
-        (Some(_), Some(_)) => err(format!("{path}.lifetime"), "give either `afr` or `lifetime`, not both"),
-        (None, None) => err(path, "give `afr` (failures per component-year) or a `lifetime` distribution"),
+        (Some(_), Some(_)) => err(
+            format!("{path}.lifetime"),
+            "give either `afr` or `lifetime`, not both",
+        ),
+        (None, None) => err(
+            path,
+            "give `afr` (failures per component-year) or a `lifetime` distribution",
+        ),
         (Some(afr), None) if afr.0 == 0.0 => Ok(None),
         (Some(afr), None) => Dist::exponential(YEAR as f64 / afr.0)
             .map(Some)
@@ -322,7 +385,9 @@ fn dist(spec: &DistSpec, path: &str) -> Result<Dist> {
         DistSpec::Fixed(d) => Ok(Dist::fixed(d.0)),
         DistSpec::Table(DistTable::Fixed { value }) => Ok(Dist::fixed(value.0)),
         DistSpec::Table(DistTable::Exponential { mean }) => Dist::exponential(mean.0 as f64),
-        DistSpec::Table(DistTable::Weibull { shape, mean }) => Dist::weibull(shape.0, mean.0 as f64),
+        DistSpec::Table(DistTable::Weibull { shape, mean }) => {
+            Dist::weibull(shape.0, mean.0 as f64)
+        }
         DistSpec::Table(DistTable::Lognormal { median, sigma }) => {
             Dist::lognormal(median.0 as f64, sigma.0)
         }

@@ -1,0 +1,132 @@
+//! Every kind of scenario mistake exits non-zero with a message naming the
+//! file, line and field, and leaves no result file behind.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `replisim run` on `text` saved as bad.toml; returns stderr.
+fn run_bad(text: &str) -> (String, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let result = Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(["run", file.to_str().unwrap(), "--trials", "3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!result.status.success(), "a bad scenario must fail: {text}");
+    assert!(!out.exists(), "no result may be written for a bad scenario");
+    let stderr = String::from_utf8(result.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (stderr, dir.keep())
+}
+
+/// Asserts the error names `bad.toml:LINE` and the field.
+fn assert_error(text: &str, line: usize, field: &str, says: &str) {
+    let (stderr, dir) = run_bad(text);
+    let _ = std::fs::remove_dir_all(dir);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains(&format!("bad.toml:{line}:")),
+        "expected line {line}: {stderr}"
+    );
+    assert!(
+        first.contains(&format!("`{field}`")),
+        "expected field {field}: {stderr}"
+    );
+    assert!(stderr.contains(says), "expected `{says}` in: {stderr}");
+}
+
+#[test]
+fn unknown_field() {
+    assert_error(
+        "seed = 1\n[failures.disk]\nafr = 0.01\nmtbf = \"3y\"\n",
+        4,
+        "failures.disk.mtbf",
+        "unknown field `mtbf`, expected one of",
+    );
+}
+
+#[test]
+fn negative_rate() {
+    assert_error(
+        "[failures.disk]\nafr = -0.5\n",
+        2,
+        "failures.disk.afr",
+        "non-negative",
+    );
+}
+
+#[test]
+fn zero_zones() {
+    assert_error("[topology]\nzones = 0\n", 2, "topology.zones", "from 1");
+}
+
+#[test]
+fn geo_option_without_a_pair() {
+    let text = "options = [\"LRS\", \"GRS\"]\n\n[[region]]\nname = \"solo\"\n";
+    assert_error(text, 1, "options[1]", "has no `pair`");
+}
+
+#[test]
+fn pair_across_geographies() {
+    let text = "[[region]]\nname = \"brazilsouth\"\ngeography = \"brazil\"\npair = \"southcentralus\"\n\n[[region]]\nname = \"southcentralus\"\ngeography = \"us\"\npair = \"brazilsouth\"\n";
+    assert_error(text, 4, "region[0].pair", "may not leave its geography");
+}
+
+#[test]
+fn malformed_duration() {
+    assert_error(
+        "horizon = \"1 year\"\n",
+        1,
+        "horizon",
+        "expected a number and a unit",
+    );
+}
+
+#[test]
+fn unknown_option_lists_the_allowed_ones() {
+    assert_error(
+        "options = [\"LRS\", \"XRS\"]\n",
+        1,
+        "options[1]",
+        "LRS, ZRS, GRS, GZRS",
+    );
+}
+
+#[test]
+fn too_few_zones_for_zrs() {
+    assert_error(
+        "options = [\"ZRS\"]\n[topology]\nzones = 2\n",
+        2,
+        "topology",
+        "only 2",
+    );
+}
+
+#[test]
+fn toml_syntax_error() {
+    let (stderr, dir) = run_bad("seed = \n");
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(stderr.contains("bad.toml:1:"), "{stderr}");
+}
+
+#[test]
+fn missing_file() {
+    let (stderr, dir) = run_bad_path("no/such/scenario.toml");
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(stderr.contains("no/such/scenario.toml"), "{stderr}");
+    assert!(stderr.contains("cannot read"), "{stderr}");
+}
+
+fn run_bad_path(path: &str) -> (String, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let result = Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(["validate", path])
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    assert!(!Path::new(path).exists());
+    (String::from_utf8(result.stderr).unwrap(), dir.keep())
+}
