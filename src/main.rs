@@ -63,14 +63,13 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Validate { scenario } => {
             let s = load(Some(&scenario))?;
-            println!(
-                "{}: valid ({} options, {} disks, {} extents per option)",
+            print_out(&format!(
+                "{}: valid ({} options, {} disks, {} extents per option)\n",
                 scenario.display(),
                 s.system.options.len(),
                 s.system.topology.disks(),
                 s.system.extents
-            );
-            Ok(())
+            ))
         }
         Command::Run {
             scenario,
@@ -97,10 +96,20 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(path) = json {
                 report::write_atomic(&path, &json_text)?;
             }
-            print!("{}", report::table(&summary));
-            println!("\nwrote {}/summary.json and summary.csv", out.display());
-            Ok(())
+            let written = format!("\nwrote {}/summary.json and summary.csv\n", out.display());
+            print_out(&(report::table(&summary) + &written))
         }
+    }
+}
+
+/// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.
+fn print_out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -5,6 +5,21 @@ use rand::{Rng, RngExt};
 
 use super::{CopyGroup, Level, ReplicationOption, Topology};
 
+/// Which components can take a new copy right now.
+pub trait InService {
+    /// Whether component `c` of `level` and all its ancestors are in service.
+    fn component(&self, level: Level, c: u32) -> bool;
+}
+
+/// A fleet with nothing out of service: for the initial placement.
+pub struct AllInService;
+
+impl InService for AllInService {
+    fn component(&self, _: Level, _: u32) -> bool {
+        true
+    }
+}
+
 /// Chooses a disk for a new copy of a group anchored at `anchor` (a component
 /// of `group.within`), on a component of `group.spread` that holds none of
 /// the `taken` disks. If every such component is taken or out of service,
@@ -16,9 +31,12 @@ pub fn pick_disk<R: Rng + ?Sized>(
     group: &CopyGroup,
     anchor: u32,
     taken: &[u32],
-    usable: &dyn Fn(u32) -> bool,
+    usable: &dyn InService,
     rng: &mut R,
 ) -> Option<u32> {
+    if !usable.component(group.within, anchor) {
+        return None;
+    }
     let mut spread = group.spread;
     loop {
         if let Some(d) = pick_at_level(topo, group.within, anchor, spread, taken, usable, rng) {
@@ -39,7 +57,7 @@ fn pick_at_level<R: Rng + ?Sized>(
     anchor: u32,
     spread: Level,
     taken: &[u32],
-    usable: &dyn Fn(u32) -> bool,
+    usable: &dyn InService,
     rng: &mut R,
 ) -> Option<u32> {
     let range = topo.components_within(within, anchor, spread);
@@ -56,7 +74,9 @@ fn pick_at_level<R: Rng + ?Sized>(
             return None;
         }
         let component = nth_free(range.start, rng.random_range(0..free), &excluded);
-        if let Some(d) = usable_disk(topo, spread, component, usable, rng) {
+        if usable.component(spread, component)
+            && let Some(d) = usable_disk(topo, spread, component, usable, rng)
+        {
             return Some(d);
         }
         let at = excluded.partition_point(|&c| c < component);
@@ -83,27 +103,40 @@ fn usable_disk<R: Rng + ?Sized>(
     topo: &Topology,
     level: Level,
     component: u32,
-    usable: &dyn Fn(u32) -> bool,
+    usable: &dyn InService,
     rng: &mut R,
 ) -> Option<u32> {
     let disks = topo.disk_range(level, component);
     let n = disks.len() as u32;
     for _ in 0..4 {
         let d = disks.start + rng.random_range(0..n);
-        if usable(d) {
+        if usable.component(Level::Disk, d) {
             return Some(d);
         }
     }
     let offset = rng.random_range(0..n);
     (0..n)
         .map(|i| disks.start + (offset + i) % n)
-        .find(|&d| usable(d))
+        .find(|&d| usable.component(Level::Disk, d))
 }
 
-/// A random component of `group.within` inside the group's region.
-pub fn pick_anchor<R: Rng + ?Sized>(topo: &Topology, group: &CopyGroup, rng: &mut R) -> u32 {
+/// A random in-service component of `group.within` inside the group's
+/// region, if there is one.
+pub fn pick_anchor<R: Rng + ?Sized>(
+    topo: &Topology,
+    group: &CopyGroup,
+    usable: &dyn InService,
+    rng: &mut R,
+) -> Option<u32> {
     let range = topo.components_within(Level::Region, group.region, group.within);
-    range.start + rng.random_range(0..range.len() as u32)
+    let first_try = range.start + rng.random_range(0..range.len() as u32);
+    if usable.component(group.within, first_try) {
+        return Some(first_try);
+    }
+    let live: Vec<u32> = range
+        .filter(|&c| usable.component(group.within, c))
+        .collect();
+    (!live.is_empty()).then(|| live[rng.random_range(0..live.len())])
 }
 
 /// The initial placement of every extent of one option: copy `s` of extent
@@ -127,13 +160,13 @@ impl Placement {
     ) -> Result<Self, String> {
         let n = option.copies() as usize;
         let mut copies = Vec::with_capacity(extents as usize * n);
-        let all = |_: u32| true;
         for _ in 0..extents {
             for group in &option.groups {
-                let anchor = pick_anchor(topo, group, rng);
+                let anchor = pick_anchor(topo, group, &AllInService, rng)
+                    .ok_or_else(|| too_few_disks(option, group))?;
                 let first = copies.len();
                 for _ in 0..group.copies {
-                    let disk = pick_disk(topo, group, anchor, &copies[first..], &all, rng)
+                    let disk = pick_disk(topo, group, anchor, &copies[first..], &AllInService, rng)
                         .ok_or_else(|| too_few_disks(option, group))?;
                     copies.push(disk);
                 }

@@ -13,7 +13,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp1;
 
-use super::placement::{Placement, pick_anchor, pick_disk};
+use super::placement::{InService, Placement, pick_anchor, pick_disk};
 use super::{Level, Repair, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
@@ -186,9 +186,7 @@ impl<'p, 's> World<'p, 's> {
     }
 
     fn component_in_service(&self, level: Level, c: u32) -> bool {
-        let topo = &self.system().topology;
-        let first = topo.disk_range(level, c).start;
-        in_service_down_to(&self.destroyed, topo, first, level)
+        Service(&self.destroyed, &self.system().topology).component(level, c)
     }
 
     fn on_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
@@ -343,15 +341,17 @@ impl<'p, 's> World<'p, 's> {
             .map(|s| ext.disks[s])
             .collect();
         let old = ext.disks[slot as usize];
-        let anchor_disk = alive_in_group.first().copied().unwrap_or(old);
-        let mut anchor = topo.ancestor(anchor_disk, group.within);
-        let destroyed = &self.destroyed;
-        let usable = |d: u32| in_service(destroyed, topo, d);
+        let usable = Service(&self.destroyed, topo);
         let rng = &mut self.options[k].rng;
-        if alive_in_group.is_empty() && !usable(old) {
-            anchor = pick_anchor(topo, group, rng);
-        }
-        let Some(disk) = pick_disk(topo, group, anchor, &alive_in_group, &usable, rng) else {
+        // Anchor on a surviving copy of the group, else where the lost copy
+        // was, else anywhere in the group's region that is in service.
+        let anchor = match alive_in_group.first() {
+            Some(&d) => Some(topo.ancestor(d, group.within)),
+            None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
+            None => pick_anchor(topo, group, &usable, rng),
+        };
+        let picked = anchor.and_then(|a| pick_disk(topo, group, a, &alive_in_group, &usable, rng));
+        let Some(disk) = picked else {
             self.options[k].blocked.push((extent, slot));
             return;
         };
@@ -382,22 +382,17 @@ impl Model for World<'_, '_> {
     }
 }
 
-/// Whether `disk` and all its ancestors are in service.
-fn in_service(destroyed: &[Vec<bool>; 6], topo: &super::Topology, disk: u32) -> bool {
-    in_service_down_to(destroyed, topo, disk, Level::Disk)
-}
+/// The service state of the fleet: destroyed flags per level.
+struct Service<'a>(&'a [Vec<bool>; 6], &'a super::Topology);
 
-/// Whether the ancestors of `disk` from the region down to `level` are in service.
-fn in_service_down_to(
-    destroyed: &[Vec<bool>; 6],
-    topo: &super::Topology,
-    disk: u32,
-    level: Level,
-) -> bool {
-    let anc = topo.ancestors(disk);
-    Level::ALL[..=level as usize]
-        .iter()
-        .all(|&l| !destroyed[l as usize][anc[l as usize] as usize])
+impl InService for Service<'_> {
+    fn component(&self, level: Level, c: u32) -> bool {
+        let Service(destroyed, topo) = self;
+        let anc = topo.ancestors(topo.disk_range(level, c).start);
+        Level::ALL[..=level as usize]
+            .iter()
+            .all(|&l| !destroyed[l as usize][anc[l as usize] as usize])
+    }
 }
 
 /// An extent as the plan placed it, all copies alive.
