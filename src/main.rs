@@ -89,10 +89,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err("--trials must be at least 1".into());
             }
             let summary = estimate::estimate(&s, config)?;
+            // Render everything before writing anything.
             let json_text = report::json(&summary)?;
+            let csv_text = report::csv(&summary)?;
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             report::write_atomic(&out.join("summary.json"), &json_text)?;
-            report::write_atomic(&out.join("summary.csv"), &report::csv(&summary)?)?;
+            report::write_atomic(&out.join("summary.csv"), &csv_text)?;
             if let Some(path) = json {
                 report::write_atomic(&path, &json_text)?;
             }
