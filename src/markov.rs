@@ -199,14 +199,16 @@ impl Ctmc {
             if exit[k] <= 0.0 {
                 return Err(MarkovError::NotAbsorbing);
             }
-            for i in 0..k {
-                let share = rate[i][k] / exit[k];
+            let (above, from_k) = rate.split_at_mut(k);
+            let row_k = &from_k[0][..k];
+            for (i, row_i) in above.iter_mut().enumerate() {
+                let share = row_i[k] / exit[k];
                 if share == 0.0 {
                     continue;
                 }
-                for j in 0..k {
+                for (j, (r, via_k)) in row_i.iter_mut().zip(row_k).enumerate() {
                     if j != i {
-                        rate[i][j] += share * rate[k][j];
+                        *r += share * via_k;
                     }
                 }
                 to_loss[i] += share * to_loss[k];

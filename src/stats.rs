@@ -10,7 +10,7 @@
 //! bit-identical results to pushing every sample into one accumulator.
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{Beta, ContinuousCDF, Normal};
+use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Two-sided 95% standard-normal quantile, Φ⁻¹(0.975).
 pub const Z95: f64 = 1.959963984540054;
@@ -323,39 +323,147 @@ pub struct Interval {
 const UNIT: Interval = Interval { lo: 0.0, hi: 1.0 };
 
 /// Exact (Clopper–Pearson) two-sided interval for a binomial proportion
-/// `k/n` at `confidence` (e.g. 0.95). Guaranteed coverage, which is what an
-/// honest bound on a rarely observed loss needs. `k = 0` gives `lo = 0`,
-/// `hi = 1 − (α/2)^(1/n)` in closed form (computed with `expm1`, so huge `n`
-/// stays accurate); `k = n` symmetrically. Invalid input (`n = 0`, `k > n`,
-/// confidence outside (0, 1) or NaN) returns the always-valid `[0, 1]`.
+/// `k/n` at `confidence` (e.g. 0.95): guaranteed coverage, which is what an
+/// honest bound on a rarely observed loss needs.
+///
+/// `k = 0` gives `lo = 0`, `hi = 1 − (α/2)^(1/n)` in closed form (via
+/// `expm1`, so huge `n` stays accurate); `k = n` symmetrically. Otherwise the
+/// ends are found by bisection on exact binomial tails (see
+/// `binomial_tails`); statrs' Beta quantile is not used because in statrs
+/// 0.19 it never returns for n ≳ 1e7 and its incomplete beta loses digits to
+/// log-gamma cancellation at large n. Above [`MAX_EXACT_EVENTS`] events on both
+/// sides the Wilson score interval is returned (its difference from the exact
+/// interval is then below 1e-4 of the half-width). Invalid input (`n = 0`,
+/// `k > n`, confidence outside (0, 1) or NaN) returns the always-valid `[0, 1]`.
 pub fn clopper_pearson(k: u64, n: u64, confidence: f64) -> Interval {
     if n == 0 || k > n || !(confidence > 0.0 && confidence < 1.0) {
         return UNIT;
     }
     let half_alpha = (1.0 - confidence) / 2.0;
     let root = half_alpha.ln() / n as f64; // ln((α/2)^(1/n))
+    if k == 0 {
+        return Interval {
+            lo: 0.0,
+            hi: -root.exp_m1(),
+        };
+    }
+    if k == n {
+        return Interval {
+            lo: root.exp(),
+            hi: 1.0,
+        };
+    }
+    if k > n - k {
+        let m = clopper_pearson(n - k, n, confidence);
+        return Interval {
+            lo: 1.0 - m.hi,
+            hi: 1.0 - m.lo,
+        };
+    }
     let (k, n) = (k as f64, n as f64);
-    let lo = if k == 0.0 {
-        0.0
-    } else if k == n {
-        root.exp()
-    } else {
-        beta_quantile(k, n - k + 1.0, half_alpha).unwrap_or(0.0)
-    };
-    let hi = if k == n {
-        1.0
-    } else if k == 0.0 {
-        -root.exp_m1()
-    } else {
-        beta_quantile(k + 1.0, n - k, 1.0 - half_alpha).unwrap_or(1.0)
-    };
-    Interval { lo, hi }
+    if k > MAX_EXACT_EVENTS {
+        return wilson(k, n, normal_quantile_two_sided(confidence));
+    }
+    Interval {
+        lo: cp_lower(k, n, half_alpha),
+        hi: cp_upper(k, n, half_alpha),
+    }
 }
 
-/// Beta(a, b) quantile via statrs; `None` when statrs rejects the input.
-fn beta_quantile(a: f64, b: f64, p: f64) -> Option<f64> {
-    let q = Beta::new(a, b).ok()?.try_inverse_cdf(p).ok()?;
-    (0.0..=1.0).contains(&q).then_some(q)
+/// Above this many events (on the rarer side) Clopper–Pearson falls back to
+/// Wilson: exact tails would cost O(√k) terms per bisection step.
+pub const MAX_EXACT_EVENTS: f64 = 1e9;
+
+/// Lower end: the x with P(X ≥ k | n, x) = α/2. P(X ≥ k | x = k/n) ≥ 1/2
+/// because k/n is then the median, so the root lies below k/n.
+fn cp_lower(k: f64, n: f64, half_alpha: f64) -> f64 {
+    let reaches = |x: f64| binomial_tails(k - 1.0, n, x).1 >= half_alpha;
+    let hi = k / n;
+    let mut width = 10.0 * k.sqrt() + 10.0;
+    let mut lo = (hi - width / n).max(0.0);
+    while lo > 0.0 && reaches(lo) {
+        width *= 2.0;
+        lo = (hi - width / n).max(0.0);
+    }
+    bisect(lo, hi, reaches)
+}
+
+/// Upper end: the x with P(X ≤ k | n, x) = α/2 (above k/n, as for `cp_lower`).
+fn cp_upper(k: f64, n: f64, half_alpha: f64) -> f64 {
+    let beyond = |x: f64| binomial_tails(k, n, x).0 <= half_alpha;
+    let lo = k / n;
+    let mut width = 10.0 * k.sqrt() + 10.0;
+    let mut hi = (lo + width / n).min(1.0);
+    while hi < 1.0 && !beyond(hi) {
+        width *= 2.0;
+        hi = (lo + width / n).min(1.0);
+    }
+    bisect(lo, hi, beyond)
+}
+
+/// Bisects for the point where the monotone predicate `above` turns true,
+/// given it is false at `lo` and true at `hi`; stops at f64 resolution.
+fn bisect(mut lo: f64, mut hi: f64, above: impl Fn(f64) -> bool) -> f64 {
+    for _ in 0..2200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi || hi - lo <= 1e-16 * hi {
+            break;
+        }
+        if above(mid) { hi = mid } else { lo = mid }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Relative size below which binomial terms are no longer summed.
+const TAIL_CUT: f64 = 1e-18;
+/// Safety cap on terms summed per side (never reached within the exact range).
+const MAX_TAIL_TERMS: u32 = 100_000_000;
+
+/// Binomial(n, x) tails `(P(X ≤ k), P(X > k))`, each to relative accuracy
+/// ~(terms)·ε without cancellation: pmf ratios are summed outward from the
+/// mode (whose term is set to 1) and normalized, so no absolute pmf — and no
+/// log-gamma cancellation — is needed. Terms below 1e-18 of the running total
+/// are dropped.
+fn binomial_tails(k: f64, n: f64, x: f64) -> (f64, f64) {
+    if x <= 0.0 || x >= 1.0 {
+        let at = if x <= 0.0 { 0.0 } else { n };
+        return if at <= k { (1.0, 0.0) } else { (0.0, 1.0) };
+    }
+    let odds = x / (1.0 - x);
+    let mode = ((n + 1.0) * x).floor().min(n);
+    let mut sums = [0.0, 0.0]; // [≤ k, > k]
+    let (mut j, mut t) = (mode, 1.0);
+    for _ in 0..MAX_TAIL_TERMS {
+        sums[usize::from(j > k)] += t;
+        if j <= 0.0 || t < TAIL_CUT * (sums[0] + sums[1]) {
+            break;
+        }
+        t *= j / ((n - j + 1.0) * odds);
+        j -= 1.0;
+    }
+    let (mut j, mut t) = (mode, 1.0);
+    for _ in 0..MAX_TAIL_TERMS {
+        if j >= n || t < TAIL_CUT * (sums[0] + sums[1]) {
+            break;
+        }
+        t *= (n - j) / (j + 1.0) * odds;
+        j += 1.0;
+        sums[usize::from(j > k)] += t;
+    }
+    let total = sums[0] + sums[1];
+    (sums[0] / total, sums[1] / total)
+}
+
+/// Wilson score interval: the large-count stand-in for Clopper–Pearson.
+fn wilson(k: f64, n: f64, z: f64) -> Interval {
+    let p = k / n;
+    let z2n = z * z / n;
+    let centre = (p + z2n / 2.0) / (1.0 + z2n);
+    let half = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt() / (1.0 + z2n);
+    Interval {
+        lo: (centre - half).max(0.0),
+        hi: (centre + half).min(1.0),
+    }
 }
 
 /// Durability in "nines", −log10(p): p = 0 (or negative) → ∞, p ≥ 1 → 0.
@@ -550,14 +658,23 @@ mod tests {
         assert!(close(i.hi, 0.308_497_107_818_760_83, 1e-15), "{}", i.hi);
         let i = clopper_pearson(5, 10, 0.95);
         assert!((i.lo - 0.187_086_028_447_398_53).abs() < 1e-9, "{i:?}");
-        assert!((i.hi - 0.812_913_971_552_601_47).abs() < 1e-9, "{i:?}");
+        assert!((i.hi - 0.812_913_971_552_601_5).abs() < 1e-9, "{i:?}");
         // References from mpmath (50 digits, bisection on betainc).
         let i = clopper_pearson(1, 1000, 0.95);
-        assert!(close(i.lo, 2.531_748_749_129_404_3e-5, 1e-9), "{i:?}");
-        assert!(close(i.hi, 5.558_924_279_826_672_9e-3, 1e-9), "{i:?}");
+        assert!(close(i.lo, 2.531_748_749_129_404e-5, 1e-9), "{i:?}");
+        assert!(close(i.hi, 5.558_924_279_826_673e-3, 1e-9), "{i:?}");
         let i = clopper_pearson(3, 20, 0.95);
-        assert!(close(i.lo, 0.032_070_937_185_463_706, 1e-9), "{i:?}");
+        assert!(close(i.lo, 0.032_070_937_185_463_71, 1e-9), "{i:?}");
         assert!(close(i.hi, 0.378_926_826_545_313_94, 1e-9), "{i:?}");
+        // Exact binomial sums in mpmath (40 digits) + bisection.
+        let i = clopper_pearson(100, 1_000_000_000, 0.99);
+        assert!(close(i.lo, 7.612_049_671_448_88e-8, 1e-9), "{i:?}");
+        assert!(close(i.hi, 1.287_605_782_684_879_3e-7, 1e-9), "{i:?}");
+        let i = clopper_pearson(1000, 2000, 0.95);
+        assert!(close(i.lo, 0.477_850_554_231_109_7, 1e-9), "{i:?}");
+        assert!(close(i.hi, 0.522_149_445_768_890_3, 1e-9), "{i:?}");
+        let i = clopper_pearson(999, 1000, 0.95); // mirror of k = 1
+        assert!(close(1.0 - i.hi, 2.531_748_749_129_404e-5, 1e-9), "{i:?}");
         let i = clopper_pearson(10, 10, 0.95);
         assert!(close(i.lo, 1.0 - 0.308_497_107_818_760_83, 1e-15));
         assert_eq!(i.hi, 1.0);
@@ -574,6 +691,9 @@ mod tests {
         // k=1: lower end has the closed form 1-(1-α/2)^(1/n).
         let lo = clopper_pearson(1, 1_000_000_000, 0.95).lo;
         assert!(close(lo, -(0.975f64.ln() / 1e9).exp_m1(), 1e-9), "{lo}");
+        // Beyond the exact range: Wilson, still sane and fast.
+        let i = clopper_pearson(5_000_000_000, 10_000_000_000, 0.95);
+        assert!(i.lo < 0.5 && i.hi > 0.5 && i.hi - i.lo < 2e-5, "{i:?}");
     }
 
     #[test]

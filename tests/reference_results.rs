@@ -15,7 +15,10 @@ fn bundled_scenarios_reproduce_their_committed_results() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "expected the bundled scenarios, found {files:?}");
+    assert!(
+        files.len() >= 5,
+        "expected the bundled scenarios, found {files:?}"
+    );
     for file in files {
         let s = scenario::load(&file).unwrap();
         let config = RunConfig {
