@@ -159,14 +159,7 @@ impl<'p, 's> World<'p, 's> {
                 self.schedule_fleet_failure(p, sim);
             } else {
                 for c in 0..self.system().topology.count(process.level) {
-                    let at = process.lifetime.sample(&mut self.rng);
-                    sim.schedule(
-                        at,
-                        Event::Failure {
-                            process: p,
-                            component: c,
-                        },
-                    );
+                    self.schedule_own_failure(p, c, sim);
                 }
             }
         }
@@ -199,20 +192,26 @@ impl<'p, 's> World<'p, 's> {
         self.schedule_fleet_failure(process, sim);
     }
 
+    /// The next failure of component `c`, from a fresh lifetime.
+    fn schedule_own_failure(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let lifetime = &self.system().failures[process as usize].lifetime;
+        let at = lifetime.sample(&mut self.rng);
+        sim.schedule(
+            at,
+            Event::Failure {
+                process,
+                component: c,
+            },
+        );
+    }
+
     fn on_failure(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
         let p = &self.system().failures[process as usize];
         if self.component_in_service(p.level, c) {
             self.destroy(process, c, sim);
         } else {
             // Gone with an ancestor: it returns new when the ancestor does.
-            let next = p.lifetime.sample(&mut self.rng);
-            sim.schedule(
-                next,
-                Event::Failure {
-                    process,
-                    component: c,
-                },
-            );
+            self.schedule_own_failure(process, c, sim);
         }
     }
 
@@ -220,14 +219,7 @@ impl<'p, 's> World<'p, 's> {
         let p = &self.system().failures[process as usize];
         self.destroyed[p.level as usize][c as usize] = false;
         if p.lifetime.exponential_rate().is_none() {
-            let next = p.lifetime.sample(&mut self.rng);
-            sim.schedule(
-                next,
-                Event::Failure {
-                    process,
-                    component: c,
-                },
-            );
+            self.schedule_own_failure(process, c, sim);
         }
         // Capacity is back: repairs that found no target try again now.
         for k in 0..self.options.len() {
