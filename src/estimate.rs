@@ -65,14 +65,16 @@ impl RunSums {
             self.options = vec![OptionSums::default(); outcome.options.len()];
         }
         let extent_bytes = system.extent_bytes as f64;
+        let w = outcome.weight;
         for (sums, o) in self.options.iter_mut().zip(&outcome.options) {
             let lost = f64::from(o.lost_extents);
-            sums.object_loss.push(lost / f64::from(system.extents));
-            sums.any_loss
-                .push(if o.lost_extents > 0 { 1.0 } else { 0.0 });
-            sums.bytes_lost.push(lost * extent_bytes);
+            let any = if o.lost_extents > 0 { 1.0 } else { 0.0 };
+            sums.object_loss
+                .push_weighted(lost / f64::from(system.extents), w);
+            sums.any_loss.push_weighted(any, w);
+            sums.bytes_lost.push_weighted(lost * extent_bytes, w);
             sums.repair_bytes
-                .push(o.copies_repaired as f64 * extent_bytes);
+                .push_weighted(o.copies_repaired as f64 * extent_bytes, w);
         }
         self.events += outcome.events;
         self.truncated += u64::from(outcome.end == RunEnd::Budget);

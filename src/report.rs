@@ -132,7 +132,11 @@ fn row(o: &OptionSummary) -> [String; 8] {
         p,
         format!("[{}, {}]", sci(d.ci95[0]), sci(d.ci95[1])),
         nines,
-        sci(d.any_loss_probability),
+        if d.upper_bound_only {
+            format!("< {}", sci(d.any_loss_ci95[1]))
+        } else {
+            sci(d.any_loss_probability)
+        },
         bytes(d.bytes_lost.mean),
         bytes(o.repair_bytes.mean),
     ]

@@ -49,6 +49,9 @@ pub struct OptionOutcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrialOutcome {
     pub options: Vec<OptionOutcome>,
+    /// Likelihood ratio of the trial's path: 1 under plain Monte Carlo; an
+    /// importance-sampling trial sets it, and estimates weight by it.
+    pub weight: f64,
     pub events: u64,
     pub end: RunEnd,
 }
@@ -93,6 +96,7 @@ impl<'s> Plan<'s> {
         let end = engine::run(&mut world, &mut sim, limits);
         TrialOutcome {
             options: world.options.into_iter().map(|o| o.outcome).collect(),
+            weight: 1.0,
             events: sim.handled(),
             end,
         }
@@ -445,4 +449,120 @@ fn rebuild_windows(system: &System, level: Level, c: u32) -> (f64, f64) {
         bytes / facilities / local_rate * per_second,
         bytes / geo_bytes_per_s * per_second,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Topology;
+    use crate::scenario;
+
+    /// Three zones of one facility each, in two paired regions; no random
+    /// failures (the facility process exists only to be triggered by hand).
+    const TEXT: &str = r#"
+options = ["LRS", "ZRS", "GRS"]
+detection = "0s"
+[topology]
+racks_per_facility = 4
+nodes_per_rack = 1
+disks_per_node = 2
+[data]
+size = "60GB"
+[failures.disk]
+afr = 0
+[failures.facility]
+afr = 1e-9
+replace = "1y"
+[repair]
+time = "1h"
+"#;
+
+    fn extents_with_a_copy_in(plan: &Plan, option: usize, facility: u32) -> Vec<u32> {
+        let topo = &plan.system.topology;
+        (0..plan.system.extents)
+            .filter(|&e| {
+                let copies = plan.placements[option].extent(e);
+                copies
+                    .iter()
+                    .any(|&d| topo.ancestor(d, Level::Facility) == facility)
+            })
+            .collect()
+    }
+
+    fn alive_disks(world: &World, option: usize, extent: u32) -> Vec<u32> {
+        let ext = &world.options[option].changed[&extent];
+        (0..MAX_COPIES)
+            .filter(|&s| ext.alive & (1 << s) != 0)
+            .map(|s| ext.disks[s])
+            .collect()
+    }
+
+    fn facility_of(topo: &Topology, d: u32) -> u32 {
+        topo.ancestor(d, Level::Facility)
+    }
+
+    #[test]
+    fn a_destroyed_facility_kills_lrs_there_and_zrs_grs_recover() {
+        let s = scenario::parse("t.toml", TEXT, "t").unwrap();
+        let plan = Plan::new(&s.system, 5).unwrap();
+        let topo = &s.system.topology;
+        let mut world = World::new(&plan, 0);
+        let mut sim = Scheduler::default();
+        world.destroy(0, 0, &mut sim);
+
+        let lrs_there = extents_with_a_copy_in(&plan, 0, 0);
+        let zrs_there = extents_with_a_copy_in(&plan, 1, 0);
+        let grs_there = extents_with_a_copy_in(&plan, 2, 0);
+        assert!(!lrs_there.is_empty() && !grs_there.is_empty());
+        assert_eq!(
+            zrs_there.len() as u32,
+            s.system.extents,
+            "ZRS has a copy in every zone"
+        );
+        let outcome = |w: &World, k: usize| w.options[k].outcome.clone();
+        assert_eq!(outcome(&world, 0).lost_extents, lrs_there.len() as u32);
+        assert_eq!(outcome(&world, 1).lost_extents, 0);
+        assert_eq!(outcome(&world, 2).lost_extents, 0);
+        assert_eq!(
+            outcome(&world, 1).copies_destroyed,
+            u64::from(s.system.extents)
+        );
+
+        let limits = Limits {
+            horizon: s.system.horizon,
+            max_events: 1_000_000,
+        };
+        engine::run(&mut world, &mut sim, limits);
+        assert_eq!(
+            outcome(&world, 1).copies_repaired,
+            u64::from(s.system.extents)
+        );
+        assert_eq!(
+            outcome(&world, 2).copies_repaired,
+            3 * grs_there.len() as u64
+        );
+        for &e in &zrs_there {
+            let disks = alive_disks(&world, 1, e);
+            assert_eq!(disks.len(), 3, "ZRS extent {e} is whole again");
+            assert!(disks.iter().all(|&d| facility_of(topo, d) != 0));
+            let mut racks: Vec<u32> = disks
+                .iter()
+                .map(|&d| topo.ancestor(d, Level::Rack))
+                .collect();
+            racks.dedup();
+            assert_eq!(
+                racks.len(),
+                3,
+                "with a zone gone, copies still spread over racks"
+            );
+        }
+        for &e in &grs_there {
+            let disks = alive_disks(&world, 2, e);
+            let primary: Vec<u32> = disks[..3].iter().map(|&d| facility_of(topo, d)).collect();
+            assert!(
+                primary.iter().all(|&f| f == primary[0] && f != 0 && f < 3),
+                "{primary:?}"
+            );
+        }
+    }
 }
