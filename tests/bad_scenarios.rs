@@ -130,3 +130,19 @@ fn run_bad_path(path: &str) -> (String, std::path::PathBuf) {
     assert!(!Path::new(path).exists());
     (String::from_utf8(result.stderr).unwrap(), dir.keep())
 }
+
+#[test]
+fn a_fleet_too_large_for_memory_is_refused_up_front() {
+    let text = "[topology]\nzones = 3\nracks_per_facility = 100000\nnodes_per_rack = 1000\n";
+    assert_error(text, 1, "topology", "GiB limit");
+}
+
+#[test]
+fn too_many_copies_for_memory_are_refused_up_front() {
+    assert_error(
+        "[data]\nsize = \"2PB\"\nextent_size = \"1MB\"\n",
+        3,
+        "data.extent_size",
+        "GiB limit",
+    );
+}
