@@ -4,10 +4,10 @@
 //! Plain Monte Carlo: every trial has weight 1. The accumulators take
 //! weighted samples, so a rare-event method can feed the same summary.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::RunEnd;
-use crate::engine::trials::{Merge, run_trials};
+use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
 use crate::model::world::{Plan, TrialOutcome};
 use crate::scenario::Scenario;
@@ -24,7 +24,7 @@ pub struct RunConfig {
 }
 
 /// Sums over trials for one option.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 struct OptionSums {
     /// Fraction of the option's extents lost in a trial.
     object_loss: MeanAccumulator,
@@ -34,9 +34,10 @@ struct OptionSums {
     repair_bytes: MeanAccumulator,
 }
 
-/// Sums over trials for all options, mergeable in trial order.
-#[derive(Clone, Debug, Default)]
-struct RunSums {
+/// Sums over trials for all options, mergeable in trial order: all that a
+/// shard must hand to `merge`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunSums {
     options: Vec<OptionSums>,
     events: u64,
     /// Trials cut short by the event budget.
@@ -169,21 +170,36 @@ pub struct Summary {
     pub disks: u32,
     pub events: u64,
     pub options: Vec<OptionSummary>,
+    /// Set when the run was interrupted: `trials` then counts those done.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 /// Runs the scenario's trials and summarizes them.
 pub fn estimate(scenario: &Scenario, config: RunConfig) -> Result<Summary, String> {
+    let run = simulate(scenario, config, 0..config.trials, &Controls::default())?;
+    Ok(summarize(scenario, config, &run.acc))
+}
+
+/// Runs trials `range` of the scenario (a whole run, or one shard of it).
+pub fn simulate(
+    scenario: &Scenario,
+    config: RunConfig,
+    range: std::ops::Range<u64>,
+    controls: &Controls<'_, RunSums>,
+) -> Result<Completed<RunSums>, String> {
     let system = &scenario.system;
     let plan = Plan::new(system, config.seed)?;
-    let sums = run_trials(
-        0..config.trials,
-        config.threads,
-        RunSums::default,
-        |t, acc| {
-            acc.record(system, &plan.run_trial(t));
-        },
-    )
-    .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let record = |t, acc: &mut RunSums| acc.record(system, &plan.run_trial(t));
+    run_trials(range, config.threads, RunSums::default, record, controls)
+        .map_err(|e| format!("cannot start worker threads: {e}"))
+}
+
+/// Turns the sums of `config.trials` trials into the summary. Fewer trials
+/// in `sums` than `config.trials` mark the summary partial.
+pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summary {
+    let system = &scenario.system;
+    let done = sums.trials();
     let options = system
         .options
         .iter()
@@ -197,10 +213,10 @@ pub fn estimate(scenario: &Scenario, config: RunConfig) -> Result<Summary, Strin
             warnings: warnings(s, sums.truncated),
         })
         .collect();
-    Ok(Summary {
+    Summary {
         scenario: scenario.name.clone(),
         seed: config.seed,
-        trials: config.trials,
+        trials: done,
         horizon_years: units::years(system.horizon),
         method: "plain Monte Carlo",
         extents: system.extents,
@@ -208,7 +224,23 @@ pub fn estimate(scenario: &Scenario, config: RunConfig) -> Result<Summary, Strin
         disks: system.topology.disks(),
         events: sums.events,
         options,
-    })
+        partial: done < config.trials,
+    }
+}
+
+impl RunSums {
+    /// Trials recorded.
+    pub fn trials(&self) -> u64 {
+        self.options.first().map_or(0, |o| o.object_loss.count())
+    }
+
+    /// The running estimate of P(object lost) for option `k`, for progress
+    /// displays.
+    pub fn object_loss(&self, k: usize) -> Option<(u64, f64)> {
+        self.options
+            .get(k)
+            .map(|o| (o.object_loss.count(), o.object_loss.mean()))
+    }
 }
 
 /// Fewer than this many trials with a loss make a normal interval unreliable.

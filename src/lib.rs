@@ -11,5 +11,6 @@ pub mod markov;
 pub mod model;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 pub mod units;

@@ -4,10 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod progress;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::{Parser, Subcommand};
-use replisim::estimate::{self, RunConfig};
-use replisim::report;
+use progress::Progress;
+use replisim::engine::trials::{Completed, Controls, shard_range};
+use replisim::estimate::{self, RunConfig, RunSums, Summary};
 use replisim::scenario::{self, Scenario};
+use replisim::{report, shard};
 
 #[derive(Parser)]
 #[command(
@@ -35,7 +41,25 @@ enum Command {
         /// Worker threads; 0 uses every core. The result never depends on it.
         #[arg(long, default_value_t = 0)]
         threads: usize,
-        /// Directory for summary.json and summary.csv [default: results/<scenario name>].
+        /// Run only shard K of N (0-based, e.g. 2/8) and write a part for `merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Directory for the results [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the JSON summary to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Combine the parts of a sharded run into the summary one run gives.
+    Merge {
+        /// Part files written by `run --shard K/N`, all N of them.
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Directory for the results [default: results/<scenario name>].
         #[arg(long)]
         out: Option<PathBuf>,
         /// Also write the JSON summary to this file.
@@ -48,6 +72,9 @@ enum Command {
         scenario: PathBuf,
     },
 }
+
+/// Set by Ctrl-C: trials not yet started are skipped.
+static STOP: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -76,8 +103,10 @@ fn run(cli: Cli) -> Result<(), String> {
             seed,
             trials,
             threads,
+            shard,
             out,
             json,
+            quiet,
         } => {
             let s = load(scenario.as_deref())?;
             let config = RunConfig {
@@ -88,20 +117,123 @@ fn run(cli: Cli) -> Result<(), String> {
             if config.trials == 0 {
                 return Err("--trials must be at least 1".into());
             }
-            let summary = estimate::estimate(&s, config)?;
-            // Render everything before writing anything.
-            let json_text = report::json(&summary)?;
-            let csv_text = report::csv(&summary)?;
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            report::write_atomic(&out.join("summary.json"), &json_text)?;
-            report::write_atomic(&out.join("summary.csv"), &csv_text)?;
-            if let Some(path) = json {
-                report::write_atomic(&path, &json_text)?;
+            match shard.as_deref().map(shard::parse_shard).transpose()? {
+                Some((k, n)) => run_shard(&s, config, (k, n), &out, quiet),
+                None => run_whole(&s, config, &out, json.as_deref(), quiet),
             }
-            let written = format!("\nwrote {}/summary.json and summary.csv\n", out.display());
-            print_out(&(report::table(&summary) + &written))
+        }
+        Command::Merge { parts, out, json } => {
+            let parts = parts
+                .iter()
+                .map(|p| read_part(p).map(|part| (p.display().to_string(), part)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (first, sums) = shard::merge(&parts)?;
+            let s = scenario::from_source(&first.scenario_file, &first.scenario_text)
+                .map_err(|e| e.to_string())?;
+            let config = RunConfig {
+                seed: first.seed,
+                trials: first.trials,
+                threads: 0,
+            };
+            let summary = estimate::summarize(&s, config, &sums);
+            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            write_summary(&summary, &out, json.as_deref())
         }
     }
+}
+
+/// Runs trials `range`, with the progress bar and Ctrl-C wired in.
+fn simulate(
+    s: &Scenario,
+    config: RunConfig,
+    range: std::ops::Range<u64>,
+    quiet: bool,
+) -> Result<Completed<RunSums>, String> {
+    // Without a handler Ctrl-C still ends the run, just without a result.
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let first = s.system.options.first().map_or("", |o| o.name.as_str());
+    let progress = Progress::new(range.end - range.start, quiet, first);
+    let on_block = |block: &RunSums| progress.block_done(block);
+    let controls = Controls {
+        stop: Some(&STOP),
+        on_block: Some(&on_block),
+    };
+    let done = estimate::simulate(s, config, range, &controls);
+    progress.finish();
+    done
+}
+
+fn run_whole(
+    s: &Scenario,
+    config: RunConfig,
+    out: &Path,
+    json: Option<&Path>,
+    quiet: bool,
+) -> Result<(), String> {
+    let done = simulate(s, config, 0..config.trials, quiet)?;
+    let summary = estimate::summarize(s, config, &done.acc);
+    write_summary(&summary, out, json)?;
+    interrupted(done.completed_to, config.trials)
+}
+
+fn run_shard(
+    s: &Scenario,
+    config: RunConfig,
+    (k, n): (u64, u64),
+    out: &Path,
+    quiet: bool,
+) -> Result<(), String> {
+    let range = shard_range(config.trials, k, n);
+    let (start, end) = (range.start, range.end);
+    let done = simulate(s, config, range, quiet)?;
+    let part = shard::Part {
+        format: shard::FORMAT.to_string(),
+        scenario_file: s.file.clone(),
+        scenario_text: s.text.clone(),
+        seed: config.seed,
+        trials: config.trials,
+        shard: [k, n],
+        sums: done.acc,
+    };
+    let text = serde_json::to_string(&part).map_err(|e| format!("cannot encode the part: {e}"))?;
+    let path = out.join(shard::part_file_name(k, n));
+    report::write_atomic(&path, &(text + "\n"))?;
+    print_out(&format!(
+        "shard {k}/{n}: trials {start}..{end} written to {}\n",
+        path.display()
+    ))?;
+    interrupted(done.completed_to, end)
+}
+
+/// Writes summary.json and summary.csv (and `json`), then prints the table.
+fn write_summary(summary: &Summary, out: &Path, json: Option<&Path>) -> Result<(), String> {
+    // Render everything before writing anything.
+    let json_text = report::json(summary)?;
+    let csv_text = report::csv(summary)?;
+    report::write_atomic(&out.join("summary.json"), &json_text)?;
+    report::write_atomic(&out.join("summary.csv"), &csv_text)?;
+    if let Some(path) = json {
+        report::write_atomic(path, &json_text)?;
+    }
+    let written = format!("\nwrote {}/summary.json and summary.csv\n", out.display());
+    print_out(&(report::table(summary) + &written))
+}
+
+/// An interrupted run has written what it finished; it still exits non-zero.
+fn interrupted(completed_to: u64, end: u64) -> Result<(), String> {
+    if STOP.load(Ordering::Relaxed) && completed_to < end {
+        return Err(format!(
+            "interrupted: trials up to {completed_to} of {end} finished; the result written is marked partial"
+        ));
+    }
+    Ok(())
+}
+
+fn read_part(path: &Path) -> Result<shard::Part, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a replisim part: {e}", path.display()))
 }
 
 /// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.

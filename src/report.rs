@@ -74,6 +74,9 @@ pub fn table(summary: &Summary) -> String {
         bytes(summary.extent_bytes as f64),
         summary.method,
     );
+    if summary.partial {
+        out += &format!("PARTIAL: interrupted after {} trials\n\n", summary.trials);
+    }
     let header = [
         "option",
         "copies",

@@ -5,6 +5,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Trials per block: the unit of parallel work and of ordered merging.
 pub const BLOCK: u64 = 256;
@@ -45,39 +47,90 @@ pub trait Merge {
     fn merge(&mut self, later: Self);
 }
 
+/// Optional hooks of a run: a flag to stop early and a callback after each
+/// block (for progress displays). Neither affects the result of a full run.
+pub struct Controls<'a, A> {
+    /// When set, blocks not yet started are skipped.
+    pub stop: Option<&'a AtomicBool>,
+    /// Called with each finished block's accumulator, in completion order.
+    pub on_block: Option<&'a (dyn Fn(&A) + Sync)>,
+}
+
+impl<A> Default for Controls<'_, A> {
+    fn default() -> Self {
+        Self {
+            stop: None,
+            on_block: None,
+        }
+    }
+}
+
+/// What a run produced: the merged accumulator of trials
+/// `trials.start..completed_to`, the longest prefix of blocks that ran.
+pub struct Completed<A> {
+    pub acc: A,
+    pub completed_to: u64,
+}
+
 /// Runs trials `trials.start..trials.end` on `threads` threads (0 = all
 /// cores). Each trial records its observation into the accumulator of its
-/// block; blocks are merged in index order.
+/// block; blocks are merged in index order. Blocks are aligned to multiples
+/// of [`BLOCK`] from `trials.start`, so shards that start on a block boundary
+/// split the work exactly as a single run does.
 pub fn run_trials<A, F>(
-    trials: std::ops::Range<u64>,
+    trials: Range<u64>,
     threads: usize,
     new_acc: impl Fn() -> A + Sync,
     trial: F,
-) -> Result<A, rayon::ThreadPoolBuildError>
+    controls: &Controls<'_, A>,
+) -> Result<Completed<A>, rayon::ThreadPoolBuildError>
 where
     A: Merge + Send,
     F: Fn(u64, &mut A) + Sync,
 {
-    let blocks: Vec<std::ops::Range<u64>> = (trials.start..trials.end)
+    let blocks: Vec<Range<u64>> = (trials.start..trials.end)
         .step_by(BLOCK as usize)
         .map(|start| start..(start + BLOCK).min(trials.end))
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
-    let per_block: Vec<A> = pool.install(|| {
+    let stopped = || controls.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    let per_block: Vec<Option<(A, u64)>> = pool.install(|| {
         blocks
             .into_par_iter()
             .map(|block| {
+                if stopped() {
+                    return None;
+                }
                 let mut acc = new_acc();
+                let end = block.end;
                 block.for_each(|t| trial(t, &mut acc));
-                acc
+                if let Some(report) = controls.on_block {
+                    report(&acc);
+                }
+                Some((acc, end))
             })
             .collect()
     });
-    let mut total = new_acc();
-    per_block.into_iter().for_each(|acc| total.merge(acc));
-    Ok(total)
+    let mut done = Completed {
+        acc: new_acc(),
+        completed_to: trials.start,
+    };
+    for (acc, end) in per_block.into_iter().map_while(|b| b) {
+        done.acc.merge(acc);
+        done.completed_to = end;
+    }
+    Ok(done)
+}
+
+/// The trials of shard `k` of `n` (0-based) out of `trials`: whole blocks,
+/// as evenly spread as block granularity allows.
+pub fn shard_range(trials: u64, k: u64, n: u64) -> Range<u64> {
+    let blocks = trials.div_ceil(BLOCK);
+    let first = blocks * k / n;
+    let last = blocks * (k + 1) / n;
+    (first * BLOCK).min(trials)..(last * BLOCK).min(trials)
 }
 
 #[cfg(test)]
@@ -94,10 +147,14 @@ mod tests {
     }
 
     fn draws(threads: usize) -> Vec<u64> {
-        let acc = run_trials(0..1000, threads, Draws::default, |t, acc| {
-            acc.0.push(trial_rng(7, t, 0).next_u64());
-        });
-        acc.unwrap().0
+        let run = run_trials(
+            0..1000,
+            threads,
+            Draws::default,
+            |t, acc| acc.0.push(trial_rng(7, t, 0).next_u64()),
+            &Controls::default(),
+        );
+        run.unwrap().acc.0
     }
 
     #[test]
@@ -107,6 +164,33 @@ mod tests {
         assert_eq!(one, draws(2));
         assert_eq!(one, draws(5));
         assert_eq!(one[17], trial_rng(7, 17, 0).next_u64());
+    }
+
+    #[test]
+    fn shards_partition_the_trials_on_block_boundaries() {
+        for (trials, n) in [(1000u64, 3u64), (256, 4), (10_000, 7), (5, 2)] {
+            let mut next = 0;
+            for k in 0..n {
+                let r = shard_range(trials, k, n);
+                assert_eq!(r.start, next);
+                assert!(r.start % BLOCK == 0 || r.start == trials);
+                next = r.end;
+            }
+            assert_eq!(next, trials);
+        }
+    }
+
+    #[test]
+    fn a_stop_keeps_only_a_prefix_of_finished_blocks() {
+        let stop = AtomicBool::new(true);
+        let controls = Controls {
+            stop: Some(&stop),
+            on_block: None,
+        };
+        let run = run_trials(0..1000, 2, Draws::default, |t, a| a.0.push(t), &controls);
+        let run = run.unwrap();
+        assert_eq!(run.completed_to, 0);
+        assert!(run.acc.0.is_empty());
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub const DEFAULT_FILE: &str = "scenarios/default.toml";
 /// A validated scenario: the system to simulate and how to run it.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// The file it came from, and its text: enough to rebuild it exactly.
+    pub file: String,
+    pub text: String,
     pub name: String,
     pub description: Option<String>,
     pub seed: u64,
@@ -33,8 +36,15 @@ pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
         message: format!("cannot read the scenario: {e}"),
         line_text: None,
     })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    parse(&file, &text, stem.as_deref().unwrap_or("scenario"))
+    from_source(&file, &text)
+}
+
+/// Validates scenario `text` read from `file`, named after the file's stem
+/// unless it has a `name`.
+pub fn from_source(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let stem = std::path::Path::new(file).file_stem();
+    let stem = stem.map(|s| s.to_string_lossy().into_owned());
+    parse(file, text, stem.as_deref().unwrap_or("scenario"))
 }
 
 /// The embedded default scenario.
@@ -50,6 +60,8 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         toml::from_str(text).map_err(|e| source.error_at(e.span(), e.message()))?;
     let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
     Ok(Scenario {
+        file: file.to_string(),
+        text: text.to_string(),
         name: spec.name.clone().unwrap_or_else(|| stem.to_string()),
         description: spec.description.clone(),
         seed: spec.seed,
