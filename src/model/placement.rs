@@ -1,6 +1,8 @@
 //! Where copies go: the spread rule of a copy group, applied when data is
 //! first placed and again when a lost copy is re-created.
 
+use std::ops::Range;
+
 use rand::{Rng, RngExt};
 
 use super::{CopyGroup, Level, ReplicationOption, Topology};
@@ -9,6 +11,11 @@ use super::{CopyGroup, Level, ReplicationOption, Topology};
 pub trait InService {
     /// Whether component `c` of `level` and all its ancestors are in service.
     fn component(&self, level: Level, c: u32) -> bool;
+
+    /// The first in-service disk of `disks`, if any.
+    fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
+        disks.into_iter().find(|&d| self.component(Level::Disk, d))
+    }
 }
 
 /// A fleet with nothing out of service: for the initial placement.
@@ -98,7 +105,7 @@ fn nth_free(start: u32, n: u32, excluded: &[u32]) -> u32 {
 }
 
 /// A uniformly chosen usable disk below a component, if any: a few random
-/// probes, then a scan from a random start (exact, and cheap in practice).
+/// probes, then the first usable disk from a random start, wrapping around.
 fn usable_disk<R: Rng + ?Sized>(
     topo: &Topology,
     level: Level,
@@ -114,10 +121,10 @@ fn usable_disk<R: Rng + ?Sized>(
             return Some(d);
         }
     }
-    let offset = rng.random_range(0..n);
-    (0..n)
-        .map(|i| disks.start + (offset + i) % n)
-        .find(|&d| usable.component(Level::Disk, d))
+    let split = disks.start + rng.random_range(0..n);
+    usable
+        .first_disk(split..disks.end)
+        .or_else(|| usable.first_disk(disks.start..split))
 }
 
 /// A random in-service component of `group.within` inside the group's
@@ -133,10 +140,12 @@ pub fn pick_anchor<R: Rng + ?Sized>(
     if usable.component(group.within, first_try) {
         return Some(first_try);
     }
-    let live: Vec<u32> = range
-        .filter(|&c| usable.component(group.within, c))
-        .collect();
-    (!live.is_empty()).then(|| live[rng.random_range(0..live.len())])
+    let mut live = range.filter(|&c| usable.component(group.within, c));
+    let count = live.clone().count();
+    if count == 0 {
+        return None;
+    }
+    live.nth(rng.random_range(0..count))
 }
 
 /// The initial placement of every extent of one option: copy `s` of extent

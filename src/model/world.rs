@@ -8,6 +8,8 @@
 //! thus never changes the failures another option sees.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -111,13 +113,37 @@ struct ExtentState {
     lost: bool,
 }
 
+/// A map keyed by extent or disk index.
+type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+
+/// Fibonacci hashing: one multiplication per u32 key. Keys are indices, not
+/// adversarial input, so SipHash's protection buys nothing here.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (self.0 ^ u64::from(i)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// One option's state within a trial: only extents touched by a failure are
 /// stored; the others are as the plan placed them.
 struct OptionState {
     rng: ChaCha8Rng,
-    changed: HashMap<u32, ExtentState>,
+    changed: IdMap<ExtentState>,
     /// Copies re-created on a disk during the trial, as (extent, slot).
-    added: HashMap<u32, Vec<(u32, u8)>>,
+    added: IdMap<Vec<(u32, u8)>>,
     /// Repairs waiting for a destroyed scope to return, as (extent, slot).
     blocked: Vec<(u32, u8)>,
     outcome: OptionOutcome,
@@ -137,8 +163,8 @@ impl<'p, 's> World<'p, 's> {
         let options = (0..plan.system.options.len())
             .map(|k| OptionState {
                 rng: trial_rng(plan.seed, trial, 1 + k as u32),
-                changed: HashMap::new(),
-                added: HashMap::new(),
+                changed: IdMap::default(),
+                added: IdMap::default(),
                 blocked: Vec::new(),
                 outcome: OptionOutcome::default(),
             })
@@ -246,21 +272,29 @@ impl<'p, 's> World<'p, 's> {
             },
         );
         let detection = self.system().detection.sample(&mut self.rng);
+        let windows = rebuild_windows(self.system(), level, c);
+        let disks = self.system().topology.disk_range(level, c);
         for k in 0..self.options.len() {
-            let lost = self.destroy_copies(k, level, c);
-            self.schedule_repairs(k, level, c, detection, &lost, sim);
+            let repair = RepairTiming { detection, windows };
+            self.destroy_copies(k, disks.clone(), repair, sim);
         }
     }
 
-    /// Marks every live copy of option `k` below component `c` destroyed;
-    /// returns them as (extent, slot, whether its group kept a copy).
-    fn destroy_copies(&mut self, k: usize, level: Level, c: u32) -> Vec<(u32, u8, bool)> {
+    /// Marks every live copy of option `k` on `disks` destroyed and schedules
+    /// its re-creation, in disk order: first the copies the plan placed, then
+    /// those re-created there, oldest first.
+    fn destroy_copies(
+        &mut self,
+        k: usize,
+        disks: Range<u32>,
+        repair: RepairTiming,
+        sim: &mut Scheduler<Event>,
+    ) {
         let plan = self.plan;
         let placement = &plan.placements[k];
         let option = &plan.system.options[k];
         let state = &mut self.options[k];
-        let mut lost = Vec::new();
-        for disk in plan.system.topology.disk_range(level, c) {
+        for disk in disks {
             let base = placement.on_disk(disk).iter();
             let added = state.added.remove(&disk).unwrap_or_default();
             for &(extent, slot) in base.chain(added.iter()) {
@@ -279,42 +313,15 @@ impl<'p, 's> World<'p, 's> {
                     state.outcome.lost_extents += 1;
                     continue;
                 }
-                let group_alive = ext.alive & group_mask(option, slot) != 0;
-                lost.push((extent, slot, group_alive));
-            }
-        }
-        lost
-    }
-
-    /// Schedules the re-creation of each destroyed copy after detection.
-    fn schedule_repairs(
-        &mut self,
-        k: usize,
-        level: Level,
-        c: u32,
-        detection: Micros,
-        lost: &[(u32, u8, bool)],
-        sim: &mut Scheduler<Event>,
-    ) {
-        let windows = rebuild_windows(self.system(), level, c);
-        let rng = &mut self.options[k].rng;
-        for &(extent, slot, local_source) in lost {
-            let duration = match &self.plan.system.repair {
-                Repair::Time(dist) => dist.sample(rng),
-                Repair::Bandwidth { .. } => {
-                    let window = if local_source { windows.0 } else { windows.1 };
-                    (rng.random::<f64>() * window).round() as Micros
-                }
-            };
-            let option = k as u16;
-            sim.schedule(
-                detection.saturating_add(duration),
-                Event::Repaired {
-                    option,
+                let local_source = ext.alive & group_mask(option, slot) != 0;
+                let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
+                let event = Event::Repaired {
+                    option: k as u16,
                     extent,
                     slot,
-                },
-            );
+                };
+                sim.schedule(delay, event);
+            }
         }
     }
 
@@ -323,7 +330,8 @@ impl<'p, 's> World<'p, 's> {
         let plan = self.plan;
         let topo = &plan.system.topology;
         let option = &plan.system.options[k];
-        let Some(ext) = self.options[k].changed.get(&extent) else {
+        let state = &mut self.options[k];
+        let Some(ext) = state.changed.get_mut(&extent) else {
             return;
         };
         if ext.lost {
@@ -331,28 +339,28 @@ impl<'p, 's> World<'p, 's> {
         }
         let (g, group_slots) = group_of(option, slot);
         let group = &option.groups[g];
-        let alive_in_group: Vec<u32> = group_slots
-            .clone()
-            .filter(|&s| ext.alive & (1 << s) != 0)
-            .map(|s| ext.disks[s])
-            .collect();
+        let mut taken = [0; MAX_COPIES];
+        let mut alive = 0;
+        for s in group_slots.filter(|&s| ext.alive & (1 << s) != 0) {
+            taken[alive] = ext.disks[s];
+            alive += 1;
+        }
+        let taken = &taken[..alive];
         let old = ext.disks[slot as usize];
         let usable = Service(&self.destroyed, topo);
-        let rng = &mut self.options[k].rng;
+        let rng = &mut state.rng;
         // Anchor on a surviving copy of the group, else where the lost copy
         // was, else anywhere in the group's region that is in service.
-        let anchor = match alive_in_group.first() {
+        let anchor = match taken.first() {
             Some(&d) => Some(topo.ancestor(d, group.within)),
             None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
             None => pick_anchor(topo, group, &usable, rng),
         };
-        let picked = anchor.and_then(|a| pick_disk(topo, group, a, &alive_in_group, &usable, rng));
+        let picked = anchor.and_then(|a| pick_disk(topo, group, a, taken, &usable, rng));
         let Some(disk) = picked else {
-            self.options[k].blocked.push((extent, slot));
+            state.blocked.push((extent, slot));
             return;
         };
-        let state = &mut self.options[k];
-        let ext = state.changed.get_mut(&extent).expect("checked above");
         ext.disks[slot as usize] = disk;
         ext.alive |= 1 << slot;
         state.added.entry(disk).or_default().push((extent, slot));
@@ -378,16 +386,64 @@ impl Model for World<'_, '_> {
     }
 }
 
+/// When the copies lost in one destruction are re-created.
+#[derive(Clone, Copy)]
+struct RepairTiming {
+    detection: Micros,
+    /// Rebuild windows (µs): from a local copy, from the paired region.
+    windows: (f64, f64),
+}
+
+impl RepairTiming {
+    /// Delay until one lost copy is re-created, drawn from the option's stream.
+    fn delay(&self, repair: &Repair, local_source: bool, rng: &mut ChaCha8Rng) -> Micros {
+        let duration = match repair {
+            Repair::Time(dist) => dist.sample(rng),
+            Repair::Bandwidth { .. } => {
+                let window = if local_source {
+                    self.windows.0
+                } else {
+                    self.windows.1
+                };
+                (rng.random::<f64>() * window).round() as Micros
+            }
+        };
+        self.detection.saturating_add(duration)
+    }
+}
+
 /// The service state of the fleet: destroyed flags per level.
 struct Service<'a>(&'a [Vec<bool>; 6], &'a super::Topology);
 
+impl Service<'_> {
+    /// The widest destroyed component above or at `disk`, as (level, index).
+    fn widest_destroyed(&self, disk: u32) -> Option<(Level, u32)> {
+        let Service(destroyed, topo) = self;
+        let anc = topo.ancestors(disk);
+        Level::ALL
+            .into_iter()
+            .map(|l| (l, anc[l as usize]))
+            .find(|&(l, c)| destroyed[l as usize][c as usize])
+    }
+}
+
 impl InService for Service<'_> {
     fn component(&self, level: Level, c: u32) -> bool {
-        let Service(destroyed, topo) = self;
-        let anc = topo.ancestors(topo.disk_range(level, c).start);
-        Level::ALL[..=level as usize]
-            .iter()
-            .all(|&l| !destroyed[l as usize][anc[l as usize] as usize])
+        let first_disk = self.1.disk_range(level, c).start;
+        self.widest_destroyed(first_disk)
+            .is_none_or(|(l, _)| l > level)
+    }
+
+    /// Skips whole destroyed subtrees: a lost facility costs one step.
+    fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
+        let mut d = disks.start;
+        while d < disks.end {
+            match self.widest_destroyed(d) {
+                None => return Some(d),
+                Some((l, c)) => d = self.1.disk_range(l, c).end,
+            }
+        }
+        None
     }
 }
 
