@@ -305,14 +305,7 @@ impl PoissonWeights {
     }
 }
 
-/// How lost copies are repaired in a replica group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepairDiscipline {
-    /// Every lost copy is repaired at once, each at rate μ.
-    Parallel,
-    /// One lost copy at a time, at rate μ.
-    OneAtATime,
-}
+pub use crate::model::RepairDiscipline;
 
 /// The chain of one group of replicas: data is lost once fewer than
 /// `needed` copies survive (plain replication: needed = 1).

@@ -7,9 +7,30 @@ use replisim::estimate::{RunConfig, estimate};
 use replisim::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
+/// A replica group under test: copies, copies needed, repair discipline.
+#[derive(Clone, Copy)]
+struct Group {
+    copies: u32,
+    needed: u32,
+    discipline: RepairDiscipline,
+}
+
+const fn plain(copies: u32) -> Group {
+    Group {
+        copies,
+        needed: 1,
+        discipline: RepairDiscipline::Parallel,
+    }
+}
+
 /// One extent of `copies` copies in a facility of 8 single-disk racks;
 /// only disks fail. `lifetime` is the [failures.disk] body.
-fn scenario_text(copies: u32, lifetime: &str, repair_mean: &str) -> String {
+fn scenario_text(g: Group, lifetime: &str, repair_mean: &str) -> String {
+    let discipline = match g.discipline {
+        RepairDiscipline::Parallel => "parallel",
+        RepairDiscipline::OneAtATime => "one-at-a-time",
+    };
+    let (copies, needed) = (g.copies, g.needed);
     format!(
         r#"name = "markov-check"
 options = []
@@ -17,6 +38,7 @@ detection = "0s"
 [[custom]]
 name = "group"
 copies = {copies}
+needed = {needed}
 within = "facility"
 spread = "rack"
 [[region]]
@@ -33,13 +55,14 @@ extent_size = "1GB"
 {lifetime}
 [repair]
 time = {{ dist = "exponential", mean = "{repair_mean}" }}
+discipline = "{discipline}"
 "#
     )
 }
 
 /// Runs the scenario and checks the exact value lies in the reported CI.
-fn check(copies: u32, lifetime: &str, rate_per_year: f64, repair_days: f64, seed: u64) {
-    let text = scenario_text(copies, lifetime, &format!("{repair_days}d"));
+fn check(g: Group, lifetime: &str, rate_per_year: f64, repair_days: f64, seed: u64) {
+    let text = scenario_text(g, lifetime, &format!("{repair_days}d"));
     let s = scenario::parse("markov.toml", &text, "markov").unwrap();
     let config = RunConfig {
         seed,
@@ -49,11 +72,11 @@ fn check(copies: u32, lifetime: &str, rate_per_year: f64, repair_days: f64, seed
     let summary = estimate(&s, config).unwrap();
     let d = &summary.options[0].durability;
     let mu = 365.25 / repair_days;
-    let chain = replica_group(copies, 1, rate_per_year, mu, RepairDiscipline::Parallel).unwrap();
+    let chain = replica_group(g.copies, g.needed, rate_per_year, mu, g.discipline).unwrap();
     let exact = chain.loss_probability(1.0).unwrap().probability;
     println!(
-        "{copies} copies: exact {exact:.5e}, simulated {:.5e} {:?}",
-        d.loss_probability, d.ci95
+        "{} of {} copies: exact {exact:.5e}, simulated {:.5e} {:?}",
+        g.needed, g.copies, d.loss_probability, d.ci95
     );
     assert!(
         d.ci95[0] <= exact && exact <= d.ci95[1],
@@ -67,22 +90,40 @@ fn check(copies: u32, lifetime: &str, rate_per_year: f64, repair_days: f64, seed
 
 #[test]
 fn three_copies_exponential_lifetimes_fleet_clock() {
-    check(3, "afr = 2.0", 2.0, 7.0, 1);
+    check(plain(3), "afr = 2.0", 2.0, 7.0, 1);
 }
 
 #[test]
 fn two_copies_exponential_lifetimes_fleet_clock() {
-    check(2, "afr = 0.5", 0.5, 14.0, 2);
+    check(plain(2), "afr = 0.5", 0.5, 14.0, 2);
 }
 
 #[test]
 fn three_copies_per_component_clocks() {
     // A Weibull of shape 1 is exponential, but runs on per-component clocks.
     check(
-        3,
+        plain(3),
         "lifetime = { dist = \"weibull\", shape = 1.0, mean = \"0.5y\" }",
         2.0,
         7.0,
         3,
     );
+}
+
+#[test]
+fn three_copies_repaired_one_at_a_time() {
+    let g = Group {
+        discipline: RepairDiscipline::OneAtATime,
+        ..plain(3)
+    };
+    check(g, "afr = 2.0", 2.0, 10.0, 4);
+}
+
+#[test]
+fn two_of_four_copies_needed() {
+    let g = Group {
+        needed: 2,
+        ..plain(4)
+    };
+    check(g, "afr = 3.0", 3.0, 10.0, 5);
 }

@@ -30,6 +30,9 @@ pub struct ReplicationOption {
     pub groups: Vec<CopyGroup>,
     /// Reads may be served by the secondary (RA-GRS, RA-GZRS).
     pub read_access_secondary: bool,
+    /// Copies that must survive: data is lost once fewer remain (1 for
+    /// plain replication; k for a k-of-n code).
+    pub needed: u32,
 }
 
 impl ReplicationOption {
@@ -63,6 +66,15 @@ pub enum Repair {
     Time(Dist),
 }
 
+/// How the lost copies of one extent are re-created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepairDiscipline {
+    /// Every lost copy is re-created at once, independently.
+    Parallel,
+    /// One lost copy at a time, in slot order.
+    OneAtATime,
+}
+
 /// Everything a run needs, validated.
 #[derive(Clone, Debug)]
 pub struct System {
@@ -76,5 +88,6 @@ pub struct System {
     /// Delay from a failure to the start of repair.
     pub detection: Dist,
     pub repair: Repair,
+    pub discipline: RepairDiscipline,
     pub horizon: Micros,
 }

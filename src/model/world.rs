@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp1;
 
 use super::placement::{InService, Placement, pick_anchor, pick_disk};
-use super::{Level, Repair, System};
+use super::{Level, Repair, RepairDiscipline, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
 use crate::units::{Micros, SECOND};
@@ -111,6 +111,10 @@ struct ExtentState {
     disks: [u32; MAX_COPIES],
     alive: u16,
     lost: bool,
+    /// One-at-a-time repair: whether a re-creation is under way, and the
+    /// lost copies waiting for their turn.
+    repairing: bool,
+    queued: u16,
 }
 
 /// A map keyed by extent or disk index.
@@ -254,7 +258,7 @@ impl<'p, 's> World<'p, 's> {
         // Capacity is back: repairs that found no target try again now.
         for k in 0..self.options.len() {
             for (extent, slot) in std::mem::take(&mut self.options[k].blocked) {
-                self.on_repaired(k, extent, slot);
+                self.on_repaired(k, extent, slot, sim);
             }
         }
     }
@@ -308,10 +312,17 @@ impl<'p, 's> World<'p, 's> {
                 }
                 ext.alive &= !bit;
                 state.outcome.copies_destroyed += 1;
-                if ext.alive == 0 {
+                if ext.alive.count_ones() < option.needed {
                     ext.lost = true;
                     state.outcome.lost_extents += 1;
                     continue;
+                }
+                if plan.system.discipline == RepairDiscipline::OneAtATime {
+                    if ext.repairing {
+                        ext.queued |= bit;
+                        continue;
+                    }
+                    ext.repairing = true;
                 }
                 let local_source = ext.alive & group_mask(option, slot) != 0;
                 let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
@@ -326,7 +337,7 @@ impl<'p, 's> World<'p, 's> {
     }
 
     /// Re-creates a copy on a disk that keeps its group's placement rule.
-    fn on_repaired(&mut self, k: usize, extent: u32, slot: u8) {
+    fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
         let plan = self.plan;
         let topo = &plan.system.topology;
         let option = &plan.system.options[k];
@@ -365,6 +376,9 @@ impl<'p, 's> World<'p, 's> {
         ext.alive |= 1 << slot;
         state.added.entry(disk).or_default().push((extent, slot));
         state.outcome.copies_repaired += 1;
+        if ext.repairing {
+            start_next_repair(ext, &plan.system.repair, k, extent, rng, sim);
+        }
     }
 }
 
@@ -380,7 +394,7 @@ impl Model for World<'_, '_> {
                 option,
                 extent,
                 slot,
-            } => self.on_repaired(option as usize, extent, slot),
+            } => self.on_repaired(option as usize, extent, slot, sim),
         }
         Flow::Continue
     }
@@ -410,6 +424,36 @@ impl RepairTiming {
         };
         self.detection.saturating_add(duration)
     }
+}
+
+/// One-at-a-time repair: starts re-creating the next queued copy, if any
+/// (detection already happened when it was lost).
+fn start_next_repair(
+    ext: &mut ExtentState,
+    repair: &Repair,
+    k: usize,
+    extent: u32,
+    rng: &mut ChaCha8Rng,
+    sim: &mut Scheduler<Event>,
+) {
+    if ext.queued == 0 {
+        ext.repairing = false;
+        return;
+    }
+    let slot = ext.queued.trailing_zeros() as u8;
+    ext.queued &= !(1 << slot);
+    let Repair::Time(dist) = repair else {
+        unreachable!("validation allows one-at-a-time repair with a repair time only")
+    };
+    let option = k as u16;
+    sim.schedule(
+        dist.sample(rng),
+        Event::Repaired {
+            option,
+            extent,
+            slot,
+        },
+    );
 }
 
 /// The service state of the fleet: destroyed flags per level.
@@ -453,6 +497,8 @@ fn fresh(disks: &[u32]) -> ExtentState {
         disks: [0; MAX_COPIES],
         alive: ((1u32 << disks.len()) - 1) as u16,
         lost: false,
+        repairing: false,
+        queued: 0,
     };
     state.disks[..disks.len()].copy_from_slice(disks);
     state

@@ -222,6 +222,8 @@ pub struct CustomOption {
     pub secondary: Option<CopyGroupSpec>,
     #[serde(default)]
     pub read_access: bool,
+    /// Copies that must survive (k of a k-of-n code); default 1.
+    pub needed: Option<Count>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -282,6 +284,8 @@ pub struct RepairSpec {
     pub geo_bandwidth: Bandwidth,
     /// A repair-time distribution per lost copy, instead of bandwidths.
     pub time: Option<DistSpec>,
+    /// "parallel" or "one-at-a-time" (per extent; needs `time`).
+    pub discipline: String,
 }
 
 impl Default for RepairSpec {
@@ -291,6 +295,7 @@ impl Default for RepairSpec {
             facility_bandwidth: Bandwidth(1e9),
             geo_bandwidth: Bandwidth(1e9),
             time: None,
+            discipline: "parallel".into(),
         }
     }
 }

@@ -4,7 +4,8 @@
 use super::schema::{CopyGroupSpec, DistSpec, DistTable, FailureSpec, ScenarioFile, ShapeSpec};
 use crate::dist::Dist;
 use crate::model::{
-    CopyGroup, FailureProcess, Level, Region, Repair, ReplicationOption, Shape, System, Topology,
+    CopyGroup, FailureProcess, Level, Region, Repair, RepairDiscipline, ReplicationOption, Shape,
+    System, Topology,
 };
 use crate::units::{DAY, YEAR};
 
@@ -90,6 +91,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         failures: failures(file)?,
         detection: dist(&file.detection, "detection")?,
         repair: repair(file)?,
+        discipline: discipline(file)?,
         horizon: file.horizon.0,
     })
 }
@@ -229,6 +231,7 @@ fn standard_option(
         name: upper.clone(),
         groups,
         read_access_secondary: upper.starts_with("RA-"),
+        needed: 1,
     })
 }
 
@@ -290,10 +293,19 @@ fn custom_option(
             "read access needs a `secondary` copy group",
         );
     }
+    let copies: u32 = groups.iter().map(|g| g.copies).sum();
+    let needed = c.needed.map_or(1, |n| n.0);
+    if needed > copies {
+        return err(
+            format!("{path}.needed"),
+            format!("{needed} copies needed but the option keeps only {copies}"),
+        );
+    }
     Ok(ReplicationOption {
         name: c.name.clone(),
         groups,
         read_access_secondary: c.read_access,
+        needed,
     })
 }
 
@@ -429,6 +441,22 @@ fn dist(spec: &DistSpec, path: &str) -> Result<Dist> {
         }
     };
     built.or_else(|m| err(path, m))
+}
+
+fn discipline(file: &ScenarioFile) -> Result<RepairDiscipline> {
+    let r = &file.repair;
+    match r.discipline.as_str() {
+        "parallel" => Ok(RepairDiscipline::Parallel),
+        "one-at-a-time" if r.time.is_some() => Ok(RepairDiscipline::OneAtATime),
+        "one-at-a-time" => err(
+            "repair.discipline",
+            "one-at-a-time repair needs a repair-time distribution `repair.time`",
+        ),
+        other => err(
+            "repair.discipline",
+            format!("unknown discipline `{other}`; allowed: parallel, one-at-a-time"),
+        ),
+    }
 }
 
 fn repair(file: &ScenarioFile) -> Result<Repair> {
