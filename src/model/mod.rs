@@ -3,6 +3,7 @@
 //! the `scenario` module builds a `System` from a scenario file.
 
 pub mod placement;
+pub mod repair;
 pub mod topology;
 pub mod world;
 
@@ -38,6 +39,25 @@ pub struct ReplicationOption {
 impl ReplicationOption {
     pub fn copies(&self) -> u32 {
         self.groups.iter().map(|g| g.copies).sum()
+    }
+
+    /// The copy group holding copy `slot`, and the slots of that group.
+    pub fn group_of(&self, slot: u8) -> (usize, std::ops::Range<usize>) {
+        let mut start = 0;
+        for (g, group) in self.groups.iter().enumerate() {
+            let end = start + group.copies as usize;
+            if (slot as usize) < end {
+                return (g, start..end);
+            }
+            start = end;
+        }
+        (self.groups.len(), start..start)
+    }
+
+    /// The slots of the group holding `slot`, as a bit mask.
+    pub fn group_mask(&self, slot: u8) -> u16 {
+        let (_, slots) = self.group_of(slot);
+        slots.fold(0u16, |m, s| m | (1 << s))
     }
 }
 

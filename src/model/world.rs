@@ -16,10 +16,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp1;
 
 use super::placement::{InService, Placement, pick_anchor, pick_disk};
+use super::repair::{self, RepairTiming};
 use super::{Level, Repair, RepairDiscipline, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
-use crate::units::{Micros, SECOND};
+use crate::units::Micros;
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
@@ -276,10 +277,9 @@ impl<'p, 's> World<'p, 's> {
             },
         );
         let detection = self.system().detection.sample(&mut self.rng);
-        let windows = rebuild_windows(self.system(), level, c);
         let disks = self.system().topology.disk_range(level, c);
         for k in 0..self.options.len() {
-            let repair = RepairTiming { detection, windows };
+            let repair = RepairTiming::after(self.system(), detection, level, c);
             self.destroy_copies(k, disks.clone(), repair, sim);
         }
     }
@@ -324,7 +324,7 @@ impl<'p, 's> World<'p, 's> {
                     }
                     ext.repairing = true;
                 }
-                let local_source = ext.alive & group_mask(option, slot) != 0;
+                let local_source = ext.alive & option.group_mask(slot) != 0;
                 let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
                 let event = Event::Repaired {
                     option: k as u16,
@@ -348,7 +348,7 @@ impl<'p, 's> World<'p, 's> {
         if ext.lost {
             return;
         }
-        let (g, group_slots) = group_of(option, slot);
+        let (g, group_slots) = option.group_of(slot);
         let group = &option.groups[g];
         let mut taken = [0; MAX_COPIES];
         let mut alive = 0;
@@ -400,32 +400,6 @@ impl Model for World<'_, '_> {
     }
 }
 
-/// When the copies lost in one destruction are re-created.
-#[derive(Clone, Copy)]
-struct RepairTiming {
-    detection: Micros,
-    /// Rebuild windows (µs): from a local copy, from the paired region.
-    windows: (f64, f64),
-}
-
-impl RepairTiming {
-    /// Delay until one lost copy is re-created, drawn from the option's stream.
-    fn delay(&self, repair: &Repair, local_source: bool, rng: &mut ChaCha8Rng) -> Micros {
-        let duration = match repair {
-            Repair::Time(dist) => dist.sample(rng),
-            Repair::Bandwidth { .. } => {
-                let window = if local_source {
-                    self.windows.0
-                } else {
-                    self.windows.1
-                };
-                (rng.random::<f64>() * window).round() as Micros
-            }
-        };
-        self.detection.saturating_add(duration)
-    }
-}
-
 /// One-at-a-time repair: starts re-creating the next queued copy, if any
 /// (detection already happened when it was lost).
 fn start_next_repair(
@@ -442,12 +416,10 @@ fn start_next_repair(
     }
     let slot = ext.queued.trailing_zeros() as u8;
     ext.queued &= !(1 << slot);
-    let Repair::Time(dist) = repair else {
-        unreachable!("validation allows one-at-a-time repair with a repair time only")
-    };
     let option = k as u16;
+    let delay = repair::next_in_line(repair, rng);
     sim.schedule(
-        dist.sample(rng),
+        delay,
         Event::Repaired {
             option,
             extent,
@@ -502,55 +474,6 @@ fn fresh(disks: &[u32]) -> ExtentState {
     };
     state.disks[..disks.len()].copy_from_slice(disks);
     state
-}
-
-/// The group holding `slot` and the slots of that group.
-fn group_of(option: &super::ReplicationOption, slot: u8) -> (usize, std::ops::Range<usize>) {
-    let mut start = 0;
-    for (g, group) in option.groups.iter().enumerate() {
-        let end = start + group.copies as usize;
-        if (slot as usize) < end {
-            return (g, start..end);
-        }
-        start = end;
-    }
-    unreachable!("slot {slot} beyond the option's copies")
-}
-
-fn group_mask(option: &super::ReplicationOption, slot: u8) -> u16 {
-    let (_, slots) = group_of(option, slot);
-    slots.fold(0u16, |m, s| m | (1 << s))
-}
-
-/// Rebuild windows (µs) after component `c` of `level` fails: (from a
-/// surviving copy in the same group, from the other region over the geo
-/// link). The data of each affected facility is rebuilt at
-/// min(per-disk bandwidth × disks of a facility, facility bandwidth).
-fn rebuild_windows(system: &System, level: Level, c: u32) -> (f64, f64) {
-    let Repair::Bandwidth {
-        disk_bytes_per_s,
-        facility_bytes_per_s,
-        geo_bytes_per_s,
-    } = system.repair
-    else {
-        return (0.0, 0.0);
-    };
-    let topo = &system.topology;
-    let disks = topo.disk_range(level, c).len() as f64;
-    let bytes = disks * topo.disk_bytes as f64;
-    let facility = topo.ancestor_of(level, c, Level::Facility);
-    let facility_disks = topo.disk_range(Level::Facility, facility).len() as f64;
-    let facilities = if level <= Level::Facility {
-        topo.components_within(level, c, Level::Facility).len() as f64
-    } else {
-        1.0
-    };
-    let local_rate = (disk_bytes_per_s * facility_disks).min(facility_bytes_per_s);
-    let per_second = SECOND as f64;
-    (
-        bytes / facilities / local_rate * per_second,
-        bytes / geo_bytes_per_s * per_second,
-    )
 }
 
 #[cfg(test)]
