@@ -5,7 +5,8 @@
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Weibull};
-use statrs::function::{erf::erfc, gamma::gamma};
+use statrs::function::erf::{erfc, erfc_inv};
+use statrs::function::gamma::gamma;
 
 use crate::units::Micros;
 
@@ -95,7 +96,36 @@ impl Dist {
                     return 0.0;
                 }
                 let z = (t.ln() - mu) / (sigma * std::f64::consts::SQRT_2);
-                -(0.5 * erfc(z)).ln()
+                // Below the median use S = 1 − ½·erfc(−z), exact for tiny H.
+                if z < 0.0 {
+                    -(-0.5 * erfc(-z)).ln_1p()
+                } else {
+                    -(0.5 * erfc(z)).ln()
+                }
+            }
+        }
+    }
+
+    /// The time t with H(t) = h: inverts the cumulative hazard, so that a
+    /// lifetime conditioned on surviving to age a, under a hazard scaled by
+    /// c, ends at age H⁻¹(H(a) + E/c) with E ~ Exp(1).
+    pub fn inverse_cumulative_hazard(&self, h: f64) -> f64 {
+        if h <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Dist::Fixed(v) => *v as f64,
+            Dist::Exponential { mean, .. } => h * mean,
+            Dist::Weibull { shape, scale, .. } => scale * h.powf(1.0 / shape),
+            Dist::LogNormal { mu, sigma, .. } => {
+                // erfc(z) = 2·exp(−h); below the median (S > ½) solve
+                // erfc(−z) = 2·(1 − S) instead, which keeps small h exact.
+                let z = if h < std::f64::consts::LN_2 {
+                    -erfc_inv(-2.0 * (-h).exp_m1())
+                } else {
+                    erfc_inv(2.0 * (-h).exp())
+                };
+                (mu + sigma * std::f64::consts::SQRT_2 * z).exp()
             }
         }
     }
@@ -154,6 +184,22 @@ mod tests {
         }
         assert!((cases[0].mean() - 1e6).abs() < 1e-6);
         assert!((cases[1].mean() - 1e6).abs() < 1e-3);
+    }
+
+    #[test]
+    fn inverse_cumulative_hazard_inverts() {
+        let cases = [
+            Dist::exponential(1e6).unwrap(),
+            Dist::weibull(0.7, 1e6).unwrap(),
+            Dist::lognormal(1e6, 0.8).unwrap(),
+        ];
+        for d in &cases {
+            for t in [1e3, 1e5, 1e6, 3e7] {
+                let back = d.inverse_cumulative_hazard(d.cumulative_hazard(t));
+                assert!((back / t - 1.0).abs() < 1e-9, "{d:?} at {t}: {back}");
+            }
+        }
+        assert_eq!(Dist::fixed(5).inverse_cumulative_hazard(0.3), 5.0);
     }
 
     #[test]

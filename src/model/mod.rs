@@ -2,6 +2,7 @@
 //! its simulation ([`world`]). It knows nothing of files or the command line;
 //! the `scenario` module builds a `System` from a scenario file.
 
+pub mod group;
 pub mod placement;
 pub mod repair;
 pub mod topology;

@@ -1,0 +1,337 @@
+//! One placement group (extent) of one option, alone: its copies, the
+//! components holding them with their failure clocks, and the repairs in
+//! flight. It follows the fleet simulation's rules (same failure processes,
+//! detection, repair timing and placement) but tracks only what can touch
+//! this group, so a rare-event estimator can drive it one step at a time
+//! and scale the failure hazards as it sees fit.
+//!
+//! Simplification, stated in docs/method.md: failures of components that
+//! hold none of the group's copies are not simulated; in the fleet they only
+//! narrow where a re-created copy may go.
+
+use rand::{Rng, RngExt};
+use rand_distr::Exp1;
+
+use super::placement::{InService, pick_anchor, pick_disk};
+use super::repair::{self, RepairTiming};
+use super::world::MAX_COPIES;
+use super::{Level, RepairDiscipline, ReplicationOption, System};
+use crate::units::Micros;
+
+/// A failure clock: process `process` on one component holding a live copy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clock {
+    pub process: u16,
+    pub component: u32,
+    /// Age of the component now (µs since it was new).
+    pub age: f64,
+}
+
+/// What ended a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepEnd {
+    /// Clock `i` of the step's clock list fired.
+    Failure(usize),
+    /// A repair or a replacement was due.
+    Scheduled,
+    /// The horizon was reached first.
+    Horizon,
+}
+
+/// A component out of service until `back`.
+#[derive(Clone, Copy, Debug)]
+struct Down {
+    level: Level,
+    index: u32,
+    back: Micros,
+}
+
+/// The state of one group within one trial.
+#[derive(Clone, Debug)]
+pub struct Group<'s> {
+    system: &'s System,
+    option: &'s ReplicationOption,
+    pub now: Micros,
+    disks: [u32; MAX_COPIES],
+    alive: u16,
+    full: u16,
+    lost: bool,
+    /// Repairs in flight, as (due, slot).
+    repairs: Vec<(Micros, u8)>,
+    /// One-at-a-time repair: lost copies waiting for their turn.
+    queued: u16,
+    /// Repairs that found no target, retried when a component comes back.
+    blocked: u16,
+    down: Vec<Down>,
+    /// Replacement times, as (level, index, when): a component and all
+    /// below it are new again from then on.
+    renewed: Vec<(Level, u32, Micros)>,
+}
+
+impl<'s> Group<'s> {
+    /// The group of option `k` with its copies on `disks`, all alive, at time 0.
+    pub fn new(system: &'s System, k: usize, disks: &[u32]) -> Self {
+        let mut d = [0; MAX_COPIES];
+        d[..disks.len()].copy_from_slice(disks);
+        let full = ((1u32 << disks.len()) - 1) as u16;
+        Self {
+            system,
+            option: &system.options[k],
+            now: 0,
+            disks: d,
+            alive: full,
+            full,
+            lost: false,
+            repairs: Vec::new(),
+            queued: 0,
+            blocked: 0,
+            down: Vec::new(),
+            renewed: Vec::new(),
+        }
+    }
+
+    pub fn is_lost(&self) -> bool {
+        self.lost
+    }
+
+    /// Every copy alive: degraded episodes are the stretches between.
+    pub fn is_whole(&self) -> bool {
+        self.alive == self.full
+    }
+
+    /// The failure clocks of the components holding live copies, each once.
+    pub fn clocks(&self) -> Vec<Clock> {
+        let topo = &self.system.topology;
+        let mut clocks: Vec<Clock> = Vec::new();
+        for slot in self.alive_slots() {
+            let disk = self.disks[slot];
+            for (p, process) in self.system.failures.iter().enumerate() {
+                let component = topo.ancestor(disk, process.level);
+                let id = p as u16;
+                if clocks
+                    .iter()
+                    .any(|c| c.process == id && c.component == component)
+                {
+                    continue;
+                }
+                let age = self.now.saturating_sub(self.installed(disk, process.level));
+                clocks.push(Clock {
+                    process: id,
+                    component,
+                    age: age as f64,
+                });
+            }
+        }
+        clocks
+    }
+
+    /// Cumulative hazard of `clock` over the next `dt` µs.
+    pub fn hazard_over(&self, clock: &Clock, dt: f64) -> f64 {
+        let life = &self.system.failures[clock.process as usize].lifetime;
+        life.cumulative_hazard(clock.age + dt) - life.cumulative_hazard(clock.age)
+    }
+
+    /// The constant hazard rate (per µs) of `clock`, if its lifetime is memoryless.
+    pub fn rate(&self, clock: &Clock) -> Option<f64> {
+        self.system.failures[clock.process as usize]
+            .lifetime
+            .exponential_rate()
+    }
+
+    /// The time of the next repair or replacement, if any.
+    pub fn next_scheduled(&self) -> Option<Micros> {
+        let repairs = self.repairs.iter().map(|&(t, _)| t);
+        repairs.chain(self.down.iter().map(|d| d.back)).min()
+    }
+
+    /// Advances to the next event with each clock's hazard multiplied by
+    /// `bias[i]`, stopping at `horizon`. Returns what happened and the log
+    /// of the step's likelihood ratio (true over biased path density).
+    pub fn step<R: Rng + ?Sized>(
+        &mut self,
+        clocks: &[Clock],
+        bias: &[f64],
+        horizon: Micros,
+        rng: &mut R,
+    ) -> (StepEnd, f64) {
+        let mut next = (
+            self.next_scheduled().unwrap_or(Micros::MAX),
+            StepEnd::Scheduled,
+        );
+        if horizon <= next.0 {
+            next = (horizon, StepEnd::Horizon);
+        }
+        for (i, (clock, &c)) in clocks.iter().zip(bias).enumerate() {
+            let at = self.now.saturating_add(self.failure_delay(clock, c, rng));
+            if at < next.0 {
+                next = (at, StepEnd::Failure(i));
+            }
+        }
+        let (at, end) = next;
+        let log_lr = self.log_likelihood_ratio(clocks, bias, (at - self.now) as f64, end);
+        self.now = at;
+        match end {
+            StepEnd::Failure(i) => self.fail(&clocks[i], rng),
+            StepEnd::Scheduled => self.run_scheduled(rng),
+            StepEnd::Horizon => {}
+        }
+        (end, log_lr)
+    }
+
+    /// Applies a failure of `clock`'s component now (for forced first failures).
+    pub fn fail<R: Rng + ?Sized>(&mut self, clock: &Clock, rng: &mut R) {
+        let system = self.system;
+        let process = &system.failures[clock.process as usize];
+        let (level, c) = (process.level, clock.component);
+        self.down.push(Down {
+            level,
+            index: c,
+            back: self.now.saturating_add(process.replace),
+        });
+        let detection = system.detection.sample(rng);
+        let timing = RepairTiming::after(system, detection, level, c);
+        let killed: Vec<usize> = self
+            .alive_slots()
+            .filter(|&s| system.topology.ancestor(self.disks[s], level) == c)
+            .collect();
+        for &s in &killed {
+            self.alive &= !(1 << s);
+        }
+        if self.alive.count_ones() < self.option.needed {
+            self.lost = true;
+            return;
+        }
+        for s in killed {
+            let local = self.alive & self.option.group_mask(s as u8) != 0;
+            let one_at_a_time = system.discipline == RepairDiscipline::OneAtATime;
+            if one_at_a_time && !self.repairs.is_empty() {
+                self.queued |= 1 << s;
+                continue;
+            }
+            let delay = timing.delay(&system.repair, local, rng);
+            self.repairs.push((self.now.saturating_add(delay), s as u8));
+        }
+    }
+
+    fn alive_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..MAX_COPIES).filter(|&s| self.alive & (1 << s) != 0)
+    }
+
+    /// When the component of `level` above `disk` was last new.
+    fn installed(&self, disk: u32, level: Level) -> Micros {
+        let topo = &self.system.topology;
+        self.renewed
+            .iter()
+            .filter(|&&(l, c, _)| l <= level && topo.ancestor(disk, l) == c)
+            .map(|&(_, _, t)| t)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Time to the failure of `clock` under its hazard scaled by `c`.
+    fn failure_delay<R: Rng + ?Sized>(&self, clock: &Clock, c: f64, rng: &mut R) -> Micros {
+        let life = &self.system.failures[clock.process as usize].lifetime;
+        let e: f64 = rng.sample(Exp1);
+        let h = life.cumulative_hazard(clock.age) + e / c;
+        let dt = life.inverse_cumulative_hazard(h) - clock.age;
+        if dt.is_finite() {
+            dt.max(0.0).ceil() as Micros
+        } else {
+            Micros::MAX
+        }
+    }
+
+    /// log(true/biased density) of surviving `dt` under `bias`, and of the
+    /// firing clock's hazard if a clock fired.
+    fn log_likelihood_ratio(&self, clocks: &[Clock], bias: &[f64], dt: f64, end: StepEnd) -> f64 {
+        let mut log_lr = 0.0;
+        for (clock, &c) in clocks.iter().zip(bias) {
+            if c != 1.0 {
+                log_lr += (c - 1.0) * self.hazard_over(clock, dt);
+            }
+        }
+        if let StepEnd::Failure(i) = end {
+            log_lr -= bias[i].ln();
+        }
+        log_lr
+    }
+
+    /// Completes the repairs and replacements due now, in slot order.
+    fn run_scheduled<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        let now = self.now;
+        let returned = self.down.iter().filter(|d| d.back <= now);
+        let renewed: Vec<_> = returned.map(|d| (d.level, d.index, d.back)).collect();
+        let back = !renewed.is_empty();
+        self.renewed.extend(renewed);
+        self.down.retain(|d| d.back > now);
+        let mut due: Vec<u8> = self
+            .repairs
+            .iter()
+            .filter(|&&(t, _)| t <= now)
+            .map(|&(_, s)| s)
+            .collect();
+        due.sort_unstable();
+        self.repairs.retain(|&(t, _)| t > now);
+        if back {
+            due.extend((0..MAX_COPIES as u8).filter(|&s| self.blocked & (1 << s) != 0));
+            self.blocked = 0;
+        }
+        for slot in due {
+            self.recreate(slot, rng);
+        }
+    }
+
+    /// Re-creates copy `slot` on a disk that keeps its group's rule.
+    fn recreate<R: Rng + ?Sized>(&mut self, slot: u8, rng: &mut R) {
+        if self.lost {
+            return;
+        }
+        let topo = &self.system.topology;
+        let (g, slots) = self.option.group_of(slot);
+        let group = &self.option.groups[g];
+        let taken: Vec<u32> = slots
+            .filter(|&s| self.alive & (1 << s) != 0)
+            .map(|s| self.disks[s])
+            .collect();
+        let old = self.disks[slot as usize];
+        let usable = Service(self);
+        let anchor = match taken.first() {
+            Some(&d) => Some(topo.ancestor(d, group.within)),
+            None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
+            None => pick_anchor(topo, group, &usable, rng),
+        };
+        match anchor.and_then(|a| pick_disk(topo, group, a, &taken, &usable, rng)) {
+            Some(disk) => {
+                self.disks[slot as usize] = disk;
+                self.alive |= 1 << slot;
+            }
+            None => self.blocked |= 1 << slot,
+        }
+        self.start_next_in_line(rng);
+    }
+
+    /// One-at-a-time repair: starts the next queued copy when none is in flight.
+    fn start_next_in_line<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        if self.queued == 0 || self.blocked != 0 || !self.repairs.is_empty() {
+            return;
+        }
+        let slot = self.queued.trailing_zeros() as u8;
+        self.queued &= !(1 << slot);
+        let delay = repair::next_in_line(&self.system.repair, rng);
+        self.repairs.push((self.now.saturating_add(delay), slot));
+    }
+}
+
+/// The components out of service as this group knows them.
+struct Service<'g, 's>(&'g Group<'s>);
+
+impl InService for Service<'_, '_> {
+    fn component(&self, level: Level, c: u32) -> bool {
+        let topo = &self.0.system.topology;
+        !self
+            .0
+            .down
+            .iter()
+            .any(|d| d.level <= level && topo.ancestor_of(level, c, d.level) == d.index)
+    }
+}

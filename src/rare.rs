@@ -1,0 +1,207 @@
+//! Rare-event estimation of the probability that a placement group (an
+//! object's extent) is lost within the horizon, for any lifetime and repair
+//! distributions. Method (docs/method.md has the derivation and references):
+//!
+//! 1. **Episodes.** A loss can only happen inside a degraded episode: a
+//!    stretch during which some copy is missing. The group's main path is
+//!    simulated under the true law; its first failure is *forced* into the
+//!    horizon (with weight P(some failure before T), exact from the
+//!    cumulative hazards) when all clocks are memoryless.
+//! 2. **Splitting at episode starts.** At each episode start the state is
+//!    cloned into `RUNS_PER_EPISODE` sub-runs that estimate γ = P(loss before
+//!    the episode ends) by importance sampling; the main path then goes on
+//!    under the true law. P(loss by T) = E[w₀ · Σ γ̂ over episodes], exact,
+//!    and each likelihood ratio spans one episode only, so it does not
+//!    degenerate over long horizons.
+//! 3. **Balanced failure biasing** inside a sub-run: the hazard of each
+//!    clock holding a live copy is scaled so that, before the next repair
+//!    or replacement is due, some failure happens with probability ½,
+//!    shared evenly among the clocks. Hazard scaling works for any lifetime
+//!    distribution; the likelihood ratio of an interval is
+//!    Π exp((c−1)·ΔH) times 1/c of the clock that fired.
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::trials::{Merge, trial_rng};
+use crate::model::group::{Clock, Group, StepEnd};
+use crate::model::world::Plan;
+use crate::stats::MeanAccumulator;
+use crate::units::Micros;
+
+/// Importance-sampled sub-runs per episode start.
+pub const RUNS_PER_EPISODE: u32 = 8;
+/// Probability of some failure before the next repair, in a degraded state,
+/// under the biased law.
+const FAILURE_PROBABILITY: f64 = 0.5;
+/// Random-stream purposes of the rare-event method: one per option, apart
+/// from the fleet simulation's.
+const PURPOSE_BASE: u32 = 2048;
+/// Safety cap on steps in one path.
+const MAX_STEPS: u64 = 1_000_000;
+
+/// What one group trial of one option produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GroupTrial {
+    /// Unbiased estimate of P(loss by the horizon) from this trial.
+    pub estimate: f64,
+    pub episodes: u64,
+    pub steps: u64,
+}
+
+/// Runs group trial `trial` of option `k`: a random extent of the plan's
+/// placement, through the horizon.
+pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
+    let system = plan.system;
+    let mut rng = trial_rng(plan.seed, trial, PURPOSE_BASE + k as u32);
+    let extent = rng.random_range(0..system.extents);
+    let mut group = Group::new(system, k, plan.placements[k].extent(extent));
+    let mut out = GroupTrial::default();
+    let horizon = system.horizon;
+    let weight = force_first_failure(&mut group, horizon, &mut rng);
+    let mut gamma = 0.0;
+    while group.now < horizon && !group.is_lost() && out.steps < MAX_STEPS {
+        if !group.is_whole() {
+            out.episodes += 1;
+            gamma += episode_loss(&group, horizon, &mut rng, &mut out.steps);
+            walk_episode(&mut group, horizon, &mut rng, &mut out.steps);
+            continue;
+        }
+        let clocks = group.clocks();
+        let ones = vec![1.0; clocks.len()];
+        group.step(&clocks, &ones, horizon, &mut rng);
+        out.steps += 1;
+    }
+    out.estimate = weight * gamma;
+    out
+}
+
+/// When every clock is memoryless, moves the group to its first failure,
+/// drawn conditionally on falling before the horizon, and returns that
+/// event's probability as the path's weight. Otherwise leaves the group
+/// alone and returns 1 (the main path then finds its first failure itself).
+fn force_first_failure(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng) -> f64 {
+    let clocks = group.clocks();
+    let rates: Option<Vec<f64>> = clocks.iter().map(|c| group.rate(c)).collect();
+    let Some(rates) = rates else {
+        return 1.0;
+    };
+    let total: f64 = rates.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let weight = -(-total * horizon as f64).exp_m1();
+    let u: f64 = rng.random();
+    let at = (-(-u * weight).ln_1p() / total).ceil() as Micros;
+    if at >= horizon {
+        // Rounding pushed a failure drawn just before T onto T: no episode.
+        group.now = horizon;
+        return weight;
+    }
+    let mut pick = rng.random::<f64>() * total;
+    let fired = rates
+        .iter()
+        .position(|&r| {
+            pick -= r;
+            pick < 0.0
+        })
+        .unwrap_or(rates.len() - 1);
+    group.now = at;
+    group.fail(&clocks[fired], rng);
+    weight
+}
+
+/// γ̂: the mean over sub-runs of (likelihood ratio if the episode ends in
+/// loss, else 0), from the episode's current state.
+fn episode_loss(group: &Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) -> f64 {
+    if group.is_lost() {
+        return 1.0;
+    }
+    let mut sum = 0.0;
+    for _ in 0..RUNS_PER_EPISODE {
+        sum += biased_run(group.clone(), horizon, rng, steps);
+    }
+    sum / f64::from(RUNS_PER_EPISODE)
+}
+
+/// One importance-sampled sub-run to the end of the episode.
+fn biased_run(mut group: Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) -> f64 {
+    let mut log_lr = 0.0_f64;
+    let start = *steps;
+    while group.now < horizon && !group.is_whole() && *steps - start < MAX_STEPS {
+        if group.is_lost() {
+            return log_lr.exp();
+        }
+        let clocks = group.clocks();
+        let bias = balanced_bias(&group, &clocks, horizon);
+        let (_, l) = group.step(&clocks, &bias, horizon, rng);
+        log_lr += l;
+        *steps += 1;
+    }
+    if group.is_lost() { log_lr.exp() } else { 0.0 }
+}
+
+/// Hazard multipliers that make some failure happen before the next
+/// scheduled repair (or the horizon) with probability FAILURE_PROBABILITY,
+/// each clock getting an equal share; never below 1 (failures that are
+/// already likely are left alone).
+fn balanced_bias(group: &Group, clocks: &[Clock], horizon: Micros) -> Vec<f64> {
+    let until = group.next_scheduled().unwrap_or(horizon).min(horizon);
+    let dt = until.saturating_sub(group.now) as f64;
+    let hazards: Vec<f64> = clocks.iter().map(|c| group.hazard_over(c, dt)).collect();
+    let biasable = hazards
+        .iter()
+        .filter(|h| h.is_finite() && **h > 0.0)
+        .count();
+    let share = -(-FAILURE_PROBABILITY).ln_1p() / biasable.max(1) as f64;
+    hazards
+        .iter()
+        .map(|&h| {
+            if h.is_finite() && h > 0.0 {
+                (share / h).max(1.0)
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// Carries the main path through the rest of the episode under the true law.
+fn walk_episode(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) {
+    while group.now < horizon && !group.is_whole() && !group.is_lost() && *steps < MAX_STEPS {
+        let clocks = group.clocks();
+        let ones = vec![1.0; clocks.len()];
+        let (end, _) = group.step(&clocks, &ones, horizon, rng);
+        *steps += 1;
+        if end == StepEnd::Horizon {
+            break;
+        }
+    }
+}
+
+/// Sums over group trials of one option, mergeable in trial order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RareSums {
+    /// Per-trial estimates, each pushed as a weight so that the effective
+    /// sample size and the largest share describe them.
+    pub loss: MeanAccumulator,
+    pub episodes: u64,
+    pub steps: u64,
+}
+
+impl RareSums {
+    pub fn record(&mut self, t: &GroupTrial) {
+        self.loss.push_weighted(1.0, t.estimate);
+        self.episodes += t.episodes;
+        self.steps += t.steps;
+    }
+}
+
+impl Merge for RareSums {
+    fn merge(&mut self, later: Self) {
+        self.loss.merge(&later.loss);
+        self.episodes += later.episodes;
+        self.steps += later.steps;
+    }
+}
