@@ -9,6 +9,7 @@ pub mod engine;
 pub mod estimate;
 pub mod markov;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod shard;
