@@ -7,6 +7,7 @@
 pub mod dist;
 pub mod engine;
 pub mod estimate;
+pub mod html;
 pub mod markov;
 pub mod model;
 pub mod plot;
