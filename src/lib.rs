@@ -7,9 +7,11 @@
 pub mod dist;
 pub mod engine;
 pub mod estimate;
+pub mod html;
 pub mod markov;
 pub mod model;
 pub mod rare;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod shard;
