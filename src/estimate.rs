@@ -10,6 +10,7 @@ use crate::engine::RunEnd;
 use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
 use crate::model::world::{Plan, TrialOutcome};
+use crate::rare::{self, RareSums};
 use crate::scenario::Scenario;
 use crate::stats::{MeanAccumulator, ProbabilityEstimate};
 use crate::units;
@@ -21,7 +22,23 @@ pub struct RunConfig {
     pub trials: u64,
     /// 0 = all cores. Never changes the result.
     pub threads: usize,
+    pub method: Method,
 }
+
+/// How the per-object loss probability is estimated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Method {
+    /// The rare-event method of [`crate::rare`], beside the fleet trials.
+    #[default]
+    RareEvent,
+    /// Plain Monte Carlo of the fleet only: the cross-check.
+    Plain,
+}
+
+/// Group trials per option run with each fleet trial under the rare-event
+/// method: tying them to the trial index keeps threads, shards and Ctrl-C
+/// working on one range of trials.
+pub const GROUP_TRIALS_PER_TRIAL: u64 = 32;
 
 /// Sums over trials for one option.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -39,6 +56,9 @@ struct OptionSums {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunSums {
     options: Vec<OptionSums>,
+    /// Rare-event sums per option (empty under plain Monte Carlo).
+    #[serde(default)]
+    rare: Vec<RareSums>,
     events: u64,
     /// Trials cut short by the event budget.
     truncated: u64,
@@ -54,6 +74,12 @@ impl Merge for RunSums {
             a.any_loss.merge(&b.any_loss);
             a.bytes_lost.merge(&b.bytes_lost);
             a.repair_bytes.merge(&b.repair_bytes);
+        }
+        if self.rare.is_empty() {
+            self.rare = vec![RareSums::default(); later.rare.len()];
+        }
+        for (a, b) in self.rare.iter_mut().zip(later.rare) {
+            a.merge(b);
         }
         self.events += later.events;
         self.truncated += later.truncated;
@@ -80,6 +106,17 @@ impl RunSums {
         self.events += outcome.events;
         self.truncated += u64::from(outcome.end == RunEnd::Budget);
     }
+
+    /// The rare-event group trials that go with fleet trial `t`.
+    fn record_groups(&mut self, plan: &Plan, t: u64) {
+        let options = plan.system.options.len();
+        self.rare.resize(options, RareSums::default());
+        for (k, sums) in self.rare.iter_mut().enumerate() {
+            for j in 0..GROUP_TRIALS_PER_TRIAL {
+                sums.record(&rare::group_trial(plan, k, t * GROUP_TRIALS_PER_TRIAL + j));
+            }
+        }
+    }
 }
 
 /// A mean with its 95% interval.
@@ -91,10 +128,17 @@ pub struct Mean {
 
 impl From<&MeanAccumulator> for Mean {
     fn from(acc: &MeanAccumulator) -> Self {
+        Self::scaled(acc, 1.0)
+    }
+}
+
+impl Mean {
+    /// The mean of `acc` times `factor`, with its interval.
+    fn scaled(acc: &MeanAccumulator, factor: f64) -> Self {
         let ci = acc.ci95();
         Self {
-            mean: acc.mean(),
-            ci95: [ci.lo, ci.hi],
+            mean: acc.mean() * factor,
+            ci95: [ci.lo * factor, ci.hi * factor],
         }
     }
 }
@@ -116,18 +160,47 @@ pub struct Durability {
     /// True when no trial lost data: the interval's upper end is then an
     /// exact Clopper–Pearson bound and `nines` is an "at least" figure.
     pub upper_bound_only: bool,
+    /// How `loss_probability` was estimated.
+    pub method: &'static str,
+    /// Samples behind `loss_probability`: group trials under the rare-event
+    /// method, fleet trials under plain Monte Carlo.
+    pub samples: u64,
+    /// Samples with a nonzero contribution.
+    pub samples_with_loss: u64,
+    /// Kish effective sample size of the nonzero contributions.
+    pub effective_sample_size: f64,
+    /// The largest single contribution's share of the estimate.
+    pub max_weight_share: f64,
+    /// Fleet trials that lost data.
     pub trials_with_loss: u64,
-    /// Probability that any of the option's data is lost.
+    /// Probability that any of the option's data is lost (fleet trials).
     pub any_loss_probability: f64,
     pub any_loss_ci95: [f64; 2],
     /// Expected bytes lost over the horizon.
     pub bytes_lost: Mean,
 }
 
+const RARE_EVENT: &str = "rare-event (episode splitting, balanced failure biasing)";
+const PLAIN: &str = "plain Monte Carlo";
+
 impl Durability {
-    fn new(sums: &OptionSums) -> Self {
-        let object = ProbabilityEstimate::from_accumulator(&sums.object_loss);
+    /// From the fleet trials, and the rare-event sums when there are any
+    /// with a path to loss.
+    fn new(sums: &OptionSums, rare: Option<&RareSums>, system: &System) -> Self {
+        let rare = rare.filter(|r| r.loss.nonzero() > 0);
+        let (acc, method) = match rare {
+            Some(r) => (&r.loss, RARE_EVENT),
+            None => (&sums.object_loss, PLAIN),
+        };
+        let object = ProbabilityEstimate::from_accumulator(acc);
         let any = ProbabilityEstimate::from_accumulator(&sums.any_loss);
+        let bytes_lost = match rare {
+            Some(r) => Mean::scaled(
+                &r.loss,
+                f64::from(system.extents) * system.extent_bytes as f64,
+            ),
+            None => Mean::from(&sums.bytes_lost),
+        };
         Self {
             loss_probability: object.estimate,
             ci95: object.ci95,
@@ -135,10 +208,15 @@ impl Durability {
             nines_ci95: object.nines_ci95,
             relative_error: object.relative_error,
             upper_bound_only: object.upper_bound_only,
-            trials_with_loss: object.observed,
+            method,
+            samples: acc.count(),
+            samples_with_loss: acc.nonzero(),
+            effective_sample_size: acc.effective_sample_size(),
+            max_weight_share: acc.max_share(),
+            trials_with_loss: sums.any_loss.nonzero(),
             any_loss_probability: any.estimate,
             any_loss_ci95: any.ci95,
-            bytes_lost: Mean::from(&sums.bytes_lost),
+            bytes_lost,
         }
     }
 }
@@ -173,6 +251,29 @@ pub struct Summary {
     /// Set when the run was interrupted: `trials` then counts those done.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
+    /// The `--rel-error` rule, when the run used one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<StoppingRule>,
+}
+
+/// Run until every option's 95% interval is within `rel_error` of its
+/// estimate, or `max_trials`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct StoppingRule {
+    pub rel_error: f64,
+    pub max_trials: u64,
+    /// Whether the target was reached (else the budget ran out).
+    pub met: bool,
+}
+
+impl StoppingRule {
+    /// Whether `summary` meets the target for every option.
+    pub fn holds(&self, summary: &Summary) -> bool {
+        summary.options.iter().all(|o| {
+            let d = &o.durability;
+            !d.upper_bound_only && d.relative_error.is_some_and(|r| r <= self.rel_error)
+        })
+    }
 }
 
 /// Runs the scenario's trials and summarizes them.
@@ -190,7 +291,12 @@ pub fn simulate(
 ) -> Result<Completed<RunSums>, String> {
     let system = &scenario.system;
     let plan = Plan::new(system, config.seed)?;
-    let record = |t, acc: &mut RunSums| acc.record(system, &plan.run_trial(t));
+    let record = |t, acc: &mut RunSums| {
+        acc.record(system, &plan.run_trial(t));
+        if config.method == Method::RareEvent {
+            acc.record_groups(&plan, t);
+        }
+    };
     run_trials(range, config.threads, RunSums::default, record, controls)
         .map_err(|e| format!("cannot start worker threads: {e}"))
 }
@@ -204,13 +310,17 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         .options
         .iter()
         .zip(&sums.options)
-        .map(|(option, s)| OptionSummary {
-            option: option.name.clone(),
-            copies: option.copies(),
-            trials: s.object_loss.count(),
-            durability: Durability::new(s),
-            repair_bytes: Mean::from(&s.repair_bytes),
-            warnings: warnings(s, sums.truncated),
+        .enumerate()
+        .map(|(k, (option, s))| {
+            let durability = Durability::new(s, sums.rare.get(k), system);
+            OptionSummary {
+                option: option.name.clone(),
+                copies: option.copies(),
+                trials: s.object_loss.count(),
+                warnings: warnings(&durability, sums.truncated, config.method),
+                durability,
+                repair_bytes: Mean::from(&s.repair_bytes),
+            }
         })
         .collect();
     Summary {
@@ -218,17 +328,30 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         seed: config.seed,
         trials: done,
         horizon_years: units::years(system.horizon),
-        method: "plain Monte Carlo",
+        method: match config.method {
+            Method::RareEvent => RARE_EVENT,
+            Method::Plain => PLAIN,
+        },
         extents: system.extents,
         extent_bytes: system.extent_bytes,
         disks: system.topology.disks(),
         events: sums.events,
         options,
         partial: done < config.trials,
+        stopping: None,
     }
 }
 
 impl RunSums {
+    /// The method these sums were made with.
+    pub fn method(&self) -> Method {
+        if self.rare.is_empty() {
+            Method::Plain
+        } else {
+            Method::RareEvent
+        }
+    }
+
     /// Trials recorded.
     pub fn trials(&self) -> u64 {
         self.options.first().map_or(0, |o| o.object_loss.count())
@@ -246,17 +369,39 @@ impl RunSums {
 /// Fewer than this many trials with a loss make a normal interval unreliable.
 const FEW_LOSSES: u64 = 10;
 
-fn warnings(sums: &OptionSums, truncated: u64) -> Vec<String> {
+/// Below this effective sample size a rare-event interval is doubtful.
+const SMALL_ESS: f64 = 30.0;
+/// Above this share one contribution dominates the estimate.
+const DOMINANT_SHARE: f64 = 0.2;
+
+fn warnings(d: &Durability, truncated: u64, method: Method) -> Vec<String> {
     let mut out = Vec::new();
-    let seen = sums.object_loss.nonzero();
+    if method == Method::RareEvent && d.method == PLAIN {
+        out.push(
+            "the rare-event method found no path to loss: the figures are plain Monte Carlo".into(),
+        );
+    }
+    let seen = d.samples_with_loss;
     if seen == 0 {
         out.push(
             "no loss observed: the figures are an upper bound on P(loss) and a lower bound on nines"
                 .to_string(),
         );
-    } else if seen < FEW_LOSSES {
+    } else if d.method == PLAIN && seen < FEW_LOSSES {
         out.push(format!(
             "only {seen} trials lost data: the interval is approximate; run more trials"
+        ));
+    }
+    if d.method == RARE_EVENT && d.effective_sample_size < SMALL_ESS {
+        out.push(format!(
+            "effective sample size {:.0} is small: the interval may be too narrow; run more trials",
+            d.effective_sample_size
+        ));
+    }
+    if d.method == RARE_EVENT && d.max_weight_share > DOMINANT_SHARE {
+        out.push(format!(
+            "one sample carries {:.0}% of the estimate: run more trials",
+            100.0 * d.max_weight_share
         ));
     }
     if truncated > 0 {

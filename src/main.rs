@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 mod progress;
 
@@ -10,8 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use progress::Progress;
+use replisim::engine::trials::Merge;
 use replisim::engine::trials::{Completed, Controls, shard_range};
-use replisim::estimate::{self, RunConfig, RunSums, Summary};
+use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use replisim::scenario::{self, Scenario};
 use replisim::{report, shard};
 
@@ -53,6 +55,17 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// How to estimate P(object lost): `rare` (rare-event method, for
+        /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
+        #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
+        method: MethodArg,
+        /// Keep doubling the trials until every option's 95% interval is
+        /// within this fraction of its estimate (e.g. 0.1), or --max-trials.
+        #[arg(long, value_name = "FRACTION")]
+        rel_error: Option<f64>,
+        /// Budget for --rel-error.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_trials: u64,
     },
     /// Combine the parts of a sharded run into the summary one run gives.
     Merge {
@@ -71,6 +84,21 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MethodArg {
+    Rare,
+    Plain,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Rare => Method::RareEvent,
+            MethodArg::Plain => Method::Plain,
+        }
+    }
 }
 
 /// Set by Ctrl-C: trials not yet started are skipped.
@@ -107,20 +135,30 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
             json,
             quiet,
+            method,
+            rel_error,
+            max_trials,
         } => {
             let s = load(scenario.as_deref())?;
             let config = RunConfig {
                 seed: seed.unwrap_or(s.seed),
                 trials: trials.unwrap_or(s.trials),
                 threads,
+                method: method.into(),
             };
             if config.trials == 0 {
                 return Err("--trials must be at least 1".into());
             }
+            let stop = rel_error
+                .map(|f| stopping_rule(f, max_trials))
+                .transpose()?;
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             match shard.as_deref().map(shard::parse_shard).transpose()? {
+                Some(_) if stop.is_some() => {
+                    Err("--rel-error decides the trials as it goes; it cannot be sharded".into())
+                }
                 Some((k, n)) => run_shard(&s, config, (k, n), &out, quiet),
-                None => run_whole(&s, config, &out, json.as_deref(), quiet),
+                None => run_whole(&s, config, stop, &out, json.as_deref(), quiet),
             }
         }
         Command::Merge { parts, out, json } => {
@@ -135,6 +173,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seed: first.seed,
                 trials: first.trials,
                 threads: 0,
+                method: sums.method(),
             };
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
@@ -164,17 +203,62 @@ fn simulate(
     done
 }
 
+fn stopping_rule(target: f64, max_trials: u64) -> Result<StoppingRule, String> {
+    if !(target > 0.0 && target < 1.0) {
+        return Err(format!(
+            "--rel-error takes a fraction between 0 and 1 (e.g. 0.1), got {target}"
+        ));
+    }
+    Ok(StoppingRule {
+        rel_error: target,
+        max_trials,
+        met: false,
+    })
+}
+
 fn run_whole(
     s: &Scenario,
-    config: RunConfig,
+    mut config: RunConfig,
+    stop: Option<StoppingRule>,
     out: &Path,
     json: Option<&Path>,
     quiet: bool,
 ) -> Result<(), String> {
-    let done = simulate(s, config, 0..config.trials, quiet)?;
-    let summary = estimate::summarize(s, config, &done.acc);
+    let started = Instant::now();
+    let mut done = simulate(s, config, 0..config.trials, quiet)?;
+    let mut summary = estimate::summarize(s, config, &done.acc);
+    if let Some(mut rule) = stop {
+        // Doubling rounds over consecutive trial ranges: the sums are exact,
+        // so the result equals one run of the final number of trials.
+        while !rule.holds(&summary) && done.completed_to == config.trials {
+            let next = (config.trials * 2).min(rule.max_trials);
+            if next <= config.trials {
+                break;
+            }
+            let more = simulate(s, config, config.trials..next, quiet)?;
+            done.acc.merge(more.acc);
+            done.completed_to = more.completed_to;
+            config.trials = next;
+            summary = estimate::summarize(s, config, &done.acc);
+        }
+        rule.met = rule.holds(&summary);
+        summary.stopping = Some(rule);
+    }
     write_summary(&summary, out, json)?;
+    print_out(&format!(
+        "wall time {:.1} s on {} threads\n",
+        started.elapsed().as_secs_f64(),
+        threads_used(config.threads)
+    ))?;
     interrupted(done.completed_to, config.trials)
+}
+
+fn threads_used(threads: usize) -> usize {
+    if threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        threads
+    }
 }
 
 fn run_shard(

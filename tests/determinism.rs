@@ -27,7 +27,7 @@ fn summary_json(threads: &str, seed: &str) -> Vec<u8> {
     std::fs::write(&file, SCENARIO).unwrap();
     let out = dir.path().join("out");
     let status = Command::new(env!("CARGO_BIN_EXE_replisim"))
-        .args(["run", file.to_str().unwrap(), "--trials", "700"])
+        .args(["run", file.to_str().unwrap(), "--trials", "200"])
         .args(["--threads", threads, "--seed", seed, "--out"])
         .arg(&out)
         .output()

@@ -3,7 +3,7 @@
 //! P(loss by T) the `markov` module computes by uniformization. The
 //! simulator's reported 95% interval must cover it.
 
-use replisim::estimate::{RunConfig, estimate};
+use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
@@ -68,6 +68,7 @@ fn check(g: Group, lifetime: &str, rate_per_year: f64, repair_days: f64, seed: u
         seed,
         trials: 40_000,
         threads: 0,
+        method: Method::Plain,
     };
     let summary = estimate(&s, config).unwrap();
     let d = &summary.options[0].durability;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use replisim::estimate::{RunConfig, estimate};
+use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::{report, scenario};
 
 #[test]
@@ -25,6 +25,7 @@ fn bundled_scenarios_reproduce_their_committed_results() {
             seed: s.seed,
             trials: s.trials,
             threads: 0,
+            method: Method::RareEvent,
         };
         let produced = report::json(&estimate(&s, config).unwrap()).unwrap();
         let committed = Path::new("results").join(&s.name).join("summary.json");

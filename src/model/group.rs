@@ -138,6 +138,11 @@ impl<'s> Group<'s> {
             .exponential_rate()
     }
 
+    /// The time the next lost copy is re-created, if a repair is in flight.
+    pub fn next_repair(&self) -> Option<Micros> {
+        self.repairs.iter().map(|&(t, _)| t).min()
+    }
+
     /// The time of the next repair or replacement, if any.
     pub fn next_scheduled(&self) -> Option<Micros> {
         let repairs = self.repairs.iter().map(|&(t, _)| t);
@@ -325,6 +330,19 @@ impl<'s> Group<'s> {
 /// The components out of service as this group knows them.
 struct Service<'g, 's>(&'g Group<'s>);
 
+impl Service<'_, '_> {
+    /// The disks of a down component covering `disk`, if any.
+    fn down_range(&self, disk: u32) -> Option<std::ops::Range<u32>> {
+        let topo = &self.0.system.topology;
+        let d = self
+            .0
+            .down
+            .iter()
+            .find(|d| topo.ancestor(disk, d.level) == d.index)?;
+        Some(topo.disk_range(d.level, d.index))
+    }
+}
+
 impl InService for Service<'_, '_> {
     fn component(&self, level: Level, c: u32) -> bool {
         let topo = &self.0.system.topology;
@@ -333,5 +351,17 @@ impl InService for Service<'_, '_> {
             .down
             .iter()
             .any(|d| d.level <= level && topo.ancestor_of(level, c, d.level) == d.index)
+    }
+
+    /// Skips whole down subtrees: a lost facility costs one step.
+    fn first_disk(&self, disks: std::ops::Range<u32>) -> Option<u32> {
+        let mut d = disks.start;
+        while d < disks.end {
+            match self.down_range(d) {
+                None => return Some(d),
+                Some(r) => d = r.end,
+            }
+        }
+        None
     }
 }

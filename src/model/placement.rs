@@ -57,7 +57,10 @@ pub fn pick_disk<R: Rng + ?Sized>(
 }
 
 /// Picks uniformly among the untaken components of `spread` inside the
-/// anchor, then a usable disk inside it; gives up when none qualifies.
+/// anchor that can take a copy, then a usable disk inside it; gives up when
+/// none qualifies. The first random choice usually works; when it does not,
+/// the candidates are listed in one pass, so that a mostly destroyed scope
+/// costs linear rather than quadratic time.
 fn pick_at_level<R: Rng + ?Sized>(
     topo: &Topology,
     within: Level,
@@ -75,20 +78,25 @@ fn pick_at_level<R: Rng + ?Sized>(
         .collect();
     excluded.sort_unstable();
     excluded.dedup();
-    loop {
-        let free = range.len() as u32 - excluded.len() as u32;
-        if free == 0 {
-            return None;
-        }
-        let component = nth_free(range.start, rng.random_range(0..free), &excluded);
-        if usable.component(spread, component)
-            && let Some(d) = usable_disk(topo, spread, component, usable, rng)
-        {
-            return Some(d);
-        }
-        let at = excluded.partition_point(|&c| c < component);
-        excluded.insert(at, component);
+    let free = range.len() as u32 - excluded.len() as u32;
+    if free == 0 {
+        return None;
     }
+    let first = nth_free(range.start, rng.random_range(0..free), &excluded);
+    let can_take = |c: u32| {
+        usable.component(spread, c) && usable.first_disk(topo.disk_range(spread, c)).is_some()
+    };
+    if can_take(first) {
+        return usable_disk(topo, spread, first, usable, rng);
+    }
+    let candidates: Vec<u32> = range
+        .filter(|&c| c != first && excluded.binary_search(&c).is_err() && can_take(c))
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let c = candidates[rng.random_range(0..candidates.len())];
+    usable_disk(topo, spread, c, usable, rng)
 }
 
 /// The `n`-th component id from `start`, skipping the sorted `excluded` ids.
