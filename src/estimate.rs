@@ -180,7 +180,7 @@ pub struct Durability {
     pub bytes_lost: Mean,
 }
 
-const RARE_EVENT: &str = "rare-event (episode splitting, balanced failure biasing)";
+const RARE_EVENT: &str = "rare-event (episode splitting, failure biasing)";
 const PLAIN: &str = "plain Monte Carlo";
 
 impl Durability {

@@ -4,6 +4,7 @@
 //! [`model::world`] (one trial, on the [`engine`]) → [`estimate`] (trials →
 //! numbers, via [`stats`]) → [`report`] (table, JSON, CSV). [`markov`] solves
 //! the Markovian cases exactly, as an oracle.
+pub mod analyze;
 pub mod dist;
 pub mod engine;
 pub mod estimate;

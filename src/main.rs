@@ -15,7 +15,7 @@ use replisim::engine::trials::Merge;
 use replisim::engine::trials::{Completed, Controls, shard_range};
 use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use replisim::scenario::{self, Scenario};
-use replisim::{report, shard};
+use replisim::{analyze, report, shard};
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +76,15 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Also write the JSON summary to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Solve the Markovian version of a scenario exactly (exponential
+    /// lifetimes and repairs, no detection delay): P(loss) and MTTDL per option.
+    Analyze {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Also write the figures as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -160,6 +169,19 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some((k, n)) => run_shard(&s, config, (k, n), &out, quiet),
                 None => run_whole(&s, config, stop, &out, json.as_deref(), quiet),
             }
+        }
+        Command::Analyze { scenario, json } => {
+            let s = load(scenario.as_deref())?;
+            let exact = analyze::analyze(&s.system).map_err(|e| {
+                let message = format!("no exact chain for this scenario: {}", e.reason);
+                s.error_in(&e.field, &message).to_string()
+            })?;
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&exact)
+                    .map_err(|e| format!("cannot encode the result: {e}"))?;
+                report::write_atomic(&path, &(text + "\n"))?;
+            }
+            print_out(&report::exact_table(&s, &exact))
         }
         Command::Merge { parts, out, json } => {
             let parts = parts

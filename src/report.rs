@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::analyze::Exact;
 use crate::estimate::{OptionSummary, Summary};
+use crate::scenario::Scenario;
 
 /// The summary as pretty JSON, ending with a newline.
 pub fn json(summary: &Summary) -> Result<String, String> {
@@ -182,4 +184,24 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), String> {
     tmp.write_all(contents.as_bytes()).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// The exact figures of `analyze` as a table.
+pub fn exact_table(s: &Scenario, exact: &[Exact]) -> String {
+    let mut out = format!(
+        "scenario {}: exact solution of the Markov chain of one extent, horizon {} year(s)\n\n",
+        s.name,
+        crate::units::years(s.system.horizon)
+    );
+    out += &format!(
+        "{:<10} {:>14} {:>12} {:>7} {:>14} {:>7}\n",
+        "option", "P(loss)", "error bound", "nines", "MTTDL (years)", "states"
+    );
+    for e in exact {
+        out += &format!(
+            "{:<10} {:>14.6e} {:>12.1e} {:>7.2} {:>14.4e} {:>7}\n",
+            e.option, e.loss_probability, e.error_bound, e.nines, e.mttdl_years, e.states
+        );
+    }
+    out
 }

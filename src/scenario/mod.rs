@@ -69,3 +69,10 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         system,
     })
 }
+
+impl Scenario {
+    /// An error about `field` of this scenario, located in its text.
+    pub fn error_in(&self, field: &str, message: &str) -> ScenarioError {
+        Source::new(&self.file, &self.text).error_in(field, message)
+    }
+}
