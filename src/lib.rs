@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod dist;
 pub mod engine;
 pub mod estimate;
+pub mod figures;
 pub mod html;
 pub mod markov;
 pub mod model;

@@ -15,7 +15,7 @@ use replisim::engine::trials::Merge;
 use replisim::engine::trials::{Completed, Controls, shard_range};
 use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use replisim::scenario::{self, Scenario};
-use replisim::{analyze, report, shard};
+use replisim::{analyze, figures, report, shard};
 
 #[derive(Parser)]
 #[command(
@@ -199,7 +199,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            write_summary(&summary, &out, json.as_deref())
+            write_summary(&s, &summary, &out, json.as_deref())
         }
     }
 }
@@ -266,7 +266,7 @@ fn run_whole(
         rule.met = rule.holds(&summary);
         summary.stopping = Some(rule);
     }
-    write_summary(&summary, out, json)?;
+    write_summary(s, &summary, out, json)?;
     print_out(&format!(
         "wall time {:.1} s on {} threads\n",
         started.elapsed().as_secs_f64(),
@@ -313,7 +313,12 @@ fn run_shard(
 }
 
 /// Writes summary.json and summary.csv (and `json`), then prints the table.
-fn write_summary(summary: &Summary, out: &Path, json: Option<&Path>) -> Result<(), String> {
+fn write_summary(
+    s: &Scenario,
+    summary: &Summary,
+    out: &Path,
+    json: Option<&Path>,
+) -> Result<(), String> {
     // Render everything before writing anything.
     let json_text = report::json(summary)?;
     let csv_text = report::csv(summary)?;
@@ -322,7 +327,11 @@ fn write_summary(summary: &Summary, out: &Path, json: Option<&Path>) -> Result<(
     if let Some(path) = json {
         report::write_atomic(path, &json_text)?;
     }
-    let written = format!("\nwrote {}/summary.json and summary.csv\n", out.display());
+    figures::write(summary, s, out)?;
+    let written = format!(
+        "\nwrote {}/summary.json, summary.csv, nines.svg, nines.png and report.html\n",
+        out.display()
+    );
     print_out(&(report::table(summary) + &written))
 }
 

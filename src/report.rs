@@ -137,7 +137,7 @@ fn row(o: &OptionSummary) -> [String; 8] {
         p,
         format!("[{}, {}]", sci(d.ci95[0]), sci(d.ci95[1])),
         nines,
-        if d.upper_bound_only {
+        if d.trials_with_loss == 0 {
             format!("< {}", sci(d.any_loss_ci95[1]))
         } else {
             sci(d.any_loss_probability)
@@ -182,7 +182,21 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     tmp.write_all(contents.as_bytes()).map_err(fail)?;
+    shareable(tmp.path()).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Gives a temporary file (created owner-only) the usual rw-r--r-- mode, so
+/// that results can be shared and served once renamed into place.
+pub fn shareable(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 

@@ -176,6 +176,8 @@ fn render(stem: &Path, chart: &impl Chart) -> Result<Vec<PathBuf>, String> {
         let root = Bitmap::new(&tmp, size, font).into_drawing_area();
         draw_on(&root, chart).map_err(|e| cannot_draw(&png_path, &e))?;
     }
+    crate::report::shareable(&tmp)
+        .map_err(|e| format!("cannot write {}: {e}", png_path.display()))?;
     tmp.persist(&png_path)
         .map_err(|e| format!("cannot write {}: {}", png_path.display(), e.error))?;
     Ok(vec![svg_path, png_path])
