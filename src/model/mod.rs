@@ -2,13 +2,14 @@
 //! its simulation ([`world`]). It knows nothing of files or the command line;
 //! the `scenario` module builds a `System` from a scenario file.
 
-pub mod failover;
-pub mod fleet;
-pub mod geo;
 pub mod placement;
 pub mod repair;
 pub mod topology;
 pub mod world;
+// Outages, geo-replication and failover.
+pub mod failover;
+pub mod fleet;
+pub mod geo;
 
 use crate::dist::Dist;
 use crate::units::Micros;

@@ -218,6 +218,8 @@ struct World<'p, 's> {
     /// A region or link changed state: every account must look.
     env_changed: bool,
     scratch: Vec<(u32, u8)>,
+    /// Re-creations drawn during one destruction: (delay, extent, slot).
+    repairs: Vec<(Micros, u32, u8)>,
 }
 
 impl<'p, 's> World<'p, 's> {
@@ -259,6 +261,7 @@ impl<'p, 's> World<'p, 's> {
             now: 0,
             env_changed: false,
             scratch: Vec::new(),
+            repairs: Vec::new(),
         }
     }
 
@@ -428,7 +431,8 @@ impl<'p, 's> World<'p, 's> {
 
     /// Marks every live copy of option `k` on `disks` destroyed and schedules
     /// its re-creation, in disk order: first the copies the plan placed, then
-    /// those re-created there, oldest first.
+    /// those re-created there, oldest first. Re-creations of extents lost by
+    /// the end of the destruction are dropped (they could do nothing).
     fn destroy_copies(
         &mut self,
         k: usize,
@@ -442,6 +446,8 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
         touched.clear();
+        let repairs = &mut self.repairs;
+        repairs.clear();
         for disk in disks {
             let base = placement.on_disk(disk).iter();
             let added = state.added.remove(&disk).unwrap_or_default();
@@ -471,12 +477,18 @@ impl<'p, 's> World<'p, 's> {
                 }
                 let local_source = ext.alive & option.group_mask(slot) != 0;
                 let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
+                repairs.push((delay, extent, slot));
+            }
+        }
+        for &(delay, extent, slot) in repairs.iter() {
+            if !state.changed.get(&extent).is_some_and(|e| e.lost) {
+                let option = k as u16;
                 let event = Event::Repaired {
-                    option: k as u16,
+                    option,
                     extent,
                     slot,
                 };
-                sim.schedule(delay, event);
+                schedule_within(sim, plan.system.horizon, delay, event);
             }
         }
         self.refresh_touched(k, false);
@@ -672,7 +684,7 @@ impl<'p, 's> World<'p, 's> {
                     extent,
                     slot,
                 };
-                sim.schedule(delay, event);
+                schedule_within(sim, system.horizon, delay, event);
             }
             self.scratch = copies;
         }
@@ -1027,6 +1039,14 @@ impl Model for World<'_, '_> {
         }
         self.settle(sim);
         Flow::Continue
+    }
+}
+
+/// Schedules `event` after `delay` unless it would fall beyond the horizon,
+/// where it could never fire: a smaller queue, the same trial.
+fn schedule_within(sim: &mut Scheduler<Event>, horizon: Micros, delay: Micros, event: Event) {
+    if sim.now().saturating_add(delay) <= horizon {
+        sim.schedule(delay, event);
     }
 }
 
