@@ -448,6 +448,13 @@ impl<'p, 's> World<'p, 's> {
         touched.clear();
         let repairs = &mut self.repairs;
         repairs.clear();
+        // Without outages, an extent keeping enough live serving copies, and
+        // not impaired before, stays available: no need to look again.
+        let serve = state.account.serve();
+        let serving = group_slots(option, serve);
+        let enough = option.needed.min(option.groups[serve].copies);
+        let quiet = self.fleet.quiet();
+        let lost_before = state.outcome.lost_extents;
         for disk in disks {
             let base = placement.on_disk(disk).iter();
             let added = state.added.remove(&disk).unwrap_or_default();
@@ -462,7 +469,12 @@ impl<'p, 's> World<'p, 's> {
                 }
                 ext.alive &= !bit;
                 state.outcome.copies_destroyed += 1;
-                touched.push((extent, slot));
+                let fine = quiet
+                    && (ext.alive & serving).count_ones() >= enough
+                    && ext.alive.count_ones() >= option.needed;
+                if !fine || state.impaired.contains_key(&extent) {
+                    touched.push((extent, slot));
+                }
                 if ext.alive.count_ones() < option.needed {
                     ext.lost = true;
                     state.outcome.lost_extents += 1;
@@ -480,8 +492,9 @@ impl<'p, 's> World<'p, 's> {
                 repairs.push((delay, extent, slot));
             }
         }
+        let any_lost = state.outcome.lost_extents > lost_before;
         for &(delay, extent, slot) in repairs.iter() {
-            if !state.changed.get(&extent).is_some_and(|e| e.lost) {
+            if !any_lost || !state.changed.get(&extent).is_some_and(|e| e.lost) {
                 let option = k as u16;
                 let event = Event::Repaired {
                     option,
@@ -1056,6 +1069,13 @@ fn schedule_within(sim: &mut Scheduler<Event>, horizon: Micros, delay: Micros, e
 struct Down {
     mark: Micros,
     back: Micros,
+}
+
+/// The slots of copy group `g` of an option, as a bit mask.
+fn group_slots(option: &super::ReplicationOption, g: usize) -> u16 {
+    let start: u32 = option.groups[..g].iter().map(|g| g.copies).sum();
+    let copies = option.groups[g].copies;
+    (((1u32 << copies) - 1) << start) as u16
 }
 
 /// The copies of an extent now: (disks, alive mask, lost).
