@@ -4,11 +4,13 @@
 //! Plain Monte Carlo: every trial has weight 1. The accumulators take
 //! weighted samples, so a rare-event method can feed the same summary.
 
-use serde::{Deserialize, Serialize};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::engine::RunEnd;
 use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
+use crate::model::failover::AccountOutcome;
 use crate::model::world::{Plan, TrialOutcome};
 use crate::rare::{self, RareSums};
 use crate::scenario::Scenario;
@@ -49,6 +51,187 @@ struct OptionSums {
     any_loss: MeanAccumulator,
     bytes_lost: MeanAccumulator,
     repair_bytes: MeanAccumulator,
+    /// Fraction of extent-time that could not be read / written.
+    read_down: MeanAccumulator,
+    write_down: MeanAccumulator,
+    /// Per year: unplanned and planned failovers, bytes lost at failover,
+    /// hours without geo-redundancy.
+    failovers: MeanAccumulator,
+    planned: MeanAccumulator,
+    failover_bytes_lost: MeanAccumulator,
+    hours_without_geo: MeanAccumulator,
+    /// Per unplanned failover, ms.
+    rpo: Spread,
+    rto: Spread,
+    /// Geo-replication lag over time, ms (weighted by ms of time).
+    lag: Spread,
+}
+
+impl OptionSums {
+    fn merge(&mut self, b: &Self) {
+        self.object_loss.merge(&b.object_loss);
+        self.any_loss.merge(&b.any_loss);
+        self.bytes_lost.merge(&b.bytes_lost);
+        self.repair_bytes.merge(&b.repair_bytes);
+        self.read_down.merge(&b.read_down);
+        self.write_down.merge(&b.write_down);
+        self.failovers.merge(&b.failovers);
+        self.planned.merge(&b.planned);
+        self.failover_bytes_lost.merge(&b.failover_bytes_lost);
+        self.hours_without_geo.merge(&b.hours_without_geo);
+        self.rpo.merge(&b.rpo);
+        self.rto.merge(&b.rto);
+        self.lag.merge(&b.lag);
+    }
+
+    /// The account-level part of one trial (weight `w`, `extent_us` =
+    /// extents × horizon in µs, `years` of horizon).
+    fn record_account(&mut self, a: &AccountOutcome, w: f64, extent_us: f64, years: f64) {
+        self.read_down
+            .push_weighted(a.unreadable as f64 / extent_us, w);
+        self.write_down
+            .push_weighted(a.unwritable as f64 / extent_us, w);
+        let lost: f64 = a.failovers.iter().map(|f| f.bytes_lost).sum();
+        self.failovers
+            .push_weighted(a.failovers.len() as f64 / years, w);
+        self.planned
+            .push_weighted(f64::from(a.planned_failovers) / years, w);
+        self.failover_bytes_lost.push_weighted(lost / years, w);
+        let hours = a.without_geo as f64 / units::HOUR as f64;
+        self.hours_without_geo.push_weighted(hours / years, w);
+        for f in &a.failovers {
+            self.rpo.record(f.rpo / 1000, 1);
+            if let Some(rto) = f.rto {
+                self.rto.record(rto / 1000, 1);
+            }
+        }
+        for &(lag, ms) in &a.lag {
+            self.lag.record(lag, ms);
+        }
+        if !a.lag.is_empty() {
+            self.lag.max = self.lag.max.max(a.lag_max);
+        }
+    }
+}
+
+/// A distribution of non-negative integers (ms): an hdrhistogram with 3
+/// significant digits for the quantiles, and the exact count, sum, min and
+/// max beside it. It merges exactly and is saved as its non-empty buckets,
+/// so shards merge to the bytes of one run.
+#[derive(Clone, Debug)]
+pub struct Spread {
+    hist: Histogram<u64>,
+    count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        Self {
+            hist: Histogram::new(3).expect("3 significant digits are valid"),
+            count: 0,
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+}
+
+impl Spread {
+    /// Records `value` `weight` times.
+    pub fn record(&mut self, value: u64, weight: u64) {
+        if weight == 0 {
+            return;
+        }
+        self.add_to_histogram(value, weight);
+        self.count += weight;
+        self.sum += u128::from(value) * u128::from(weight);
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+
+    pub fn merge(&mut self, other: &Self) {
+        for (value, n) in other.buckets() {
+            self.add_to_histogram(value, n);
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Records into the histogram, which grows to fit the value (saturating
+    /// only if a count would overflow).
+    fn add_to_histogram(&mut self, value: u64, n: u64) {
+        if self.hist.record_n(value, n).is_err() {
+            self.hist.saturating_record_n(value, n);
+        }
+    }
+
+    /// (highest value of the bucket, count) of every non-empty bucket.
+    fn buckets(&self) -> Vec<(u64, u64)> {
+        self.hist
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    }
+
+    /// The value at quantile `q`: the low end of its bucket (within 0.1%),
+    /// kept within the exact min and max, so a constant is exact.
+    fn quantile(&self, q: f64) -> u64 {
+        let v = self.hist.value_at_quantile(q);
+        self.hist.lowest_equivalent(v).clamp(self.min, self.max)
+    }
+}
+
+impl PartialEq for Spread {
+    fn eq(&self, other: &Self) -> bool {
+        (self.count, self.sum, self.min, self.max) == (other.count, other.sum, other.min, other.max)
+            && self.buckets() == other.buckets()
+    }
+}
+
+/// How a `Spread` is saved in a part: exact figures and non-empty buckets.
+#[derive(Serialize, Deserialize)]
+struct SpreadData {
+    count: u64,
+    /// The exact sum, as a decimal string (JSON numbers stop at 2^53).
+    sum: String,
+    min: u64,
+    max: u64,
+    buckets: Vec<(u64, u64)>,
+}
+
+impl Serialize for Spread {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SpreadData {
+            count: self.count,
+            sum: self.sum.to_string(),
+            min: self.min,
+            max: self.max,
+            buckets: self.buckets(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Spread {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let data = SpreadData::deserialize(d)?;
+        let mut spread = Spread {
+            count: data.count,
+            sum: data.sum.parse().map_err(serde::de::Error::custom)?,
+            min: data.min,
+            max: data.max,
+            ..Spread::default()
+        };
+        for (value, n) in data.buckets {
+            spread.add_to_histogram(value, n);
+        }
+        Ok(spread)
+    }
 }
 
 /// Sums over trials for all options, mergeable in trial order: all that a
@@ -70,10 +253,7 @@ impl Merge for RunSums {
             self.options = vec![OptionSums::default(); later.options.len()];
         }
         for (a, b) in self.options.iter_mut().zip(&later.options) {
-            a.object_loss.merge(&b.object_loss);
-            a.any_loss.merge(&b.any_loss);
-            a.bytes_lost.merge(&b.bytes_lost);
-            a.repair_bytes.merge(&b.repair_bytes);
+            a.merge(b);
         }
         if self.rare.is_empty() {
             self.rare = vec![RareSums::default(); later.rare.len()];
@@ -92,6 +272,8 @@ impl RunSums {
             self.options = vec![OptionSums::default(); outcome.options.len()];
         }
         let extent_bytes = system.extent_bytes as f64;
+        let extent_us = f64::from(system.extents) * system.horizon.max(1) as f64;
+        let years = units::years(system.horizon.max(1));
         let w = outcome.weight;
         for (sums, o) in self.options.iter_mut().zip(&outcome.options) {
             let lost = f64::from(o.lost_extents);
@@ -102,6 +284,7 @@ impl RunSums {
             sums.bytes_lost.push_weighted(lost * extent_bytes, w);
             sums.repair_bytes
                 .push_weighted(o.copies_repaired as f64 * extent_bytes, w);
+            sums.record_account(&o.account, w, extent_us, years);
         }
         self.events += outcome.events;
         self.truncated += u64::from(outcome.end == RunEnd::Budget);
@@ -221,6 +404,99 @@ impl Durability {
     }
 }
 
+/// Minutes in a year of 365.25 days.
+const MINUTES_PER_YEAR: f64 = 525_960.0;
+
+/// Availability of reads or writes: the expected fraction of time a given
+/// extent (object) can be served.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AvailabilityFigure {
+    pub fraction: f64,
+    pub ci95: [f64; 2],
+    /// −log10 of the unavailable fraction; null when nothing was unavailable.
+    pub nines: Option<f64>,
+    pub unavailable_minutes_per_year: f64,
+}
+
+impl AvailabilityFigure {
+    fn new(down: &MeanAccumulator) -> Self {
+        let mean = down.mean().clamp(0.0, 1.0);
+        let ci = down.ci95();
+        Self {
+            fraction: 1.0 - mean,
+            ci95: [1.0 - ci.hi.min(1.0), 1.0 - ci.lo.max(0.0)],
+            nines: (mean > 0.0).then(|| -mean.log10()),
+            unavailable_minutes_per_year: mean * MINUTES_PER_YEAR,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Availability {
+    pub read: AvailabilityFigure,
+    pub write: AvailabilityFigure,
+}
+
+/// A distribution in seconds: count, mean and quantiles (3 significant
+/// digits, within the exact min and max).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Distribution {
+    /// Samples (failovers); absent for a time-weighted distribution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+    #[serde(rename = "p99.9")]
+    pub p99_9: f64,
+    pub max: f64,
+}
+
+impl Distribution {
+    /// From a spread of ms (of samples when `counted`, else weighted by
+    /// time); None when empty.
+    fn new(s: &Spread, counted: bool) -> Option<Self> {
+        if s.count == 0 {
+            return None;
+        }
+        let seconds = |ms: u64| ms as f64 / 1000.0;
+        Some(Self {
+            count: counted.then_some(s.count),
+            mean: s.sum as f64 / s.count as f64 / 1000.0,
+            p50: seconds(s.quantile(0.5)),
+            p99: seconds(s.quantile(0.99)),
+            p99_9: seconds(s.quantile(0.999)),
+            max: seconds(s.max),
+        })
+    }
+}
+
+/// Failovers of an option with a secondary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailoverSummary {
+    /// Unplanned failovers (customer or provider) per year.
+    pub count_per_year: f64,
+    pub count_per_year_ci95: [f64; 2],
+    /// Planned failovers (drills and failbacks) per year.
+    pub planned_per_year: f64,
+    /// Data-loss window of each unplanned failover; null without one.
+    pub rpo_seconds: Option<Distribution>,
+    /// From the primary becoming unwritable to writable again.
+    pub rto_seconds: Option<Distribution>,
+    /// Recent writes lost at failovers, per year.
+    pub bytes_lost_per_year: Mean,
+    /// Time after unplanned failovers until geo-redundancy is back.
+    pub hours_without_geo_redundancy_per_year: Mean,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GeoReplicationSummary {
+    /// Lag of the secondary over time (time-weighted), while geo-redundant.
+    pub lag_seconds: Option<Distribution>,
+    /// Geo-redundant time the lag was observed over, summed over trials.
+    pub years_observed: f64,
+}
+
 /// Results for one replication option.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionSummary {
@@ -230,6 +506,12 @@ pub struct OptionSummary {
     pub durability: Durability,
     /// Bytes re-replicated over the horizon.
     pub repair_bytes: Mean,
+    pub availability: Availability,
+    /// Only for options with a secondary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geo_replication: Option<GeoReplicationSummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -282,6 +564,16 @@ pub fn estimate(scenario: &Scenario, config: RunConfig) -> Result<Summary, Strin
     Ok(summarize(scenario, config, &run.acc))
 }
 
+/// Whether the rare-event model covers everything that destroys data here:
+/// scripted destruction is followed by the fleet simulation only, whose
+/// plain Monte Carlo figures then stand for durability.
+pub fn rare_applies(system: &System) -> bool {
+    !system
+        .faults
+        .iter()
+        .any(|f| matches!(f.kind, crate::model::FaultKind::Destroyed { .. }))
+}
+
 /// Runs trials `range` of the scenario (a whole run, or one shard of it).
 pub fn simulate(
     scenario: &Scenario,
@@ -293,7 +585,7 @@ pub fn simulate(
     let plan = Plan::new(system, config.seed)?;
     let record = |t, acc: &mut RunSums| {
         acc.record(system, &plan.run_trial(t));
-        if config.method == Method::RareEvent {
+        if config.method == Method::RareEvent && rare_applies(system) {
             acc.record_groups(&plan, t);
         }
     };
@@ -313,6 +605,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         .enumerate()
         .map(|(k, (option, s))| {
             let durability = Durability::new(s, sums.rare.get(k), system);
+            let geo = option.groups.len() > 1;
             OptionSummary {
                 option: option.name.clone(),
                 copies: option.copies(),
@@ -320,6 +613,15 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 warnings: warnings(&durability, sums.truncated, config.method),
                 durability,
                 repair_bytes: Mean::from(&s.repair_bytes),
+                availability: Availability {
+                    read: AvailabilityFigure::new(&s.read_down),
+                    write: AvailabilityFigure::new(&s.write_down),
+                },
+                failover: geo.then(|| failover_summary(s)),
+                geo_replication: geo.then(|| GeoReplicationSummary {
+                    lag_seconds: Distribution::new(&s.lag, false),
+                    years_observed: s.lag.count as f64 / (units::YEAR / 1000) as f64,
+                }),
             }
         })
         .collect();
@@ -328,7 +630,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         seed: config.seed,
         trials: done,
         horizon_years: units::years(system.horizon),
-        method: match config.method {
+        method: match sums.method() {
             Method::RareEvent => RARE_EVENT,
             Method::Plain => PLAIN,
         },
@@ -339,6 +641,19 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         options,
         partial: done < config.trials,
         stopping: None,
+    }
+}
+
+fn failover_summary(s: &OptionSums) -> FailoverSummary {
+    let count = Mean::from(&s.failovers);
+    FailoverSummary {
+        count_per_year: count.mean,
+        count_per_year_ci95: count.ci95,
+        planned_per_year: s.planned.mean(),
+        rpo_seconds: Distribution::new(&s.rpo, true),
+        rto_seconds: Distribution::new(&s.rto, true),
+        bytes_lost_per_year: Mean::from(&s.failover_bytes_lost),
+        hours_without_geo_redundancy_per_year: Mean::from(&s.hours_without_geo),
     }
 }
 
@@ -378,7 +693,8 @@ fn warnings(d: &Durability, truncated: u64, method: Method) -> Vec<String> {
     let mut out = Vec::new();
     if method == Method::RareEvent && d.method == PLAIN {
         out.push(
-            "the rare-event method found no path to loss: the figures are plain Monte Carlo".into(),
+            "durability is plain Monte Carlo: the rare-event method found no path to loss, or the scenario scripts a destruction"
+                .into(),
         );
     }
     let seen = d.samples_with_loss;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::analyze::Exact;
-use crate::estimate::{OptionSummary, Summary};
+use crate::estimate::{Distribution, OptionSummary, Summary};
 use crate::scenario::Scenario;
 
 /// The summary as pretty JSON, ending with a newline.
@@ -36,11 +36,32 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "any_loss_ci95_hi",
         "bytes_lost",
         "repair_bytes",
+        "read_availability",
+        "read_nines",
+        "read_unavailable_minutes_per_year",
+        "write_availability",
+        "write_nines",
+        "write_unavailable_minutes_per_year",
+        "failovers_per_year",
+        "planned_failovers_per_year",
+        "rpo_p50_s",
+        "rpo_p99_s",
+        "rpo_max_s",
+        "rto_p50_s",
+        "rto_p99_s",
+        "rto_max_s",
+        "failover_bytes_lost_per_year",
+        "hours_without_geo_redundancy_per_year",
+        "lag_mean_s",
+        "lag_p50_s",
+        "lag_p99_s",
+        "lag_p99_9_s",
+        "lag_max_s",
     ])
     .map_err(fail)?;
     for o in &summary.options {
         let d = &o.durability;
-        w.write_record([
+        let mut record = vec![
             summary.scenario.clone(),
             o.option.clone(),
             o.copies.to_string(),
@@ -56,14 +77,56 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             d.any_loss_ci95[1].to_string(),
             d.bytes_lost.mean.to_string(),
             o.repair_bytes.mean.to_string(),
-        ])
-        .map_err(fail)?;
+        ];
+        record.extend(availability_cells(o));
+        w.write_record(record).map_err(fail)?;
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-/// A readable table of the durability of each option.
+/// The CSV cells of availability, failover and lag (empty where they do
+/// not apply).
+fn availability_cells(o: &OptionSummary) -> Vec<String> {
+    let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+    let a = &o.availability;
+    let mut cells = Vec::new();
+    for f in [&a.read, &a.write] {
+        cells.push(f.fraction.to_string());
+        cells.push(opt(f.nines));
+        cells.push(f.unavailable_minutes_per_year.to_string());
+    }
+    let f = o.failover.as_ref();
+    cells.push(opt(f.map(|f| f.count_per_year)));
+    cells.push(opt(f.map(|f| f.planned_per_year)));
+    for d in [
+        f.and_then(|f| f.rpo_seconds.as_ref()),
+        f.and_then(|f| f.rto_seconds.as_ref()),
+    ] {
+        cells.extend([
+            opt(d.map(|d| d.p50)),
+            opt(d.map(|d| d.p99)),
+            opt(d.map(|d| d.max)),
+        ]);
+    }
+    cells.push(opt(f.map(|f| f.bytes_lost_per_year.mean)));
+    cells.push(opt(f.map(|f| f.hours_without_geo_redundancy_per_year.mean)));
+    let lag = o
+        .geo_replication
+        .as_ref()
+        .and_then(|g| g.lag_seconds.as_ref());
+    cells.extend([
+        opt(lag.map(|d| d.mean)),
+        opt(lag.map(|d| d.p50)),
+        opt(lag.map(|d| d.p99)),
+        opt(lag.map(|d| d.p99_9)),
+        opt(lag.map(|d| d.max)),
+    ]);
+    cells
+}
+
+/// A readable table of the durability of each option, then one of its
+/// availability, failovers and replication lag.
 pub fn table(summary: &Summary) -> String {
     let mut out = format!(
         "scenario {}: {} trials of {} year(s), seed {}, {} disks, {} extents of {} per option ({})\n\n",
@@ -89,12 +152,38 @@ pub fn table(summary: &Summary) -> String {
         "bytes lost",
         "repair traffic",
     ];
-    let rows: Vec<[String; 8]> = summary.options.iter().map(row).collect();
+    let rows: Vec<Vec<String>> = summary.options.iter().map(|o| row(o).to_vec()).collect();
+    out += &grid(&header, &rows);
+    out += "\n";
+    let header = [
+        "option",
+        "read avail",
+        "nines",
+        "write avail",
+        "nines",
+        "down min/y (r/w)",
+        "failovers/y",
+        "RPO p50/p99/max",
+        "RTO p50/p99/max",
+        "lag p50/p99/max",
+    ];
+    let rows: Vec<Vec<String>> = summary.options.iter().map(service_row).collect();
+    out += &grid(&header, &rows);
+    for o in &summary.options {
+        for w in &o.warnings {
+            out += &format!("note: {}: {w}\n", o.option);
+        }
+    }
+    out
+}
+
+/// Left-aligned columns, two spaces apart.
+fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
                 .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
+                .chain([header[i].chars().count()])
                 .max()
                 .unwrap_or(0)
         })
@@ -107,16 +196,71 @@ pub fn table(summary: &Summary) -> String {
             .collect();
         padded.join("  ").trim_end().to_string() + "\n"
     };
-    out += &line(header.to_vec());
-    for r in &rows {
+    let mut out = line(header.to_vec());
+    for r in rows {
         out += &line(r.iter().map(String::as_str).collect());
     }
-    for o in &summary.options {
-        for w in &o.warnings {
-            out += &format!("note: {}: {w}\n", o.option);
-        }
-    }
     out
+}
+
+/// Availability, failovers and lag of one option ("-" where they do not apply).
+fn service_row(o: &OptionSummary) -> Vec<String> {
+    let a = &o.availability;
+    // Enough decimals to show the first digit that is not a 9.
+    let percent = |f: f64| {
+        let down = 1.0 - f;
+        if down <= 0.0 {
+            return "100%".to_string();
+        }
+        let decimals = ((-down.log10()).ceil() as usize)
+            .saturating_sub(1)
+            .clamp(2, 10);
+        format!("{:.decimals$}%", 100.0 * f)
+    };
+    let nines = |n: Option<f64>| n.map_or("-".to_string(), |n| format!("{n:.1}"));
+    let spread = |d: Option<&Distribution>| {
+        d.map_or("-".to_string(), |d| {
+            format!(
+                "{}/{}/{}",
+                duration(d.p50),
+                duration(d.p99),
+                duration(d.max)
+            )
+        })
+    };
+    let f = o.failover.as_ref();
+    vec![
+        o.option.clone(),
+        percent(a.read.fraction),
+        nines(a.read.nines),
+        percent(a.write.fraction),
+        nines(a.write.nines),
+        format!(
+            "{:.1} / {:.1}",
+            a.read.unavailable_minutes_per_year, a.write.unavailable_minutes_per_year
+        ),
+        f.map_or("-".to_string(), |f| format!("{:.3}", f.count_per_year)),
+        spread(f.and_then(|f| f.rpo_seconds.as_ref())),
+        spread(f.and_then(|f| f.rto_seconds.as_ref())),
+        spread(
+            o.geo_replication
+                .as_ref()
+                .and_then(|g| g.lag_seconds.as_ref()),
+        ),
+    ]
+}
+
+/// Seconds as a short duration: "30s", "2.0h".
+fn duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0}s")
+    } else if seconds < 7200.0 {
+        format!("{:.0}m", seconds / 60.0)
+    } else if seconds < 172_800.0 {
+        format!("{:.1}h", seconds / 3600.0)
+    } else {
+        format!("{:.1}d", seconds / 86_400.0)
+    }
 }
 
 fn row(o: &OptionSummary) -> [String; 8] {

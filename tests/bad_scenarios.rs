@@ -146,3 +146,85 @@ fn too_many_copies_for_memory_are_refused_up_front() {
         "GiB limit",
     );
 }
+
+/// A `[[fault]]` with the given fields (after `at`), at line 1.
+fn fault(fields: &str) -> String {
+    format!("[[fault]]\nat = \"1d\"\n{fields}")
+}
+
+#[test]
+fn fault_in_an_unknown_region() {
+    let text = fault("level = \"region\"\ntarget = \"mars\"\nkind = \"destroyed\"\n");
+    assert_error(&text, 4, "fault[0].target", "no region named `mars`");
+}
+
+#[test]
+fn fault_in_a_zone_that_does_not_exist() {
+    let text =
+        fault("level = \"zone\"\ntarget = \"westeurope/4\"\nkind = \"down\"\nduration = \"1h\"\n");
+    assert_error(&text, 4, "fault[0].target", "it has 3, numbered 1 to 3");
+}
+
+#[test]
+fn fault_target_too_short_for_its_level() {
+    let text = fault("level = \"facility\"\ntarget = \"westeurope/1\"\nkind = \"destroyed\"\n");
+    assert_error(&text, 4, "fault[0].target", "region/zone/facility");
+}
+
+#[test]
+fn fault_down_without_a_duration() {
+    let text = fault("level = \"zone\"\ntarget = \"westeurope/1\"\nkind = \"down\"\n");
+    assert_error(&text, 5, "fault[0].kind", "needs a `duration`");
+}
+
+#[test]
+fn fault_after_the_horizon() {
+    let text = "horizon = \"1y\"\n[[fault]]\nat = \"400d\"\nlevel = \"region\"\ntarget = \"westeurope\"\nkind = \"destroyed\"\n";
+    assert_error(text, 3, "fault[0].at", "after the horizon");
+}
+
+#[test]
+fn a_link_cannot_be_destroyed() {
+    let text = fault("level = \"link\"\ntarget = \"westeurope\"\nkind = \"destroyed\"\n");
+    assert_error(&text, 5, "fault[0].kind", "a link can only be `down`");
+}
+
+#[test]
+fn outage_with_negative_rate() {
+    assert_error(
+        "[outages.zone]\nrate = -1\n",
+        2,
+        "outages.zone.rate",
+        "non-negative",
+    );
+}
+
+#[test]
+fn outage_without_rate_or_between() {
+    assert_error(
+        "[outages.zone]\nduration = \"1h\"\n",
+        1,
+        "outages.zone",
+        "give `rate`",
+    );
+}
+
+#[test]
+fn unknown_failover_policy() {
+    assert_error(
+        "[failover]\npolicy = \"auto\"\n",
+        2,
+        "failover.policy",
+        "allowed: customer, provider, none",
+    );
+}
+
+#[test]
+fn diurnal_profile_of_the_wrong_length() {
+    assert_error(
+        "[geo_replication]\nprofile = [1.0, 2.0]\n",
+        2,
+        "geo_replication.profile",
+        "24 hourly multipliers",
+    );
+}

@@ -1,5 +1,6 @@
 //! The same scenario and seed give bit-identical summary.json bytes, across
-//! runs and thread counts.
+//! runs and thread counts: durability, availability, and the failover and
+//! lag distributions kept in histograms.
 
 use std::process::Command;
 
@@ -19,6 +20,22 @@ afr = 3.0
 lifetime = { dist = "weibull", shape = 0.7, mean = "5y" }
 [failures.facility]
 afr = 0.2
+[outages.zone]
+rate = 2.0
+duration = { dist = "exponential", mean = "3h" }
+[outages.link]
+rate = 6
+duration = { dist = "weibull", shape = 0.8, mean = "40m" }
+[[fault]]
+at = "200d"
+level = "zone"
+target = "westeurope/1"
+kind = "down"
+duration = "12h"
+[geo_replication]
+write_rate = "2MB/s"
+profile = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1, 1, 1.5, 1.5, 1.5, 1.5,
+           1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1, 1, 1, 0.5, 0.5, 0.5]
 "#;
 
 fn summary_json(threads: &str, seed: &str) -> Vec<u8> {
@@ -49,6 +66,10 @@ fn identical_bytes_across_runs_and_thread_counts() {
     // The run is not trivially constant: data is lost and the seed matters.
     let text = String::from_utf8(one.clone()).unwrap();
     assert!(text.contains("\"upper_bound_only\": false"), "{text}");
+    assert!(
+        text.contains("\"rpo_seconds\": {"),
+        "failovers happen: {text}"
+    );
     assert_ne!(
         one,
         summary_json("2", "12"),

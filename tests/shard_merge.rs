@@ -18,6 +18,18 @@ size = "100GB"
 afr = 2.0
 [failures.facility]
 afr = 0.3
+[outages.zone]
+rate = 3.0
+duration = { dist = "lognormal", median = "2h", sigma = 1.0 }
+[outages.link]
+rate = 12
+duration = "20m"
+[[fault]]
+at = "100d"
+level = "region"
+target = "westeurope"
+kind = "down"
+duration = "5h"
 "#;
 
 fn replisim(args: &[&str]) -> Output {
@@ -93,6 +105,10 @@ fn three_shards_merged_equal_one_run() {
     assert!(
         text.contains("\"upper_bound_only\": false"),
         "the run should see losses: {text}"
+    );
+    assert!(
+        text.contains("\"rto_seconds\": {") && text.contains("\"p99.9\""),
+        "the run should see failovers: {text}"
     );
 }
 

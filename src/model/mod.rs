@@ -7,6 +7,10 @@ pub mod placement;
 pub mod repair;
 pub mod topology;
 pub mod world;
+// Outages, geo-replication and failover.
+pub mod failover;
+pub mod fleet;
+pub mod geo;
 
 use crate::dist::Dist;
 use crate::units::Micros;
@@ -111,4 +115,103 @@ pub struct System {
     pub repair: Repair,
     pub discipline: RepairDiscipline,
     pub horizon: Micros,
+    /// Transient outages per class: copies unavailable, not destroyed.
+    pub outages: Vec<OutageProcess>,
+    /// Faults at fixed times, on top of the random processes.
+    pub faults: Vec<Fault>,
+    /// The write workload and link of asynchronous geo-replication.
+    pub geo: GeoReplication,
+    pub failover: FailoverPolicy,
+}
+
+/// What an outage or a fault strikes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Components of one level of the hierarchy.
+    Component(Level),
+    /// The links between paired regions (one per pair).
+    Link,
+}
+
+/// A transient-outage process of one class: the component is unavailable
+/// for a while, its copies intact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutageProcess {
+    pub scope: Scope,
+    /// Time from the end of one outage of a component to the start of its
+    /// next (exponential: one fleet-wide clock).
+    pub between: Dist,
+    pub duration: Dist,
+}
+
+/// What a scripted fault does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Destroys the component and its copies; back in service, empty, after `replace`.
+    Destroyed { replace: Micros },
+    /// Takes the component (or link) down for `duration`, copies intact.
+    Down { duration: Micros },
+}
+
+/// A fault at a fixed time, from the scenario's `[[fault]]` list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub at: Micros,
+    pub scope: Scope,
+    /// Component index at the scope's level, or the link's id (the lower
+    /// region index of the pair).
+    pub component: u32,
+    pub kind: FaultKind,
+}
+
+/// Asynchronous geo-replication: a write workload shipped over a link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeoReplication {
+    /// Bytes per second written, per hour of the day (hour 0 first).
+    pub write_rate: [u64; 24],
+    /// Link bandwidth, bytes per second.
+    pub link_bytes_per_s: u64,
+    /// Delay from a write to its shipping (the lag of an idle link).
+    pub latency: Micros,
+}
+
+impl GeoReplication {
+    /// Whether the write rate changes over the day.
+    pub fn diurnal(&self) -> bool {
+        self.write_rate.iter().any(|&r| r != self.write_rate[0])
+    }
+}
+
+/// Who starts an unplanned failover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Initiator {
+    /// The customer, once the primary has been unwritable for `after`; the
+    /// provider's failover remains the backstop.
+    Customer,
+    /// Only the provider, after a region-wide outage or loss.
+    Provider,
+    /// Nobody: the option waits for its primary.
+    Never,
+}
+
+/// How options with a secondary fail over and back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailoverPolicy {
+    pub initiator: Initiator,
+    /// The customer fails over once at least `unavailable_fraction` of the
+    /// data has been unwritable for `after`.
+    pub after: Micros,
+    pub unavailable_fraction: f64,
+    /// Duration of an unplanned failover (both endpoints unavailable).
+    pub duration: Dist,
+    /// The provider fails over once the primary region has been down this long.
+    pub provider_after: Micros,
+    /// From the end of an unplanned failover to re-enabling geo-redundancy.
+    pub reenable_after: Micros,
+    /// Fail back (planned) this long after geo-redundancy is back; None: never.
+    pub failback_after: Option<Micros>,
+    /// Planned failovers (drills) at these times.
+    pub planned_at: Vec<Micros>,
+    /// Duration of the switch of a planned failover, after the sync.
+    pub planned_duration: Dist,
 }

@@ -1,11 +1,16 @@
-//! One trial of the storage system: failures destroy copies, detection and
-//! re-replication re-create them, and an extent is lost when its last copy
-//! is destroyed. All options live on the same hardware in the same trial, so
-//! they see the same failure trace (common random numbers).
+//! One trial of the storage system: failures destroy copies, outages make
+//! them unavailable for a while, detection and re-replication re-create
+//! them, and an extent is lost when too few copies survive. All options live
+//! on the same hardware in the same trial, so they see the same failures and
+//! outages (common random numbers). Each option's account (`failover`)
+//! turns per-extent availability into availability over time, replication
+//! lag and failovers.
 //!
 //! Random streams (purposes of [`trial_rng`]): 0 draws the failure trace and
-//! detection delays; 1 + k draws repairs of option k. An option's behaviour
-//! thus never changes the failures another option sees.
+//! detection delays; 1 + k draws repairs of option k; [`OUTAGES`] draws the
+//! outage trace; [`AUX`] + k draws option k's re-homing and failover
+//! durations. An option's behaviour thus never changes what another sees,
+//! and adding outages leaves the failure trace as it was.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,18 +20,26 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp1;
 
+use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABLE, hour_of};
+use super::fleet::{Fleet, Service, link_of};
 use super::placement::{InService, Placement, pick_anchor, pick_disk};
 use super::repair::{self, RepairTiming};
-use super::{Level, Repair, RepairDiscipline, System};
+use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
-use crate::units::Micros;
+use crate::units::{HOUR, Micros};
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
 
 /// Upper bound on events in one trial: protects against a runaway scenario.
 const MAX_EVENTS: u64 = 1 << 32;
+
+/// Stream of the outage trace (after the 1 + k repair streams of up to
+/// 1024 options).
+pub const OUTAGES: u32 = 1025;
+/// First stream of the options' re-homing and failover draws.
+pub const AUX: u32 = 1026;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
@@ -38,6 +51,29 @@ pub enum Event {
     Replaced { process: u16, component: u32 },
     /// A lost copy has been re-created.
     Repaired { option: u16, extent: u32, slot: u8 },
+    /// The fleet-wide clock of a memoryless outage process fired.
+    FleetOutage { process: u16 },
+    /// One component's own time between outages ended.
+    Outage { process: u16, component: u32 },
+    /// An outage of a random process is over.
+    OutageEnd { process: u16, component: u32 },
+    /// A component has been down for the detection delay: its copies are
+    /// re-created elsewhere (if it is still the same outage).
+    MarkOut { level: Level, component: u32 },
+    /// A copy unavailable for long has been re-created elsewhere.
+    Rehomed { option: u16, extent: u32, slot: u8 },
+    /// A scripted fault strikes.
+    Fault { fault: u16 },
+    /// A scripted outage ends, or a scripted destruction is replaced.
+    FaultOver { fault: u16 },
+    /// An hour of the day at which the profile changes the write rate.
+    Hour,
+    /// A failover timer of one option's account.
+    Failover {
+        option: u16,
+        timer: Timer,
+        epoch: u32,
+    },
 }
 
 /// What one option experienced in one trial.
@@ -46,6 +82,8 @@ pub struct OptionOutcome {
     pub lost_extents: u32,
     pub copies_destroyed: u64,
     pub copies_repaired: u64,
+    /// Availability over time, replication lag and failovers.
+    pub account: AccountOutcome,
 }
 
 /// What a trial produced.
@@ -69,14 +107,20 @@ pub struct Plan<'s> {
 
 impl<'s> Plan<'s> {
     /// Places every option's data once for the run, from the master seed's
-    /// stream of trial `u64::MAX` (no real trial uses that index).
+    /// stream of trial `u64::MAX` (no real trial uses that index). Options
+    /// that store data alike (GRS and RA-GRS) share the stream of the first
+    /// of them, hence the same layout: they differ only in how they read.
     pub fn new(system: &'s System, seed: u64) -> Result<Self, String> {
-        let placements = system
-            .options
+        let options = &system.options;
+        let placements = options
             .iter()
             .enumerate()
             .map(|(k, option)| {
-                let mut rng = trial_rng(seed, u64::MAX, 1 + k as u32);
+                let twin = options
+                    .iter()
+                    .position(|o| o.groups == option.groups && o.needed == option.needed)
+                    .unwrap_or(k);
+                let mut rng = trial_rng(seed, u64::MAX, 1 + twin as u32);
                 Placement::new(&system.topology, option, system.extents, &mut rng)
             })
             .collect::<Result<_, _>>()?;
@@ -98,7 +142,7 @@ impl<'s> Plan<'s> {
         };
         let end = engine::run(&mut world, &mut sim, limits);
         TrialOutcome {
-            options: world.options.into_iter().map(|o| o.outcome).collect(),
+            options: world.finish(),
             weight: 1.0,
             events: sim.handled(),
             end,
@@ -142,43 +186,82 @@ impl Hasher for IdHasher {
     }
 }
 
-/// One option's state within a trial: only extents touched by a failure are
-/// stored; the others are as the plan placed them.
-struct OptionState {
+/// One option's state within a trial: only extents touched by a failure or
+/// outage are stored; the others are as the plan placed them.
+struct OptionState<'s> {
     rng: ChaCha8Rng,
+    /// Re-homing delays and failover durations.
+    aux: ChaCha8Rng,
     changed: IdMap<ExtentState>,
     /// Copies re-created on a disk during the trial, as (extent, slot).
     added: IdMap<Vec<(u32, u8)>>,
-    /// Repairs waiting for a destroyed scope to return, as (extent, slot).
-    blocked: Vec<(u32, u8)>,
+    /// Repairs waiting for capacity to return, as (extent, slot), by the
+    /// region of the copy's group.
+    blocked: Vec<Vec<(u32, u8)>>,
+    /// Extents that cannot be read or written now (UNREADABLE | UNWRITABLE).
+    impaired: IdMap<u8>,
+    account: Account<'s>,
     outcome: OptionOutcome,
 }
 
 struct World<'p, 's> {
     plan: &'p Plan<'s>,
     rng: ChaCha8Rng,
-    /// Per level, whether each component is destroyed (out of service).
-    destroyed: [Vec<bool>; 6],
-    options: Vec<OptionState>,
+    outage_rng: ChaCha8Rng,
+    fleet: Fleet,
+    /// Links between paired regions, by link id (lower region index).
+    links: Vec<u32>,
+    /// Components down, with when they are marked out and due back.
+    down: HashMap<(Level, u32), Down>,
+    options: Vec<OptionState<'s>>,
+    now: Micros,
+    /// A region or link changed state: every account must look.
+    env_changed: bool,
+    scratch: Vec<(u32, u8)>,
+    /// Re-creations drawn during one destruction: (delay, extent, slot).
+    repairs: Vec<(Micros, u32, u8)>,
 }
 
 impl<'p, 's> World<'p, 's> {
     fn new(plan: &'p Plan<'s>, trial: u64) -> Self {
-        let topo = &plan.system.topology;
-        let options = (0..plan.system.options.len())
+        let system = plan.system;
+        let topo = &system.topology;
+        let data = (system.extents, system.extents as u64 * system.extent_bytes);
+        let options = (0..system.options.len())
             .map(|k| OptionState {
                 rng: trial_rng(plan.seed, trial, 1 + k as u32),
+                aux: trial_rng(plan.seed, trial, AUX + k as u32),
                 changed: IdMap::default(),
                 added: IdMap::default(),
-                blocked: Vec::new(),
+                blocked: vec![Vec::new(); topo.regions.len()],
+                impaired: IdMap::default(),
+                account: Account::new(
+                    &system.options[k],
+                    k as u16,
+                    data,
+                    &system.failover,
+                    &system.geo,
+                ),
                 outcome: OptionOutcome::default(),
             })
             .collect();
+        let mut links: Vec<u32> = (0..topo.regions.len() as u32)
+            .filter_map(|r| topo.regions[r as usize].pair.map(|p| link_of(r, p)))
+            .collect();
+        links.sort_unstable();
+        links.dedup();
         Self {
             plan,
             rng: trial_rng(plan.seed, trial, 0),
-            destroyed: Level::ALL.map(|l| vec![false; topo.count(l) as usize]),
+            outage_rng: trial_rng(plan.seed, trial, OUTAGES),
+            fleet: Fleet::new(topo),
+            links,
+            down: HashMap::new(),
             options,
+            now: 0,
+            env_changed: false,
+            scratch: Vec::new(),
+            repairs: Vec::new(),
         }
     }
 
@@ -186,7 +269,8 @@ impl<'p, 's> World<'p, 's> {
         self.plan.system
     }
 
-    /// Starts every failure clock.
+    /// Starts every failure and outage clock, the scripted faults, the
+    /// workload's hours and the accounts' planned failovers.
     fn start(&mut self, sim: &mut Scheduler<Event>) {
         for (p, process) in self.system().failures.iter().enumerate() {
             let p = p as u16;
@@ -198,6 +282,38 @@ impl<'p, 's> World<'p, 's> {
                 }
             }
         }
+        for (p, process) in self.system().outages.iter().enumerate() {
+            let p = p as u16;
+            if process.between.exponential_rate().is_some() {
+                self.schedule_fleet_outage(p, sim);
+            } else {
+                for c in 0..self.scope_count(process.scope) {
+                    self.schedule_own_outage(p, c, sim);
+                }
+            }
+        }
+        for (f, fault) in self.system().faults.iter().enumerate() {
+            sim.schedule_at(fault.at, Event::Fault { fault: f as u16 });
+        }
+        let geo_options = self.system().options.iter().any(|o| o.groups.len() > 1);
+        if geo_options && self.system().geo.diurnal() {
+            self.schedule_rate_change(sim);
+        }
+        for state in &mut self.options {
+            state.account.start(sim);
+        }
+    }
+
+    /// Closes every account at the horizon.
+    fn finish(self) -> Vec<OptionOutcome> {
+        let horizon = self.system().horizon;
+        self.options
+            .into_iter()
+            .map(|mut o| {
+                o.outcome.account = o.account.finish(horizon);
+                o.outcome
+            })
+            .collect()
     }
 
     /// One clock for a whole class of memoryless components: the next failure
@@ -213,8 +329,10 @@ impl<'p, 's> World<'p, 's> {
         }
     }
 
+    /// Whether component `c` can fail: neither it nor an ancestor is
+    /// destroyed (an outage does not protect it).
     fn component_in_service(&self, level: Level, c: u32) -> bool {
-        Service(&self.destroyed, &self.system().topology).component(level, c)
+        !self.fleet.destroyed(&self.system().topology, level, c)
     }
 
     fn on_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
@@ -222,7 +340,7 @@ impl<'p, 's> World<'p, 's> {
         let count = self.system().topology.count(level);
         let c = self.rng.random_range(0..count);
         if self.component_in_service(level, c) {
-            self.destroy(process, c, sim);
+            self.destroy_by(process, c, sim);
         }
         self.schedule_fleet_failure(process, sim);
     }
@@ -243,7 +361,7 @@ impl<'p, 's> World<'p, 's> {
     fn on_failure(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
         let p = &self.system().failures[process as usize];
         if self.component_in_service(p.level, c) {
-            self.destroy(process, c, sim);
+            self.destroy_by(process, c, sim);
         } else {
             // Gone with an ancestor: it returns new when the ancestor does.
             self.schedule_own_failure(process, c, sim);
@@ -252,30 +370,57 @@ impl<'p, 's> World<'p, 's> {
 
     fn on_replaced(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
         let p = &self.system().failures[process as usize];
-        self.destroyed[p.level as usize][c as usize] = false;
+        self.restore(p.level, c, sim);
         if p.lifetime.exponential_rate().is_none() {
             self.schedule_own_failure(process, c, sim);
         }
-        // Capacity is back: repairs that found no target try again now.
+    }
+
+    /// Component `c` is back in service, empty.
+    fn restore(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
+        self.fleet.set_destroyed(level, c, false);
+        self.env_changed |= level == Level::Region;
+        self.retry_blocked(level, c, sim);
+    }
+
+    /// Capacity is back below component `c`: repairs that found no target
+    /// in its region try again now (others could not succeed, so they keep
+    /// waiting without drawing from their stream).
+    fn retry_blocked(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
+        let region = self.system().topology.ancestor_of(level, c, Level::Region);
+        if self.fleet.out(Level::Region, region) {
+            return;
+        }
         for k in 0..self.options.len() {
-            for (extent, slot) in std::mem::take(&mut self.options[k].blocked) {
+            let waiting = std::mem::take(&mut self.options[k].blocked[region as usize]);
+            for (extent, slot) in waiting {
                 self.on_repaired(k, extent, slot, sim);
             }
         }
     }
 
-    /// Destroys component `c` and every copy below it, then schedules repairs.
-    fn destroy(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+    /// Destroys component `c` of failure process `process`.
+    fn destroy_by(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
         let p = &self.system().failures[process as usize];
-        let (level, replace) = (p.level, p.replace);
-        self.destroyed[level as usize][c as usize] = true;
-        sim.schedule(
-            replace,
-            Event::Replaced {
-                process,
-                component: c,
-            },
-        );
+        let replaced = Event::Replaced {
+            process,
+            component: c,
+        };
+        self.destroy(p.level, c, (p.replace, replaced), sim);
+    }
+
+    /// Destroys component `c` and every copy below it, schedules its return
+    /// (`replaced`: delay and event), then the repairs.
+    fn destroy(
+        &mut self,
+        level: Level,
+        c: u32,
+        replaced: (Micros, Event),
+        sim: &mut Scheduler<Event>,
+    ) {
+        self.fleet.set_destroyed(level, c, true);
+        self.env_changed |= level == Level::Region;
+        sim.schedule(replaced.0, replaced.1);
         let detection = self.system().detection.sample(&mut self.rng);
         let disks = self.system().topology.disk_range(level, c);
         for k in 0..self.options.len() {
@@ -286,7 +431,8 @@ impl<'p, 's> World<'p, 's> {
 
     /// Marks every live copy of option `k` on `disks` destroyed and schedules
     /// its re-creation, in disk order: first the copies the plan placed, then
-    /// those re-created there, oldest first.
+    /// those re-created there, oldest first. Re-creations of extents lost by
+    /// the end of the destruction are dropped (they could do nothing).
     fn destroy_copies(
         &mut self,
         k: usize,
@@ -298,6 +444,17 @@ impl<'p, 's> World<'p, 's> {
         let placement = &plan.placements[k];
         let option = &plan.system.options[k];
         let state = &mut self.options[k];
+        let touched = &mut self.scratch;
+        touched.clear();
+        let repairs = &mut self.repairs;
+        repairs.clear();
+        // Without outages, an extent keeping enough live serving copies, and
+        // not impaired before, stays available: no need to look again.
+        let serve = state.account.serve();
+        let serving = group_slots(option, serve);
+        let enough = option.needed.min(option.groups[serve].copies);
+        let quiet = self.fleet.quiet();
+        let lost_before = state.outcome.lost_extents;
         for disk in disks {
             let base = placement.on_disk(disk).iter();
             let added = state.added.remove(&disk).unwrap_or_default();
@@ -312,6 +469,12 @@ impl<'p, 's> World<'p, 's> {
                 }
                 ext.alive &= !bit;
                 state.outcome.copies_destroyed += 1;
+                let fine = quiet
+                    && (ext.alive & serving).count_ones() >= enough
+                    && ext.alive.count_ones() >= option.needed;
+                if !fine || state.impaired.contains_key(&extent) {
+                    touched.push((extent, slot));
+                }
                 if ext.alive.count_ones() < option.needed {
                     ext.lost = true;
                     state.outcome.lost_extents += 1;
@@ -326,21 +489,27 @@ impl<'p, 's> World<'p, 's> {
                 }
                 let local_source = ext.alive & option.group_mask(slot) != 0;
                 let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
+                repairs.push((delay, extent, slot));
+            }
+        }
+        let any_lost = state.outcome.lost_extents > lost_before;
+        for &(delay, extent, slot) in repairs.iter() {
+            if !any_lost || !state.changed.get(&extent).is_some_and(|e| e.lost) {
+                let option = k as u16;
                 let event = Event::Repaired {
-                    option: k as u16,
+                    option,
                     extent,
                     slot,
                 };
-                sim.schedule(delay, event);
+                schedule_within(sim, plan.system.horizon, delay, event);
             }
         }
+        self.refresh_touched(k, false);
     }
 
     /// Re-creates a copy on a disk that keeps its group's placement rule.
     fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
         let plan = self.plan;
-        let topo = &plan.system.topology;
-        let option = &plan.system.options[k];
         let state = &mut self.options[k];
         let Some(ext) = state.changed.get_mut(&extent) else {
             return;
@@ -348,28 +517,10 @@ impl<'p, 's> World<'p, 's> {
         if ext.lost {
             return;
         }
-        let (g, group_slots) = option.group_of(slot);
-        let group = &option.groups[g];
-        let mut taken = [0; MAX_COPIES];
-        let mut alive = 0;
-        for s in group_slots.filter(|&s| ext.alive & (1 << s) != 0) {
-            taken[alive] = ext.disks[s];
-            alive += 1;
-        }
-        let taken = &taken[..alive];
-        let old = ext.disks[slot as usize];
-        let usable = Service(&self.destroyed, topo);
-        let rng = &mut state.rng;
-        // Anchor on a surviving copy of the group, else where the lost copy
-        // was, else anywhere in the group's region that is in service.
-        let anchor = match taken.first() {
-            Some(&d) => Some(topo.ancestor(d, group.within)),
-            None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
-            None => pick_anchor(topo, group, &usable, rng),
-        };
-        let picked = anchor.and_then(|a| pick_disk(topo, group, a, taken, &usable, rng));
-        let Some(disk) = picked else {
-            state.blocked.push((extent, slot));
+        let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.rng) else {
+            let option = &plan.system.options[k];
+            let region = option.groups[option.group_of(slot).0].region;
+            state.blocked[region as usize].push((extent, slot));
             return;
         };
         ext.disks[slot as usize] = disk;
@@ -377,7 +528,492 @@ impl<'p, 's> World<'p, 's> {
         state.added.entry(disk).or_default().push((extent, slot));
         state.outcome.copies_repaired += 1;
         if ext.repairing {
-            start_next_repair(ext, &plan.system.repair, k, extent, rng, sim);
+            start_next_repair(ext, &plan.system.repair, k, extent, &mut state.rng, sim);
+        }
+        if state.impaired.contains_key(&extent) {
+            self.refresh(k, extent);
+        }
+    }
+
+    // ----- outages -----
+
+    /// Components (or links) an outage process can strike.
+    fn scope_count(&self, scope: Scope) -> u32 {
+        match scope {
+            Scope::Component(level) => self.system().topology.count(level),
+            Scope::Link => self.links.len() as u32,
+        }
+    }
+
+    /// The fleet-wide clock of a memoryless outage process; thinning (a pick
+    /// already down or destroyed is ignored) keeps the rate of up components.
+    fn schedule_fleet_outage(&mut self, process: u16, sim: &mut Scheduler<Event>) {
+        let p = &self.system().outages[process as usize];
+        let rate = p.between.exponential_rate().unwrap_or(0.0);
+        let total = rate * f64::from(self.scope_count(p.scope));
+        let wait = self.outage_rng.sample::<f64, _>(Exp1) / total;
+        if wait.is_finite() {
+            sim.schedule(wait.ceil() as Micros, Event::FleetOutage { process });
+        }
+    }
+
+    fn on_fleet_outage(&mut self, process: u16, sim: &mut Scheduler<Event>) {
+        let scope = self.system().outages[process as usize].scope;
+        let c = self.outage_rng.random_range(0..self.scope_count(scope));
+        if self.can_go_down(scope, c) {
+            self.begin_random_outage(process, c, sim);
+        }
+        self.schedule_fleet_outage(process, sim);
+    }
+
+    fn schedule_own_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let between = &self.system().outages[process as usize].between;
+        let at = between.sample(&mut self.outage_rng);
+        let event = Event::Outage {
+            process,
+            component: c,
+        };
+        sim.schedule(at, event);
+    }
+
+    fn on_own_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let scope = self.system().outages[process as usize].scope;
+        if self.can_go_down(scope, c) {
+            self.begin_random_outage(process, c, sim);
+        } else {
+            self.schedule_own_outage(process, c, sim);
+        }
+    }
+
+    /// Whether a random outage can start: the target is up and in service.
+    fn can_go_down(&self, scope: Scope, c: u32) -> bool {
+        match scope {
+            Scope::Component(level) => {
+                !self.fleet.down(level, c) && self.component_in_service(level, c)
+            }
+            Scope::Link => self.fleet.link_up(self.links[c as usize]),
+        }
+    }
+
+    fn begin_random_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let p = &self.system().outages[process as usize];
+        let duration = p.duration.sample(&mut self.outage_rng);
+        self.begin_outage(p.scope, c, duration, sim);
+        let end = Event::OutageEnd {
+            process,
+            component: c,
+        };
+        sim.schedule(duration, end);
+    }
+
+    fn on_outage_end(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
+        let p = &self.system().outages[process as usize];
+        self.end_outage(p.scope, c, sim);
+        if p.between.exponential_rate().is_none() {
+            self.schedule_own_outage(process, c, sim);
+        }
+    }
+
+    /// Takes `c` down for `duration`: its copies become unavailable; if it
+    /// is still down after the detection delay, they are re-created elsewhere.
+    fn begin_outage(&mut self, scope: Scope, c: u32, duration: Micros, sim: &mut Scheduler<Event>) {
+        let level = match scope {
+            Scope::Link => {
+                self.fleet.begin_link_outage(self.links[c as usize]);
+                self.env_changed = true;
+                return;
+            }
+            Scope::Component(level) => level,
+        };
+        let back = self.now.saturating_add(duration);
+        if !self.fleet.begin_outage(level, c) {
+            if let Some(d) = self.down.get_mut(&(level, c)) {
+                d.back = d.back.max(back);
+            }
+            return;
+        }
+        let detection = self.system().detection.sample(&mut self.outage_rng);
+        let mark = self.now.saturating_add(detection);
+        self.down.insert((level, c), Down { mark, back });
+        sim.schedule(
+            detection,
+            Event::MarkOut {
+                level,
+                component: c,
+            },
+        );
+        self.env_changed |= level == Level::Region;
+        self.refresh_below(level, c, false);
+    }
+
+    /// Ends an outage of `c`: its copies are available again unless another
+    /// outage keeps it down.
+    fn end_outage(&mut self, scope: Scope, c: u32, sim: &mut Scheduler<Event>) {
+        let level = match scope {
+            Scope::Link => {
+                self.fleet.end_link_outage(self.links[c as usize]);
+                self.env_changed = true;
+                return;
+            }
+            Scope::Component(level) => level,
+        };
+        if !self.fleet.end_outage(level, c) {
+            return;
+        }
+        self.down.remove(&(level, c));
+        self.env_changed |= level == Level::Region;
+        self.refresh_below(level, c, true);
+        self.retry_blocked(level, c, sim);
+    }
+
+    /// The outage of `c` outlasted detection: each unavailable copy below it
+    /// is re-created elsewhere from an available one, if that can finish
+    /// before `c` is due back (the return cancels re-creation under way).
+    /// None inside a region outage: the group has nowhere to go in its region.
+    fn on_mark_out(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
+        let Some(&Down { mark, back }) = self.down.get(&(level, c)) else {
+            return;
+        };
+        if mark != self.now || level == Level::Region {
+            return;
+        }
+        let system = self.system();
+        let repair = RepairTiming::after(system, 0, level, c);
+        for k in 0..self.options.len() {
+            self.collect_below(k, level, c);
+            let copies = std::mem::take(&mut self.scratch);
+            for &(extent, slot) in &copies {
+                let Some(local) = self.rehome_source(k, extent, slot) else {
+                    continue;
+                };
+                let aux = &mut self.options[k].aux;
+                let delay = repair.delay(&system.repair, local, aux);
+                if self.now.saturating_add(delay) >= back {
+                    continue;
+                }
+                let option = k as u16;
+                let event = Event::Rehomed {
+                    option,
+                    extent,
+                    slot,
+                };
+                schedule_within(sim, system.horizon, delay, event);
+            }
+            self.scratch = copies;
+        }
+    }
+
+    /// Where an unavailable copy can be re-created from: Some(true) from an
+    /// available copy of its own group, Some(false) from the other group's
+    /// (over the geo link), None from nowhere, or when the group's scope is
+    /// out (an LRS group stays in its datacenter).
+    fn rehome_source(&self, k: usize, extent: u32, slot: u8) -> Option<bool> {
+        let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
+        if lost {
+            return None;
+        }
+        let option = &self.system().options[k];
+        let topo = &self.system().topology;
+        let (g, slots) = option.group_of(slot);
+        let within = option.groups[g].within;
+        let mut kept = slots.filter(|&s| s != slot as usize && alive & (1 << s) != 0);
+        if let Some(s) = kept.next() {
+            let anchor = topo.ancestor(disks[s], within);
+            if !Service(&self.fleet, topo).component(within, anchor) {
+                return None;
+            }
+        }
+        let others = alive & !(1u16 << slot);
+        let available =
+            |mask: u16| (0..disks.len()).any(|s| mask & (1 << s) != 0 && self.usable(disks[s]));
+        if available(others & option.group_mask(slot)) {
+            Some(true)
+        } else {
+            available(others).then_some(false)
+        }
+    }
+
+    /// Re-creates an unavailable copy elsewhere, unless it is back (or gone).
+    fn on_rehomed(&mut self, k: usize, extent: u32, slot: u8) {
+        let plan = self.plan;
+        let topo = &plan.system.topology;
+        let state = &mut self.options[k];
+        let placement = &plan.placements[k];
+        let ext = state
+            .changed
+            .entry(extent)
+            .or_insert_with(|| fresh(placement.extent(extent)));
+        let bit = 1u16 << slot;
+        let old = ext.disks[slot as usize];
+        if ext.lost || ext.alive & bit == 0 || self.fleet.disk_available(topo, old) {
+            return;
+        }
+        let others = ext.alive & !bit;
+        let source = (0..MAX_COPIES)
+            .any(|s| others & (1 << s) != 0 && self.fleet.disk_available(topo, ext.disks[s]));
+        if !source {
+            return;
+        }
+        let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.aux) else {
+            return;
+        };
+        ext.disks[slot as usize] = disk;
+        state.added.entry(disk).or_default().push((extent, slot));
+        state.outcome.copies_repaired += 1;
+        if state.impaired.contains_key(&extent) {
+            self.refresh(k, extent);
+        }
+    }
+
+    // ----- scripted faults -----
+
+    fn on_fault(&mut self, f: u16, sim: &mut Scheduler<Event>) {
+        let fault = &self.system().faults[f as usize];
+        match (fault.kind, fault.scope) {
+            (FaultKind::Destroyed { replace }, Scope::Component(level)) => {
+                if self.component_in_service(level, fault.component) {
+                    let over = Event::FaultOver { fault: f };
+                    self.destroy(level, fault.component, (replace, over), sim);
+                }
+            }
+            (FaultKind::Destroyed { .. }, Scope::Link) => {}
+            (FaultKind::Down { duration }, scope) => {
+                let c = self.scope_index(scope, fault.component);
+                self.begin_outage(scope, c, duration, sim);
+                sim.schedule(duration, Event::FaultOver { fault: f });
+            }
+        }
+    }
+
+    fn on_fault_over(&mut self, f: u16, sim: &mut Scheduler<Event>) {
+        let fault = &self.system().faults[f as usize];
+        match (fault.kind, fault.scope) {
+            (FaultKind::Destroyed { .. }, Scope::Component(level)) => {
+                self.restore(level, fault.component, sim);
+            }
+            (FaultKind::Destroyed { .. }, Scope::Link) => {}
+            (FaultKind::Down { .. }, scope) => {
+                let c = self.scope_index(scope, fault.component);
+                self.end_outage(scope, c, sim);
+            }
+        }
+    }
+
+    /// The index an outage of `scope` uses for component or link id `id`.
+    fn scope_index(&self, scope: Scope, id: u32) -> u32 {
+        match scope {
+            Scope::Component(_) => id,
+            Scope::Link => self.links.iter().position(|&l| l == id).unwrap_or(0) as u32,
+        }
+    }
+
+    // ----- availability -----
+
+    /// Whether a live copy on `disk` can be read now.
+    fn usable(&self, disk: u32) -> bool {
+        self.fleet.copy_available(&self.system().topology, disk)
+    }
+
+    /// Current copies of option `k` on the disks below `c`, into `scratch`.
+    fn collect_below(&mut self, k: usize, level: Level, c: u32) {
+        let placement = &self.plan.placements[k];
+        let state = &self.options[k];
+        self.scratch.clear();
+        for disk in self.system().topology.disk_range(level, c) {
+            let added = state.added.get(&disk).map_or(&[][..], Vec::as_slice);
+            for &(extent, slot) in placement.on_disk(disk).iter().chain(added) {
+                let current = state
+                    .changed
+                    .get(&extent)
+                    .is_none_or(|e| e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk);
+                if current {
+                    self.scratch.push((extent, slot));
+                }
+            }
+        }
+    }
+
+    /// Re-evaluates every option's extents with a copy below `c`; when
+    /// `improved`, only those impaired now can change.
+    fn refresh_below(&mut self, level: Level, c: u32, improved: bool) {
+        for k in 0..self.options.len() {
+            if improved && self.options[k].impaired.is_empty() {
+                continue;
+            }
+            self.collect_below(k, level, c);
+            self.refresh_touched(k, improved);
+        }
+    }
+
+    /// Re-evaluates the extents listed in `scratch` for option `k`, when
+    /// the copy that changed belongs to a group that serves it (or the
+    /// extent is lost).
+    fn refresh_touched(&mut self, k: usize, improved: bool) {
+        let touched = std::mem::take(&mut self.scratch);
+        let option = &self.system().options[k];
+        let account = &self.options[k].account;
+        let (serve, any_group) = (account.serve(), account.reads_secondary());
+        for &(extent, slot) in &touched {
+            let state = &self.options[k];
+            let lost = || state.changed.get(&extent).is_some_and(|e| e.lost);
+            let serving = any_group || option.group_of(slot).0 == serve || lost();
+            if serving && (!improved || state.impaired.contains_key(&extent)) {
+                self.refresh(k, extent);
+            }
+        }
+        self.scratch = touched;
+    }
+
+    /// Re-evaluates whether extent `extent` of option `k` can be read and
+    /// written, and tells the account of any change.
+    fn refresh(&mut self, k: usize, extent: u32) {
+        let flags = self.impairment(k, extent);
+        let state = &mut self.options[k];
+        let old = state.impaired.get(&extent).copied().unwrap_or(0);
+        if flags == old {
+            return;
+        }
+        if flags == 0 {
+            state.impaired.remove(&extent);
+        } else {
+            state.impaired.insert(extent, flags);
+        }
+        let delta = |bit: u8| i32::from(flags & bit != 0) - i32::from(old & bit != 0);
+        let now = self.now;
+        state
+            .account
+            .change(now, delta(UNREADABLE), delta(UNWRITABLE));
+    }
+
+    /// Whether an extent can be read and written: enough available copies in
+    /// the serving group (writes, and reads), or, for RA- options while
+    /// geo-redundant, in the other group (reads only). A lost extent can do
+    /// neither.
+    fn impairment(&self, k: usize, extent: u32) -> u8 {
+        let account = &self.options[k].account;
+        let serve = account.serve();
+        if self.group_serves(k, extent, serve) {
+            return 0;
+        }
+        let groups = self.system().options[k].groups.len();
+        if groups > 1 && account.reads_secondary() && self.group_serves(k, extent, 1 - serve) {
+            UNWRITABLE
+        } else {
+            UNREADABLE | UNWRITABLE
+        }
+    }
+
+    /// Whether copy group `g` of option `k` has enough available copies of
+    /// `extent` to serve it (a lost extent has none).
+    fn group_serves(&self, k: usize, extent: u32, g: usize) -> bool {
+        let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
+        let option = &self.system().options[k];
+        let start: usize = option.groups[..g].iter().map(|g| g.copies as usize).sum();
+        let copies = option.groups[g].copies;
+        let up = (start..start + copies as usize)
+            .filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]))
+            .count() as u32;
+        !lost && up >= option.needed.min(copies)
+    }
+
+    /// Whether the group option `k` does not serve from could serve at
+    /// least `need` extents; stops as soon as the answer is known.
+    fn other_serves(&self, k: usize, need: u32) -> bool {
+        let other = 1 - self.options[k].account.serve();
+        let extents = self.system().extents;
+        let (mut yes, mut no) = (0, 0);
+        for e in 0..extents {
+            if yes >= need || no > extents - need {
+                break;
+            }
+            if self.group_serves(k, e, other) {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+        yes >= need
+    }
+
+    /// Re-evaluates every extent of option `k` (its serving group or read
+    /// access changed).
+    fn refresh_all(&mut self, k: usize) {
+        for extent in 0..self.system().extents {
+            self.refresh(k, extent);
+        }
+    }
+
+    /// What the account of option `k` sees of its regions and link.
+    fn env(&self, k: usize) -> Env {
+        let option = &self.system().options[k];
+        let serve = self.options[k].account.serve();
+        let region = |g: usize| option.groups.get(g).map(|g| g.region);
+        let primary = region(serve).unwrap_or(0);
+        let secondary = if option.groups.len() > 1 {
+            region(1 - serve)
+        } else {
+            None
+        };
+        Env {
+            other_better: false,
+            other_as_good: false,
+            primary_up: self.fleet.region_up(primary),
+            secondary_up: secondary.is_some_and(|r| self.fleet.region_up(r)),
+            link_up: secondary.is_some_and(|r| self.fleet.link_up(link_of(primary, r))),
+        }
+    }
+
+    fn on_failover(&mut self, k: usize, timer: Timer, epoch: u32, sim: &mut Scheduler<Event>) {
+        let mut env = self.env(k);
+        let deciding = matches!(
+            timer,
+            Timer::Customer | Timer::Provider | Timer::Failback | Timer::Planned
+        );
+        if deciding && self.options[k].account.timer_live(timer, epoch) {
+            let writable = self.options[k].account.writable();
+            let extents = self.system().extents;
+            env.other_as_good = self.other_serves(k, writable);
+            env.other_better = writable < extents && self.other_serves(k, writable + 1);
+        }
+        let now = self.now;
+        let state = &mut self.options[k];
+        if state
+            .account
+            .on_timer(now, timer, epoch, env, &mut state.aux, sim)
+        {
+            self.refresh_all(k);
+        }
+    }
+
+    fn on_hour(&mut self, sim: &mut Scheduler<Event>) {
+        let rate = self.system().geo.write_rate[hour_of(self.now)];
+        let now = self.now;
+        for state in &mut self.options {
+            state.account.set_write_rate(now, rate);
+        }
+        self.schedule_rate_change(sim);
+    }
+
+    /// The next hour boundary at which the profile's write rate changes.
+    fn schedule_rate_change(&mut self, sim: &mut Scheduler<Event>) {
+        let rates = &self.system().geo.write_rate;
+        let hour = self.now / HOUR;
+        let current = rates[hour_of(self.now)];
+        let ahead = (1..=24).find(|&h| rates[((hour + h) % 24) as usize] != current);
+        if let Some(h) = ahead {
+            sim.schedule_at((hour + h) * HOUR, Event::Hour);
+        }
+    }
+
+    /// After each event: accounts whose counts or surroundings changed
+    /// update their replication and failover triggers.
+    fn settle(&mut self, sim: &mut Scheduler<Event>) {
+        let all = std::mem::take(&mut self.env_changed);
+        for k in 0..self.options.len() {
+            if all || self.options[k].account.dirty {
+                let env = self.env(k);
+                self.options[k].account.settle(self.now, env, sim);
+            }
         }
     }
 }
@@ -386,6 +1022,7 @@ impl Model for World<'_, '_> {
     type Event = Event;
 
     fn handle(&mut self, event: Event, sim: &mut Scheduler<Event>) -> Flow {
+        self.now = sim.now();
         match event {
             Event::FleetFailure { process } => self.on_fleet_failure(process, sim),
             Event::Failure { process, component } => self.on_failure(process, component, sim),
@@ -395,9 +1032,99 @@ impl Model for World<'_, '_> {
                 extent,
                 slot,
             } => self.on_repaired(option as usize, extent, slot, sim),
+            Event::FleetOutage { process } => self.on_fleet_outage(process, sim),
+            Event::Outage { process, component } => self.on_own_outage(process, component, sim),
+            Event::OutageEnd { process, component } => self.on_outage_end(process, component, sim),
+            Event::MarkOut { level, component } => self.on_mark_out(level, component, sim),
+            Event::Rehomed {
+                option,
+                extent,
+                slot,
+            } => self.on_rehomed(option as usize, extent, slot),
+            Event::Fault { fault } => self.on_fault(fault, sim),
+            Event::FaultOver { fault } => self.on_fault_over(fault, sim),
+            Event::Hour => self.on_hour(sim),
+            Event::Failover {
+                option,
+                timer,
+                epoch,
+            } => self.on_failover(option as usize, timer, epoch, sim),
         }
+        self.settle(sim);
         Flow::Continue
     }
+}
+
+/// Schedules `event` after `delay` unless it would fall beyond the horizon,
+/// where it could never fire: a smaller queue, the same trial.
+fn schedule_within(sim: &mut Scheduler<Event>, horizon: Micros, delay: Micros, event: Event) {
+    if sim.now().saturating_add(delay) <= horizon {
+        sim.schedule(delay, event);
+    }
+}
+
+/// An outage under way at a component: when it is marked out, when it is
+/// due back.
+#[derive(Clone, Copy, Debug)]
+struct Down {
+    mark: Micros,
+    back: Micros,
+}
+
+/// The slots of copy group `g` of an option, as a bit mask.
+fn group_slots(option: &super::ReplicationOption, g: usize) -> u16 {
+    let start: u32 = option.groups[..g].iter().map(|g| g.copies).sum();
+    let copies = option.groups[g].copies;
+    (((1u32 << copies) - 1) << start) as u16
+}
+
+/// The copies of an extent now: (disks, alive mask, lost).
+fn copies_of<'a>(
+    plan: &'a Plan,
+    state: &'a OptionState,
+    k: usize,
+    extent: u32,
+) -> (&'a [u32], u16, bool) {
+    match state.changed.get(&extent) {
+        Some(e) => (&e.disks[..], e.alive, e.lost),
+        None => {
+            let disks = plan.placements[k].extent(extent);
+            (disks, ((1u32 << disks.len()) - 1) as u16, false)
+        }
+    }
+}
+
+/// A disk for a new copy in `slot`'s group, keeping the group's placement
+/// rule against its other live copies. It anchors on a surviving copy of the
+/// group, else where the slot's copy was, else anywhere in the group's
+/// region that is in service.
+fn pick_for_slot(
+    plan: &Plan,
+    fleet: &Fleet,
+    k: usize,
+    ext: &ExtentState,
+    slot: u8,
+    rng: &mut ChaCha8Rng,
+) -> Option<u32> {
+    let topo = &plan.system.topology;
+    let option = &plan.system.options[k];
+    let (g, group_slots) = option.group_of(slot);
+    let group = &option.groups[g];
+    let mut taken = [0; MAX_COPIES];
+    let mut alive = 0;
+    for s in group_slots.filter(|&s| s != slot as usize && ext.alive & (1 << s) != 0) {
+        taken[alive] = ext.disks[s];
+        alive += 1;
+    }
+    let taken = &taken[..alive];
+    let old = ext.disks[slot as usize];
+    let usable = Service(fleet, topo);
+    let anchor = match taken.first() {
+        Some(&d) => Some(topo.ancestor(d, group.within)),
+        None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
+        None => pick_anchor(topo, group, &usable, rng),
+    };
+    anchor.and_then(|a| pick_disk(topo, group, a, taken, &usable, rng))
 }
 
 /// One-at-a-time repair: starts re-creating the next queued copy, if any
@@ -426,41 +1153,6 @@ fn start_next_repair(
             slot,
         },
     );
-}
-
-/// The service state of the fleet: destroyed flags per level.
-struct Service<'a>(&'a [Vec<bool>; 6], &'a super::Topology);
-
-impl Service<'_> {
-    /// The widest destroyed component above or at `disk`, as (level, index).
-    fn widest_destroyed(&self, disk: u32) -> Option<(Level, u32)> {
-        let Service(destroyed, topo) = self;
-        let anc = topo.ancestors(disk);
-        Level::ALL
-            .into_iter()
-            .map(|l| (l, anc[l as usize]))
-            .find(|&(l, c)| destroyed[l as usize][c as usize])
-    }
-}
-
-impl InService for Service<'_> {
-    fn component(&self, level: Level, c: u32) -> bool {
-        let first_disk = self.1.disk_range(level, c).start;
-        self.widest_destroyed(first_disk)
-            .is_none_or(|(l, _)| l > level)
-    }
-
-    /// Skips whole destroyed subtrees: a lost facility costs one step.
-    fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
-        let mut d = disks.start;
-        while d < disks.end {
-            match self.widest_destroyed(d) {
-                None => return Some(d),
-                Some((l, c)) => d = self.1.disk_range(l, c).end,
-            }
-        }
-        None
-    }
 }
 
 /// An extent as the plan placed it, all copies alive.
@@ -533,7 +1225,7 @@ time = "1h"
         let topo = &s.system.topology;
         let mut world = World::new(&plan, 0);
         let mut sim = Scheduler::default();
-        world.destroy(0, 0, &mut sim);
+        world.destroy_by(0, 0, &mut sim);
 
         let lrs_there = extents_with_a_copy_in(&plan, 0, 0);
         let zrs_there = extents_with_a_copy_in(&plan, 1, 0);
@@ -588,6 +1280,82 @@ time = "1h"
                 primary.iter().all(|&f| f == primary[0] && f != 0 && f < 3),
                 "{primary:?}"
             );
+        }
+    }
+
+    /// A node of westeurope down for `down`, detected after 15 minutes;
+    /// repairs take a minute.
+    fn node_outage(down: &str) -> String {
+        format!(
+            r#"options = ["LRS", "ZRS"]
+detection = "15m"
+[topology]
+racks_per_facility = 4
+nodes_per_rack = 2
+disks_per_node = 2
+[data]
+size = "60GB"
+[failures.disk]
+afr = 0
+[repair]
+time = "1m"
+[[fault]]
+at = "1d"
+level = "node"
+target = "westeurope/1/1/1/1"
+kind = "down"
+duration = "{down}"
+"#
+        )
+    }
+
+    #[test]
+    fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
+        let short = scenario::parse("t.toml", &node_outage("10m"), "t").unwrap();
+        let plan = Plan::new(&short.system, 2).unwrap();
+        let outcome = plan.run_trial(0);
+        for o in &outcome.options {
+            assert_eq!(
+                (o.copies_repaired, o.copies_destroyed, o.lost_extents),
+                (0, 0, 0)
+            );
+            assert_eq!(o.account.unreadable, 0, "two other copies serve");
+        }
+
+        let long = scenario::parse("t.toml", &node_outage("2h"), "t").unwrap();
+        let plan = Plan::new(&long.system, 2).unwrap();
+        let topo = &long.system.topology;
+        let mut world = World::new(&plan, 0);
+        let mut sim = Scheduler::default();
+        world.start(&mut sim);
+        let limits = Limits {
+            horizon: long.system.horizon,
+            max_events: 1_000_000,
+        };
+        engine::run(&mut world, &mut sim, limits);
+        for k in 0..2 {
+            let on_node: Vec<u32> = (0..long.system.extents)
+                .filter(|&e| plan.placements[k].extent(e).iter().any(|&d| d < 2))
+                .collect();
+            assert!(!on_node.is_empty());
+            let o = &world.options[k].outcome;
+            assert_eq!(
+                o.copies_repaired,
+                on_node.len() as u64,
+                "each re-created once"
+            );
+            for &e in &on_node {
+                let disks = alive_disks(&world, k, e);
+                assert_eq!(disks.len(), 3);
+                assert!(disks.iter().all(|&d| d >= 2), "moved off the node");
+                let mut racks: Vec<u32> = disks
+                    .iter()
+                    .map(|&d| topo.ancestor(d, Level::Rack))
+                    .collect();
+                racks.sort_unstable();
+                racks.dedup();
+                assert_eq!(racks.len(), 3, "still on distinct racks");
+            }
         }
     }
 }

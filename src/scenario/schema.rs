@@ -149,6 +149,14 @@ pub struct ScenarioFile {
     pub detection: DistSpec,
     #[serde(default)]
     pub repair: RepairSpec,
+    #[serde(default)]
+    pub outages: OutagesSpec,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultSpec>,
+    #[serde(default)]
+    pub geo_replication: GeoSpec,
+    #[serde(default)]
+    pub failover: FailoverSpec,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -296,6 +304,101 @@ impl Default for RepairSpec {
             geo_bandwidth: Bandwidth(1e9),
             time: None,
             discipline: "parallel".into(),
+        }
+    }
+}
+
+/// Transient-outage processes per class of component, and of the links
+/// between paired regions. None by default.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutagesSpec {
+    pub node: Option<OutageSpec>,
+    pub rack: Option<OutageSpec>,
+    pub facility: Option<OutageSpec>,
+    pub zone: Option<OutageSpec>,
+    pub region: Option<OutageSpec>,
+    pub link: Option<OutageSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageSpec {
+    /// Outages per component-year (exponential time between outages).
+    pub rate: Option<NonNegative>,
+    /// A distribution of the time between outages, instead of `rate`.
+    pub between: Option<DistSpec>,
+    /// How long one outage lasts; default per class.
+    pub duration: Option<DistSpec>,
+}
+
+/// A fault at a fixed time: `[[fault]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub at: Duration,
+    pub level: String,
+    /// "region", "region/zone", "region/zone/facility", ... (1-based
+    /// indices), or for a link the name of one of its regions.
+    pub target: String,
+    /// "destroyed" or "down".
+    pub kind: String,
+    pub duration: Option<Duration>,
+    pub replace: Option<Duration>,
+}
+
+/// Asynchronous geo-replication of options with a secondary.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeoSpec {
+    pub write_rate: Bandwidth,
+    /// 24 hourly multipliers of `write_rate` (hour 0 first).
+    pub profile: Option<Vec<NonNegative>>,
+    pub bandwidth: Bandwidth,
+    pub latency: Duration,
+}
+
+impl Default for GeoSpec {
+    fn default() -> Self {
+        Self {
+            write_rate: Bandwidth(1e6),
+            profile: None,
+            bandwidth: Bandwidth(100e6),
+            latency: text("30s"),
+        }
+    }
+}
+
+/// Failover of options with a secondary.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailoverSpec {
+    /// "customer", "provider" or "none".
+    pub policy: String,
+    pub after: Duration,
+    pub unavailable_fraction: NonNegative,
+    pub duration: DistSpec,
+    pub provider_after: Duration,
+    pub reenable_after: Duration,
+    pub failback: bool,
+    pub failback_after: Duration,
+    pub planned: Vec<Duration>,
+    pub planned_duration: DistSpec,
+}
+
+impl Default for FailoverSpec {
+    fn default() -> Self {
+        Self {
+            policy: "customer".into(),
+            after: text("1h"),
+            unavailable_fraction: NonNegative(0.1),
+            duration: DistSpec::Fixed(text("1h")),
+            provider_after: text("24h"),
+            reenable_after: text("1d"),
+            failback: true,
+            failback_after: text("7d"),
+            planned: Vec::new(),
+            planned_duration: DistSpec::Fixed(text("1h")),
         }
     }
 }

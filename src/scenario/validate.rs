@@ -1,13 +1,16 @@
 //! Checks across fields and the translation of a parsed scenario file into
 //! the validated model. Errors name the field path; `Source` locates it.
 
-use super::schema::{CopyGroupSpec, DistSpec, DistTable, FailureSpec, ScenarioFile, ShapeSpec};
+use super::schema::{
+    CopyGroupSpec, DistSpec, DistTable, FailureSpec, FaultSpec, OutageSpec, ScenarioFile, ShapeSpec,
+};
 use crate::dist::Dist;
 use crate::model::{
-    CopyGroup, FailureProcess, Level, Region, Repair, RepairDiscipline, ReplicationOption, Shape,
-    System, Topology,
+    CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator, Level,
+    OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope, Shape, System,
+    Topology,
 };
-use crate::units::{DAY, YEAR};
+use crate::units::{self, DAY, HOUR, MINUTE, Micros, YEAR};
 
 /// A mistake in one field: its path and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +86,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let copies: u64 = options.iter().map(|o| u64::from(o.copies())).sum();
     let placed = u64::from(extents).saturating_mul(copies);
     check_memory("data.extent_size", "placed copies", placed, BYTES_PER_COPY)?;
+    let faults = faults(file, &topology)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -93,6 +97,10 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         repair: repair(file)?,
         discipline: discipline(file)?,
         horizon: file.horizon.0,
+        outages: outages(file)?,
+        faults,
+        geo: geo(file)?,
+        failover: failover(file)?,
     })
 }
 
@@ -477,5 +485,290 @@ fn repair(file: &ScenarioFile) -> Result<Repair> {
         disk_bytes_per_s: r.disk_bandwidth.0,
         facility_bytes_per_s: r.facility_bandwidth.0,
         geo_bytes_per_s: r.geo_bandwidth.0,
+    })
+}
+
+fn outages(file: &ScenarioFile) -> Result<Vec<OutageProcess>> {
+    let o = &file.outages;
+    let classes = [
+        (Scope::Component(Level::Node), "node", &o.node, 10 * MINUTE),
+        (Scope::Component(Level::Rack), "rack", &o.rack, HOUR),
+        (
+            Scope::Component(Level::Facility),
+            "facility",
+            &o.facility,
+            6 * HOUR,
+        ),
+        (Scope::Component(Level::Zone), "zone", &o.zone, 6 * HOUR),
+        (
+            Scope::Component(Level::Region),
+            "region",
+            &o.region,
+            12 * HOUR,
+        ),
+        (Scope::Link, "link", &o.link, 30 * MINUTE),
+    ];
+    let mut processes = Vec::new();
+    for (scope, name, spec, duration) in classes {
+        let Some(spec) = spec else { continue };
+        let path = format!("outages.{name}");
+        let duration = match &spec.duration {
+            Some(d) => dist(d, &format!("{path}.duration"))?,
+            None => Dist::fixed(duration),
+        };
+        if let Some(between) = between(spec, &path)? {
+            processes.push(OutageProcess {
+                scope,
+                between,
+                duration,
+            });
+        }
+    }
+    Ok(processes)
+}
+
+/// The time between outages, or None when the rate is zero.
+fn between(spec: &OutageSpec, path: &str) -> Result<Option<Dist>> {
+    match (&spec.rate, &spec.between) {
+        (Some(_), Some(_)) => err(
+            format!("{path}.between"),
+            "give either `rate` or `between`, not both",
+        ),
+        (None, None) => err(
+            path,
+            "give `rate` (outages per component-year) or a `between` distribution",
+        ),
+        (Some(rate), None) if rate.0 == 0.0 => Ok(None),
+        (Some(rate), None) => Dist::exponential(YEAR as f64 / rate.0)
+            .map(Some)
+            .or_else(|m| err(format!("{path}.rate"), m)),
+        (None, Some(d)) => dist(d, &format!("{path}.between")).map(Some),
+    }
+}
+
+fn faults(file: &ScenarioFile, topo: &Topology) -> Result<Vec<Fault>> {
+    if file.faults.len() > usize::from(u16::MAX) {
+        return err("fault", "at most 65535 faults");
+    }
+    let mut out = Vec::new();
+    for (i, f) in file.faults.iter().enumerate() {
+        out.push(fault(f, topo, file.horizon.0, &format!("fault[{i}]"))?);
+    }
+    Ok(out)
+}
+
+fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<Fault> {
+    if f.at.0 > horizon {
+        return err(
+            format!("{path}.at"),
+            format!(
+                "{} is after the horizon ({}): the fault would never happen",
+                units::format_duration(f.at.0),
+                units::format_duration(horizon)
+            ),
+        );
+    }
+    let (scope, component) = if f.level == "link" {
+        (Scope::Link, link_target(&f.target, topo, path)?)
+    } else {
+        let lvl = level(&f.level, &format!("{path}.level")).map_err(|e| FieldError {
+            message: e.message.replace("disk", "disk, link"),
+            ..e
+        })?;
+        (
+            Scope::Component(lvl),
+            component_target(&f.target, lvl, topo, path)?,
+        )
+    };
+    let field = |name: &str| format!("{path}.{name}");
+    let kind = match (f.kind.as_str(), f.duration, f.replace) {
+        ("down", Some(d), None) => FaultKind::Down { duration: d.0 },
+        ("down", None, _) => {
+            return err(
+                field("kind"),
+                "a `down` fault needs a `duration`, e.g. duration = \"6h\"",
+            );
+        }
+        ("down", Some(_), Some(_)) => {
+            return err(
+                field("replace"),
+                "only a `destroyed` component is replaced; a `down` one comes back after `duration`",
+            );
+        }
+        ("destroyed", _, _) if scope == Scope::Link => {
+            return err(field("kind"), "a link can only be `down`");
+        }
+        ("destroyed", None, replace) => FaultKind::Destroyed {
+            replace: replace.map_or(default_replace(scope), |r| r.0),
+        },
+        ("destroyed", Some(_), _) => {
+            return err(
+                field("duration"),
+                "a destroyed component comes back after `replace`, not `duration`",
+            );
+        }
+        (other, _, _) => {
+            return err(
+                field("kind"),
+                format!("unknown kind `{other}`; allowed: destroyed, down"),
+            );
+        }
+    };
+    Ok(Fault {
+        at: f.at.0,
+        scope,
+        component,
+        kind,
+    })
+}
+
+/// The replacement delay of a destroyed component, as for failures.
+fn default_replace(scope: Scope) -> Micros {
+    match scope {
+        Scope::Component(Level::Disk) => DAY,
+        Scope::Component(Level::Node) => 2 * DAY,
+        Scope::Component(Level::Rack) => 7 * DAY,
+        Scope::Component(Level::Region) => YEAR,
+        _ => YEAR / 2,
+    }
+}
+
+fn region_index(name: &str, topo: &Topology, path: &str) -> Result<u32> {
+    let names: Vec<&str> = topo.regions.iter().map(|r| r.name.as_str()).collect();
+    match names.iter().position(|&n| n == name) {
+        Some(r) => Ok(r as u32),
+        None => err(
+            format!("{path}.target"),
+            format!(
+                "no region named `{name}`; defined regions: {}",
+                names.join(", ")
+            ),
+        ),
+    }
+}
+
+/// The link of a region and its pair.
+fn link_target(target: &str, topo: &Topology, path: &str) -> Result<u32> {
+    let r = region_index(target, topo, path)?;
+    match topo.regions[r as usize].pair {
+        Some(p) => Ok(crate::model::fleet::link_of(r, p)),
+        None => err(
+            format!("{path}.target"),
+            format!("region `{target}` has no `pair`, so no link to take down"),
+        ),
+    }
+}
+
+/// "westeurope/2/1" names facility 1 of zone 2 of westeurope (1-based,
+/// within the parent): one index per level below the region.
+fn component_target(target: &str, lvl: Level, topo: &Topology, path: &str) -> Result<u32> {
+    let mut parts = target.split('/');
+    let region = parts.next().unwrap_or_default();
+    let r = region_index(region, topo, path)?;
+    let indices: Vec<&str> = parts.collect();
+    let example: Vec<&str> = Level::ALL[1..=lvl as usize]
+        .iter()
+        .map(|l| l.name())
+        .collect();
+    if indices.len() != lvl as usize {
+        return err(
+            format!("{path}.target"),
+            format!(
+                "a {} is named region/{} (1-based indices), e.g. \"{region}{}\"",
+                lvl.name(),
+                example.join("/"),
+                "/1".repeat(lvl as usize)
+            ),
+        );
+    }
+    let (mut at, mut c, mut named) = (Level::Region, r, region.to_string());
+    for (text, below) in indices.iter().zip(&Level::ALL[1..]) {
+        let range = topo.components_within(at, c, *below);
+        let count = range.len();
+        match text.trim().parse::<usize>() {
+            Ok(i) if (1..=count).contains(&i) => c = range.start + i as u32 - 1,
+            _ => {
+                return err(
+                    format!("{path}.target"),
+                    format!(
+                        "`{text}` is not a {} of {} `{named}`: it has {count}, numbered 1 to {count}",
+                        below.name(),
+                        at.name(),
+                    ),
+                );
+            }
+        }
+        named = format!("{named}/{}", text.trim());
+        at = *below;
+    }
+    Ok(c)
+}
+
+fn geo(file: &ScenarioFile) -> Result<GeoReplication> {
+    let g = &file.geo_replication;
+    let write = g.write_rate.0.round() as u64;
+    let link = g.bandwidth.0.round() as u64;
+    if link == 0 {
+        return err("geo_replication.bandwidth", "must be at least 1B/s");
+    }
+    let mut write_rate = [write; 24];
+    if let Some(profile) = &g.profile {
+        if profile.len() != 24 {
+            return err(
+                "geo_replication.profile",
+                format!(
+                    "give 24 hourly multipliers (hour 0 first), got {}",
+                    profile.len()
+                ),
+            );
+        }
+        for (rate, m) in write_rate.iter_mut().zip(profile) {
+            *rate = (g.write_rate.0 * m.0).round() as u64;
+        }
+    }
+    Ok(GeoReplication {
+        write_rate,
+        link_bytes_per_s: link,
+        latency: g.latency.0,
+    })
+}
+
+fn failover(file: &ScenarioFile) -> Result<FailoverPolicy> {
+    let f = &file.failover;
+    let initiator = match f.policy.as_str() {
+        "customer" => Initiator::Customer,
+        "provider" => Initiator::Provider,
+        "none" => Initiator::Never,
+        other => {
+            return err(
+                "failover.policy",
+                format!("unknown policy `{other}`; allowed: customer, provider, none"),
+            );
+        }
+    };
+    if f.unavailable_fraction.0 > 1.0 {
+        return err(
+            "failover.unavailable_fraction",
+            "must be a fraction from 0 to 1 (e.g. 0.1)",
+        );
+    }
+    for (i, at) in f.planned.iter().enumerate() {
+        if at.0 > file.horizon.0 {
+            return err(
+                format!("failover.planned[{i}]"),
+                "is after the horizon: the failover would never happen",
+            );
+        }
+    }
+    Ok(FailoverPolicy {
+        initiator,
+        after: f.after.0,
+        unavailable_fraction: f.unavailable_fraction.0,
+        duration: dist(&f.duration, "failover.duration")?,
+        provider_after: f.provider_after.0,
+        reenable_after: f.reenable_after.0,
+        failback_after: f.failback.then_some(f.failback_after.0),
+        planned_at: f.planned.iter().map(|d| d.0).collect(),
+        planned_duration: dist(&f.planned_duration, "failover.planned_duration")?,
     })
 }

@@ -1,0 +1,539 @@
+//! The account view of one option: which copy group serves it, how much of
+//! its data can be read and written over time, its asynchronous
+//! geo-replication, and its failovers.
+//!
+//! The fleet simulation (`world`) says, per extent, whether it can be read
+//! and written from the serving group; the account integrates those counts
+//! over time and overrides them while it fails over. Failover follows the
+//! public Azure procedure: unplanned (customer-started, or the provider's
+//! after a region-wide loss) loses the writes after the Last Sync Time and
+//! leaves the new primary without geo-redundancy until it is re-enabled and
+//! the whole data set re-copied; planned (drills and failback) waits for the
+//! secondary to catch up, so it loses nothing.
+
+use rand_chacha::ChaCha8Rng;
+
+use super::geo::GeoQueue;
+use super::world::Event;
+use super::{FailoverPolicy, GeoReplication, Initiator, ReplicationOption};
+use crate::engine::Scheduler;
+use crate::units::{HOUR, Micros};
+
+/// Per-extent flags: the extent cannot be read / written.
+pub const UNREADABLE: u8 = 1;
+pub const UNWRITABLE: u8 = 2;
+
+/// The timers of an account's failover procedure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The customer's patience with an unwritable primary ran out.
+    Customer,
+    /// The provider's wait after a region-wide outage ran out.
+    Provider,
+    /// The switch to the other region is complete.
+    Switched,
+    /// The customer re-enables geo-redundancy.
+    Reenable,
+    /// The re-copy over the link is complete.
+    Resynced,
+    /// Time to fail back to the original primary.
+    Failback,
+    /// A planned failover's secondary has caught up.
+    Drained,
+    /// A scripted planned failover (drill).
+    Planned,
+}
+
+const TIMERS: usize = 8;
+
+/// What the account is doing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Serving from its primary, replicating to the secondary (if any).
+    Normal,
+    /// Planned failover: writes refused until the secondary has caught up.
+    Draining,
+    /// Failing over: neither endpoint answers.
+    Switching { planned: bool },
+    /// After an unplanned failover: no geo-redundancy yet.
+    Single,
+    /// Geo-redundancy re-enabled: the whole data set crosses the link.
+    Resyncing { remaining: u128 },
+}
+
+/// The surroundings of an account, read from the fleet.
+#[derive(Clone, Copy, Debug)]
+pub struct Env {
+    /// The serving group's region is neither down nor destroyed.
+    pub primary_up: bool,
+    pub secondary_up: bool,
+    pub link_up: bool,
+    /// Whether the other copy group could serve more of the data than the
+    /// serving one (for an unplanned failover) or as much (for a planned
+    /// one); filled in only for the timers that decide on a failover.
+    pub other_better: bool,
+    pub other_as_good: bool,
+}
+
+impl Env {
+    fn shipping(&self) -> bool {
+        self.primary_up && self.secondary_up && self.link_up
+    }
+}
+
+/// One unplanned failover.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailoverRecord {
+    /// Data-loss window: from the Last Sync Time to the newest lost write, µs.
+    pub rpo: Micros,
+    pub bytes_lost: f64,
+    /// From the primary becoming unwritable to writable again, µs; None when
+    /// the horizon came first.
+    pub rto: Option<Micros>,
+}
+
+/// What an account experienced in one trial.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountOutcome {
+    /// ∫ (extents that cannot be read) dt, in extent·µs.
+    pub unreadable: u128,
+    pub unwritable: u128,
+    pub failovers: Vec<FailoverRecord>,
+    pub planned_failovers: u32,
+    /// Geo-replication lag over time: (lag, time at that lag), both in ms.
+    pub lag: Vec<(u64, u64)>,
+    /// The largest lag reached, ms.
+    pub lag_max: u64,
+    /// Time without geo-redundancy after unplanned failovers, µs.
+    pub without_geo: Micros,
+}
+
+pub struct Account<'s> {
+    policy: &'s FailoverPolicy,
+    workload: &'s GeoReplication,
+    option: u16,
+    extents: u32,
+    data_bytes: u64,
+    geo_option: bool,
+    read_secondary: bool,
+    /// Index of the serving copy group (0: the original primary).
+    serve: usize,
+    mode: Mode,
+    /// Extents that cannot be read / written from the serving group.
+    unreadable: u32,
+    unwritable: u32,
+    since: Micros,
+    /// Set when counts or surroundings changed: `settle` must look.
+    pub dirty: bool,
+    geo: Option<GeoQueue>,
+    /// Current write rate, bytes/s.
+    write_rate: u64,
+    shipping: bool,
+    epochs: [u32; TIMERS],
+    /// Since when the customer's and the provider's conditions hold.
+    armed: [Option<Micros>; 2],
+    /// Start of the outage that led to the failover under way (for the RTO).
+    outage_start: Micros,
+    no_geo_since: Option<Micros>,
+    lag_carry: u64,
+    out: AccountOutcome,
+}
+
+impl<'s> Account<'s> {
+    pub fn new(
+        option: &ReplicationOption,
+        k: u16,
+        (extents, data_bytes): (u32, u64),
+        policy: &'s FailoverPolicy,
+        workload: &'s GeoReplication,
+    ) -> Self {
+        let mut account = Self {
+            policy,
+            workload,
+            option: k,
+            extents,
+            data_bytes,
+            geo_option: option.groups.len() > 1,
+            read_secondary: option.read_access_secondary,
+            serve: 0,
+            mode: Mode::Normal,
+            unreadable: 0,
+            unwritable: 0,
+            since: 0,
+            dirty: false,
+            geo: None,
+            write_rate: workload.write_rate[0],
+            shipping: true,
+            epochs: [0; TIMERS],
+            armed: [None; 2],
+            outage_start: 0,
+            no_geo_since: None,
+            lag_carry: 0,
+            out: AccountOutcome::default(),
+        };
+        if account.geo_option {
+            account.geo = Some(account.fresh_queue(0));
+        }
+        account
+    }
+
+    /// Schedules the scenario's planned failovers.
+    pub fn start(&mut self, sim: &mut Scheduler<Event>) {
+        if !self.geo_option {
+            return;
+        }
+        for &at in &self.policy.planned_at {
+            let event = self.event(Timer::Planned);
+            sim.schedule_at(at, event);
+        }
+    }
+
+    /// The copy group serving reads and writes.
+    pub fn serve(&self) -> usize {
+        self.serve
+    }
+
+    /// Whether reads may fall back to the secondary (RA- options while
+    /// geo-redundant).
+    pub fn reads_secondary(&self) -> bool {
+        self.read_secondary && matches!(self.mode, Mode::Normal | Mode::Draining)
+    }
+
+    /// Per-extent counts changed by `d_read`, `d_write` at `now`.
+    pub fn change(&mut self, now: Micros, d_read: i32, d_write: i32) {
+        self.integrate(now);
+        self.unreadable = self.unreadable.saturating_add_signed(d_read);
+        self.unwritable = self.unwritable.saturating_add_signed(d_write);
+        self.dirty |= d_write != 0;
+    }
+
+    /// The write rate of the workload changed (hour of the day).
+    pub fn set_write_rate(&mut self, now: Micros, rate: u64) {
+        self.integrate(now);
+        self.write_rate = rate;
+        self.dirty = true;
+    }
+
+    /// Brings replication and the failover triggers in line with the
+    /// counts and surroundings at `now`.
+    pub fn settle(&mut self, now: Micros, env: Env, sim: &mut Scheduler<Event>) {
+        self.integrate(now);
+        self.dirty = false;
+        if !self.geo_option {
+            return;
+        }
+        let slope = self.write_slope();
+        if let Some(q) = &mut self.geo {
+            q.set_write_slope(slope);
+            q.set_shipping(env.shipping());
+        }
+        if env.shipping() != self.shipping {
+            self.shipping = env.shipping();
+            self.plan_transfer(sim);
+        }
+        let normal = self.mode == Mode::Normal;
+        let p = self.policy;
+        let customer = p.initiator == Initiator::Customer && self.unwritable >= self.threshold();
+        let provider = p.initiator != Initiator::Never && !env.primary_up;
+        self.arm(0, normal && customer, p.after, now, sim);
+        self.arm(1, normal && provider, p.provider_after, now, sim);
+    }
+
+    /// Extents the serving group can write now.
+    pub fn writable(&self) -> u32 {
+        self.extents - self.unwritable.min(self.extents)
+    }
+
+    /// Whether a timer event is still the current one.
+    pub fn timer_live(&self, timer: Timer, epoch: u32) -> bool {
+        timer == Timer::Planned || self.epochs[timer as usize] == epoch
+    }
+
+    /// A failover timer fired. Returns true when the serving group or read
+    /// access changed, so every extent must be looked at again.
+    pub fn on_timer(
+        &mut self,
+        now: Micros,
+        timer: Timer,
+        epoch: u32,
+        env: Env,
+        rng: &mut ChaCha8Rng,
+        sim: &mut Scheduler<Event>,
+    ) -> bool {
+        if !self.timer_live(timer, epoch) {
+            return false;
+        }
+        self.integrate(now);
+        self.dirty = true;
+        match timer {
+            Timer::Customer | Timer::Provider => self.trigger(timer, now, env, rng, sim),
+            Timer::Switched => return self.switched(now, sim),
+            Timer::Reenable => {
+                let remaining = self.data_units();
+                self.mode = Mode::Resyncing { remaining };
+                self.plan_transfer(sim);
+            }
+            Timer::Resynced => {
+                self.mode = Mode::Normal;
+                self.geo = Some(self.fresh_queue(now));
+                if let Some(since) = self.no_geo_since.take() {
+                    self.out.without_geo += now - since;
+                }
+                self.plan_failback(sim);
+                return true;
+            }
+            Timer::Failback | Timer::Planned => self.begin_planned(timer, env, sim),
+            Timer::Drained => {
+                self.mode = Mode::Switching { planned: true };
+                self.out.planned_failovers += 1;
+                let delay = self.policy.planned_duration.sample(rng);
+                self.set_timer(Timer::Switched, delay, sim);
+            }
+        }
+        false
+    }
+
+    /// Closes the trial at the horizon.
+    pub fn finish(mut self, horizon: Micros) -> AccountOutcome {
+        self.integrate(horizon);
+        if let Some(since) = self.no_geo_since {
+            self.out.without_geo += horizon - since;
+        }
+        self.out
+    }
+
+    /// Customer or provider trigger: fail over if there is somewhere to go.
+    fn trigger(
+        &mut self,
+        timer: Timer,
+        now: Micros,
+        env: Env,
+        rng: &mut ChaCha8Rng,
+        sim: &mut Scheduler<Event>,
+    ) {
+        let which = timer as usize;
+        let Some(since) = self.armed[which] else {
+            return;
+        };
+        if self.mode != Mode::Normal {
+            return;
+        }
+        if !env.secondary_up || !env.other_better {
+            // The secondary would serve no better: look again after the same wait.
+            self.set_timer(timer, self.policy.after, sim);
+            return;
+        }
+        let (rpo, lost) = self.geo.take().map_or((0, 0), |q| (q.rpo(), q.unshipped()));
+        let bytes_lost = self.to_bytes(lost);
+        self.out.failovers.push(FailoverRecord {
+            rpo,
+            bytes_lost,
+            rto: None,
+        });
+        self.outage_start = since;
+        self.no_geo_since = Some(now);
+        self.disarm();
+        self.mode = Mode::Switching { planned: false };
+        let delay = self.policy.duration.sample(rng);
+        self.set_timer(Timer::Switched, delay, sim);
+    }
+
+    /// The switch is complete: the other group serves from now on.
+    fn switched(&mut self, now: Micros, sim: &mut Scheduler<Event>) -> bool {
+        let Mode::Switching { planned } = self.mode else {
+            return false;
+        };
+        self.serve = 1 - self.serve;
+        if planned {
+            self.mode = Mode::Normal;
+            self.geo = Some(self.fresh_queue(now));
+            self.plan_failback(sim);
+        } else {
+            self.mode = Mode::Single;
+            if let Some(f) = self.out.failovers.last_mut() {
+                f.rto = Some(now - self.outage_start);
+            }
+            self.set_timer(Timer::Reenable, self.policy.reenable_after, sim);
+        }
+        true
+    }
+
+    /// Starts a planned failover if both regions and the link are up and the
+    /// other group could serve as much of the data as the serving one; a
+    /// failback not yet possible is tried again after the same wait.
+    fn begin_planned(&mut self, timer: Timer, env: Env, sim: &mut Scheduler<Event>) {
+        if self.mode != Mode::Normal || !env.shipping() || !env.other_as_good {
+            if timer == Timer::Failback {
+                self.plan_failback(sim);
+            }
+            return;
+        }
+        self.disarm();
+        self.mode = Mode::Draining;
+        if let Some(q) = &mut self.geo {
+            q.set_write_slope(0);
+        }
+        self.plan_transfer(sim);
+    }
+
+    /// Unwritable extents that make the customer fail over (at least one).
+    fn threshold(&self) -> u32 {
+        let t = (self.policy.unavailable_fraction * f64::from(self.extents)).ceil() as u32;
+        t.max(1)
+    }
+
+    fn plan_failback(&mut self, sim: &mut Scheduler<Event>) {
+        if let (Some(after), true) = (self.policy.failback_after, self.serve != 0) {
+            self.set_timer(Timer::Failback, after, sim);
+        }
+    }
+
+    /// (Re)schedules the end of a transfer over the link: the re-copy of a
+    /// resync, or the catch-up of a planned failover.
+    fn plan_transfer(&mut self, sim: &mut Scheduler<Event>) {
+        let now = self.since;
+        match self.mode {
+            Mode::Resyncing { remaining } => {
+                self.epochs[Timer::Resynced as usize] += 1;
+                if self.shipping {
+                    let link = self.link_units();
+                    let delay = remaining.div_ceil(link.max(1));
+                    self.set_timer(Timer::Resynced, delay.min(u128::from(u64::MAX)) as u64, sim);
+                }
+            }
+            Mode::Draining => {
+                self.epochs[Timer::Drained as usize] += 1;
+                if let Some(at) = self.geo.as_ref().and_then(|q| q.drained_at()) {
+                    self.set_timer(Timer::Drained, at.saturating_sub(now), sim);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Arms trigger `which` when its condition starts holding, disarms it
+    /// when the condition stops.
+    fn arm(
+        &mut self,
+        which: usize,
+        holds: bool,
+        wait: Micros,
+        now: Micros,
+        sim: &mut Scheduler<Event>,
+    ) {
+        let timer = [Timer::Customer, Timer::Provider][which];
+        match (self.armed[which], holds) {
+            (None, true) => {
+                self.armed[which] = Some(now);
+                self.set_timer(timer, wait, sim);
+            }
+            (Some(_), false) => {
+                self.armed[which] = None;
+                self.epochs[timer as usize] += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn disarm(&mut self) {
+        for (which, timer) in [Timer::Customer, Timer::Provider].into_iter().enumerate() {
+            self.armed[which] = None;
+            self.epochs[timer as usize] += 1;
+        }
+    }
+
+    fn event(&self, timer: Timer) -> Event {
+        Event::Failover {
+            option: self.option,
+            timer,
+            epoch: self.epochs[timer as usize],
+        }
+    }
+
+    fn set_timer(&mut self, timer: Timer, delay: Micros, sim: &mut Scheduler<Event>) {
+        self.epochs[timer as usize] += 1;
+        let event = self.event(timer);
+        sim.schedule(delay, event);
+    }
+
+    /// Integrates availability, replication and a re-copy up to `now`.
+    fn integrate(&mut self, now: Micros) {
+        let dt = now.saturating_sub(self.since);
+        if dt == 0 {
+            return;
+        }
+        let all = self.extents;
+        let (read, write) = match self.mode {
+            Mode::Switching { .. } => (all, all),
+            Mode::Draining => (self.unreadable, all),
+            _ => (self.unreadable, self.unwritable),
+        };
+        self.out.unreadable += u128::from(read) * u128::from(dt);
+        self.out.unwritable += u128::from(write) * u128::from(dt);
+        let link = self.link_units();
+        if let Mode::Resyncing { remaining } = &mut self.mode
+            && self.shipping
+        {
+            *remaining = remaining.saturating_sub(link * u128::from(dt));
+        }
+        if let Some(q) = &mut self.geo {
+            let out = &mut self.out;
+            let carry = &mut self.lag_carry;
+            q.advance(now, &mut |lag_us, d| record_lag(out, carry, lag_us, d));
+        }
+        self.since = now;
+    }
+
+    /// A queue in its steady state, as the scenario's workload has it now.
+    fn fresh_queue(&self, now: Micros) -> GeoQueue {
+        let latency = self.workload.latency;
+        GeoQueue::steady(now, latency, self.link_units(), self.write_slope())
+    }
+
+    /// Accepted writes per µs, in queue units (1/(10⁶·extents) byte): the
+    /// workload's rate scaled by the writable share of the data.
+    fn write_slope(&self) -> u128 {
+        if self.mode != Mode::Normal {
+            return 0;
+        }
+        let writable = self.extents.saturating_sub(self.unwritable);
+        u128::from(self.write_rate) * u128::from(writable)
+    }
+
+    fn link_units(&self) -> u128 {
+        u128::from(self.workload.link_bytes_per_s) * u128::from(self.extents)
+    }
+
+    /// The whole data set in queue units: what re-enabling geo-redundancy
+    /// re-copies. Written in the same unit as the queue (bytes × 10⁶ × extents).
+    fn data_units(&self) -> u128 {
+        u128::from(self.data_bytes) * 1_000_000 * u128::from(self.extents)
+    }
+
+    fn to_bytes(&self, units: u128) -> f64 {
+        let per_byte = 1_000_000 * u128::from(self.extents);
+        (units / per_byte) as f64 + (units % per_byte) as f64 / per_byte as f64
+    }
+}
+
+/// Adds `d` µs at lag `lag_us` to the time-weighted record, in whole ms
+/// (the sub-millisecond remainder carries over to the next stretch).
+fn record_lag(out: &mut AccountOutcome, carry: &mut u64, lag_us: u64, d: u64) {
+    let value = (lag_us + 500) / 1000;
+    out.lag_max = out.lag_max.max(value);
+    let total = *carry + d;
+    *carry = total % 1000;
+    let ms = total / 1000;
+    if ms == 0 {
+        return;
+    }
+    match out.lag.last_mut() {
+        Some((v, n)) if *v == value => *n += ms,
+        _ => out.lag.push((value, ms)),
+    }
+}
+
+/// Hours of the day are whole hours from time 0.
+pub fn hour_of(t: Micros) -> usize {
+    ((t / HOUR) % 24) as usize
+}

@@ -1,0 +1,155 @@
+//! The service state of the fleet within a trial: which components are
+//! destroyed (permanently, until replaced) and which are down (transiently,
+//! with their data intact), and which inter-region links are down.
+//!
+//! One `u16` per component: the top bit marks destruction, the rest counts
+//! the outages under way there (a scripted outage may overlap a random one).
+//! A component is usable only when it and every ancestor read 0, so the
+//! placement check stays one lookup per level.
+
+use std::ops::Range;
+
+use super::placement::InService;
+use super::{Level, Topology};
+
+const DESTROYED: u16 = 1 << 15;
+
+#[derive(Clone, Debug)]
+pub struct Fleet {
+    state: [Vec<u16>; 6],
+    /// Outages under way per region-pair link, indexed by the lower region
+    /// index of the pair.
+    links: Vec<u16>,
+    /// Components down now: while 0, every live copy is available.
+    down: u32,
+}
+
+impl Fleet {
+    pub fn new(topo: &Topology) -> Self {
+        Self {
+            state: Level::ALL.map(|l| vec![0; topo.count(l) as usize]),
+            links: vec![0; topo.regions.len()],
+            down: 0,
+        }
+    }
+
+    pub fn set_destroyed(&mut self, level: Level, c: u32, destroyed: bool) {
+        let s = &mut self.state[level as usize][c as usize];
+        *s = if destroyed {
+            *s | DESTROYED
+        } else {
+            *s & !DESTROYED
+        };
+    }
+
+    /// Whether component `c` or one of its ancestors is destroyed.
+    pub fn destroyed(&self, topo: &Topology, level: Level, c: u32) -> bool {
+        let anc = topo.ancestors(topo.disk_range(level, c).start);
+        Level::ALL[..=level as usize]
+            .iter()
+            .any(|&l| self.state[l as usize][anc[l as usize] as usize] & DESTROYED != 0)
+    }
+
+    /// Whether component `c` itself has an outage under way.
+    pub fn down(&self, level: Level, c: u32) -> bool {
+        self.state[level as usize][c as usize] & !DESTROYED != 0
+    }
+
+    /// Whether component `c` itself is destroyed or down.
+    pub fn out(&self, level: Level, c: u32) -> bool {
+        self.state[level as usize][c as usize] != 0
+    }
+
+    /// Starts an outage of `c`; true when it was up before.
+    pub fn begin_outage(&mut self, level: Level, c: u32) -> bool {
+        let s = &mut self.state[level as usize][c as usize];
+        let was_up = *s & !DESTROYED == 0;
+        *s = s.saturating_add(1);
+        self.down += u32::from(was_up);
+        was_up
+    }
+
+    /// Ends an outage of `c`; true when no other outage keeps it down.
+    pub fn end_outage(&mut self, level: Level, c: u32) -> bool {
+        let s = &mut self.state[level as usize][c as usize];
+        if *s & !DESTROYED == 0 {
+            return true;
+        }
+        *s -= 1;
+        let up = *s & !DESTROYED == 0;
+        self.down -= u32::from(up);
+        up
+    }
+
+    /// Whether region `r` is neither destroyed nor down.
+    pub fn region_up(&self, r: u32) -> bool {
+        !self.out(Level::Region, r)
+    }
+
+    pub fn link_up(&self, link: u32) -> bool {
+        self.links[link as usize] == 0
+    }
+
+    pub fn begin_link_outage(&mut self, link: u32) {
+        self.links[link as usize] = self.links[link as usize].saturating_add(1);
+    }
+
+    pub fn end_link_outage(&mut self, link: u32) {
+        self.links[link as usize] = self.links[link as usize].saturating_sub(1);
+    }
+
+    /// The widest out-of-service component above or at `disk`.
+    fn widest_out(&self, topo: &Topology, disk: u32) -> Option<(Level, u32)> {
+        let anc = topo.ancestors(disk);
+        Level::ALL
+            .into_iter()
+            .map(|l| (l, anc[l as usize]))
+            .find(|&(l, c)| self.state[l as usize][c as usize] != 0)
+    }
+
+    /// Whether a copy on `disk` can be read now.
+    pub fn disk_available(&self, topo: &Topology, disk: u32) -> bool {
+        self.widest_out(topo, disk).is_none()
+    }
+
+    /// Whether no component is down: every live copy is available.
+    pub fn quiet(&self) -> bool {
+        self.down == 0
+    }
+
+    /// Whether a live copy on `disk` can be read now. Live copies never sit
+    /// on destroyed disks, so without outages every one can: no lookup.
+    pub fn copy_available(&self, topo: &Topology, disk: u32) -> bool {
+        self.down == 0 || self.disk_available(topo, disk)
+    }
+}
+
+/// The link id of a region pair: its lower region index.
+pub fn link_of(a: u32, b: u32) -> u32 {
+    a.min(b)
+}
+
+/// Placement's view: a component takes new copies only when neither it nor
+/// an ancestor is destroyed or down.
+pub struct Service<'a>(pub &'a Fleet, pub &'a Topology);
+
+impl InService for Service<'_> {
+    fn component(&self, level: Level, c: u32) -> bool {
+        let first_disk = self.1.disk_range(level, c).start;
+        self.0
+            .widest_out(self.1, first_disk)
+            .is_none_or(|(l, _)| l > level)
+    }
+
+    /// Skips whole out-of-service subtrees: a lost facility costs one step.
+    fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
+        let mut d = disks.start;
+        while d < disks.end {
+            match self.0.widest_out(self.1, d) {
+                None => return Some(d),
+                Some((l, c)) => d = self.1.disk_range(l, c).end,
+            }
+        }
+        None
+    }
+}
