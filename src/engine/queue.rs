@@ -227,53 +227,90 @@ impl<E> EventQueue<E> {
     /// # Safety
     /// `hole` must be an index of the heap whose content was moved out.
     #[inline(always)]
-    unsafe fn sift_down(&mut self, mut hole: usize, entry: Entry<E>) {
-        let len = self.heap.len();
-        let base = self.heap.as_mut_ptr();
-        let order = entry.key.order();
-        // SAFETY: all indices are below `len`; each child moved up is copied
+    unsafe fn sift_down(&mut self, hole: usize, entry: Entry<E>) {
+        // Byte offsets rather than indices: the first child of the entry at
+        // offset `h` is at `D * h + size`, one `lea` on the chain from one
+        // level to the next.
+        let size = size_of::<Entry<E>>();
+        let len = self.heap.len() * size;
+        let base = self.heap.as_mut_ptr().cast::<u8>();
+        let at = |off: usize| base.wrapping_add(off).cast::<Entry<E>>();
+        let mut hole = hole * size;
+        // SAFETY: all offsets are below `len`; each child moved up is copied
         // into the current hole, and `entry` fills the final one; nothing in
         // between can panic.
         unsafe {
             loop {
-                let first = D * hole + 1;
-                let child = if first + D <= len {
-                    min_of_four(base.add(first)) + first
+                let first = D * hole + size;
+                let child = if first + D * size <= len {
+                    first + min_of_four(at(first))
                 } else if first < len {
                     let mut best = first;
-                    for c in first + 1..len {
-                        if (*base.add(c)).key.order() < (*base.add(best)).key.order() {
+                    let mut c = first + size;
+                    while c < len {
+                        if (*at(c)).key.order() < (*at(best)).key.order() {
                             best = c;
                         }
+                        c += size;
                     }
                     best
                 } else {
                     break;
                 };
-                if (*base.add(child)).key.order() > order {
+                let c = (*at(child)).key;
+                // Times decide unless they tie, which is rare: a predictable
+                // branch keeps the sequence compare off the common path.
+                if c.at != entry.key.at {
+                    if c.at > entry.key.at {
+                        break;
+                    }
+                } else if c.seq > entry.key.seq {
                     break;
                 }
-                ptr::copy_nonoverlapping(base.add(child), base.add(hole), 1);
+                ptr::copy_nonoverlapping(at(child), at(hole), 1);
                 hole = child;
             }
-            ptr::write(base.add(hole), entry);
+            ptr::write(at(hole), entry);
         }
     }
 }
 
-/// Index (0..4) of the least of four consecutive entries, as a tournament
-/// so the two first comparisons are independent.
+/// Byte offset from `p` of the least of four consecutive entries. Compares
+/// times only, as a tournament so that the two first comparisons are
+/// independent; a tie that could matter takes the exact path.
 ///
 /// # Safety
 /// `p .. p+4` must be initialised entries.
 #[inline(always)]
 unsafe fn min_of_four<E>(p: *const Entry<E>) -> usize {
+    let size = size_of::<Entry<E>>();
+    // SAFETY: guaranteed by the caller.
+    let at = |i: usize| unsafe { (*p.add(i)).key.at };
+    let (a, b, c, d) = (at(0), at(1), at(2), at(3));
+    if a == b || c == d {
+        // SAFETY: guaranteed by the caller.
+        return unsafe { min_of_four_exact(p) } * size;
+    }
+    let (lo, lo_off) = if b < a { (b, size) } else { (a, 0) };
+    let (hi, hi_off) = if d < c { (d, 3 * size) } else { (c, 2 * size) };
+    if lo == hi {
+        // SAFETY: guaranteed by the caller.
+        return unsafe { min_of_four_exact(p) } * size;
+    }
+    if hi < lo { hi_off } else { lo_off }
+}
+
+/// Index of the least of four consecutive entries on the full (time,
+/// sequence) order.
+///
+/// # Safety
+/// `p .. p+4` must be initialised entries.
+#[cold]
+#[inline(never)]
+unsafe fn min_of_four_exact<E>(p: *const Entry<E>) -> usize {
     // SAFETY: guaranteed by the caller.
     let o = |i: usize| unsafe { (*p.add(i)).key.order() };
-    let (a, b, c, d) = (o(0), o(1), o(2), o(3));
-    let (lo, lo_i) = if b < a { (b, 1) } else { (a, 0) };
-    let (hi, hi_i) = if d < c { (d, 3) } else { (c, 2) };
-    if hi < lo { hi_i } else { lo_i }
+    (0..4).min_by_key(|&i| o(i)).expect("four entries")
 }
 
 #[cfg(test)]
