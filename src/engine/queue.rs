@@ -198,8 +198,8 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Moves the entry at `i` up to its place. Hole technique: parents move
-    /// down one copy each and the entry is written once.
+    /// Moves the newest entry, at `i`, up to its place. Hole technique:
+    /// parents move down one copy each and the entry is written once.
     #[inline(always)]
     fn sift_up(&mut self, mut i: usize) {
         let base = self.heap.as_mut_ptr();
@@ -208,10 +208,12 @@ impl<E> EventQueue<E> {
         // between can panic (keys are plain integers).
         unsafe {
             let moving = ptr::read(base.add(i));
-            let order = moving.key.order();
+            debug_assert_eq!(moving.key.seq + 1, self.next_seq);
             while i > 0 {
                 let parent = (i - 1) / D;
-                if (*base.add(parent)).key.order() < order {
+                // The newest entry has the highest sequence number, so a
+                // parent at the same time comes first: times alone decide.
+                if (*base.add(parent)).key.at <= moving.key.at {
                     break;
                 }
                 ptr::copy_nonoverlapping(base.add(parent), base.add(i), 1);
@@ -228,6 +230,23 @@ impl<E> EventQueue<E> {
     /// `hole` must be an index of the heap whose content was moved out.
     #[inline(always)]
     unsafe fn sift_down(&mut self, hole: usize, entry: Entry<E>) {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            if self.heap.len() > PREFETCH_FROM {
+                self.sift_down_with::<true>(hole, entry)
+            } else {
+                self.sift_down_with::<false>(hole, entry)
+            }
+        }
+    }
+
+    /// [`Self::sift_down`], prefetching the grandchildren if `PREFETCH`: a
+    /// level ahead, so that a large heap's cache misses overlap.
+    ///
+    /// # Safety
+    /// As for [`Self::sift_down`].
+    #[inline(always)]
+    unsafe fn sift_down_with<const PREFETCH: bool>(&mut self, hole: usize, entry: Entry<E>) {
         // Byte offsets rather than indices: the first child of the entry at
         // offset `h` is at `D * h + size`, one `lea` on the chain from one
         // level to the next.
@@ -242,6 +261,13 @@ impl<E> EventQueue<E> {
         unsafe {
             loop {
                 let first = D * hole + size;
+                if PREFETCH {
+                    let from = base.wrapping_add(D * first + size);
+                    // Lines that hold the D*D grandchildren, wherever they start.
+                    for line in 0..(D * D * size).div_ceil(64) + 1 {
+                        prefetch(from.wrapping_add(64 * line));
+                    }
+                }
                 let child = if first + D * size <= len {
                     first + min_of_four(at(first))
                 } else if first < len {
@@ -273,6 +299,22 @@ impl<E> EventQueue<E> {
             ptr::write(at(hole), entry);
         }
     }
+}
+
+/// Heap size (about 200 kB of entries) from which sifting down prefetches.
+/// On the hold benchmark it gained 7% at 30k entries and 11-16% at 100k, and
+/// made no difference at 10k.
+const PREFETCH_FROM: usize = 8192;
+
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Byte offset from `p` of the least of four consecutive entries. Compares
@@ -347,6 +389,38 @@ mod tests {
         assert!(!q.cancel(a), "keys from before a clear are stale");
         assert!(q.cancel(c));
         assert_eq!(q.pop(), None);
+    }
+
+    /// Large enough for the prefetching sift, with ties.
+    #[test]
+    fn a_large_heap_pops_in_order() {
+        let mut q = EventQueue::default();
+        let mut x = 1u64;
+        let mut random = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 50
+        };
+        let mut pushed = 0;
+        while pushed < 3 * PREFETCH_FROM {
+            q.push(random(), pushed);
+            pushed += 1;
+        }
+        // Payloads number the pushes, so (time, payload) must increase.
+        let mut previous = None;
+        let mut popped = 0;
+        while let Some((at, i)) = q.pop() {
+            assert!(previous < Some((at, i)), "{at} {i} after {previous:?}");
+            previous = Some((at, i));
+            popped += 1;
+            // A pop followed by a push takes the fused path.
+            if popped % 3 == 0 {
+                q.push(at + random() % 4, pushed);
+                pushed += 1;
+            }
+        }
+        assert_eq!(popped, pushed);
     }
 
     #[test]
