@@ -105,21 +105,14 @@ pub fn run<M: Model>(model: &mut M, sim: &mut Scheduler<M::Event>, limits: Limit
         if sim.handled >= limits.max_events {
             return RunEnd::Budget;
         }
-        let Some(at) = sim.queue.peek_time() else {
+        let Some((at, event)) = sim.queue.pop_until(limits.horizon) else {
             sim.now = limits.horizon;
-            return RunEnd::Exhausted;
+            return if sim.queue.is_empty() {
+                RunEnd::Exhausted
+            } else {
+                RunEnd::Horizon
+            };
         };
-        if at > limits.horizon {
-            sim.now = limits.horizon;
-            return RunEnd::Horizon;
-        }
-        let Some((at, event)) = sim.queue.pop() else {
-            continue; // only cancelled entries were left
-        };
-        if at > limits.horizon {
-            sim.now = limits.horizon;
-            return RunEnd::Horizon;
-        }
         sim.now = at;
         sim.handled += 1;
         if model.handle(event, sim) == Flow::Stop {
