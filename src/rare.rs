@@ -44,7 +44,7 @@ pub const RUNS_PER_EPISODE: u32 = 1;
 const FAILURE_PROBABILITY: f64 = 0.8;
 /// Random-stream purposes of the rare-event method: one per option, apart
 /// from the fleet simulation's.
-const PURPOSE_BASE: u32 = 2048;
+const PURPOSE_BASE: u32 = 3072;
 /// Safety cap on steps in one path.
 const MAX_STEPS: u64 = 1_000_000;
 
