@@ -7,6 +7,8 @@ use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
+mod common;
+
 /// A replica group under test: copies, copies needed, repair discipline.
 #[derive(Clone, Copy)]
 struct Group {
@@ -23,40 +25,14 @@ const fn plain(copies: u32) -> Group {
     }
 }
 
-/// One extent of `copies` copies in a facility of 8 single-disk racks;
-/// only disks fail. `lifetime` is the [failures.disk] body.
 fn scenario_text(g: Group, lifetime: &str, repair_mean: &str) -> String {
-    let discipline = match g.discipline {
-        RepairDiscipline::Parallel => "parallel",
-        RepairDiscipline::OneAtATime => "one-at-a-time",
-    };
-    let (copies, needed) = (g.copies, g.needed);
-    format!(
-        r#"name = "markov-check"
-options = []
-detection = "0s"
-[[custom]]
-name = "group"
-copies = {copies}
-needed = {needed}
-within = "facility"
-spread = "rack"
-[[region]]
-name = "r"
-zones = 1
-facilities_per_zone = 1
-racks_per_facility = 8
-nodes_per_rack = 1
-disks_per_node = 1
-[data]
-size = "1GB"
-extent_size = "1GB"
-[failures.disk]
-{lifetime}
-[repair]
-time = {{ dist = "exponential", mean = "{repair_mean}" }}
-discipline = "{discipline}"
-"#
+    common::replica_group(
+        g.copies,
+        g.needed,
+        lifetime,
+        repair_mean,
+        g.discipline,
+        "1y",
     )
 }
 

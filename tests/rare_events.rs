@@ -7,6 +7,8 @@ use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
+mod common;
+
 /// A case: copies, copies needed, disk AFR, mean repair (days), discipline,
 /// horizon (years).
 #[derive(Clone, Copy, Debug)]
@@ -30,44 +32,14 @@ const fn case(copies: u32, afr: f64, repair_days: f64, years: f64) -> Case {
     }
 }
 
-/// One group of copies in a facility of 8 single-disk racks; only disks fail.
 fn text(c: Case) -> String {
-    let discipline = match c.discipline {
-        RepairDiscipline::Parallel => "parallel",
-        RepairDiscipline::OneAtATime => "one-at-a-time",
-    };
-    format!(
-        r#"name = "rare-check"
-options = []
-detection = "0s"
-horizon = "{years}y"
-[[custom]]
-name = "group"
-copies = {copies}
-needed = {needed}
-within = "facility"
-spread = "rack"
-[[region]]
-name = "r"
-zones = 1
-facilities_per_zone = 1
-racks_per_facility = 8
-nodes_per_rack = 1
-disks_per_node = 1
-[data]
-size = "1GB"
-extent_size = "1GB"
-[failures.disk]
-afr = {afr}
-[repair]
-time = {{ dist = "exponential", mean = "{repair}d" }}
-discipline = "{discipline}"
-"#,
-        years = c.years,
-        copies = c.copies,
-        needed = c.needed,
-        afr = c.afr,
-        repair = c.repair_days,
+    common::replica_group(
+        c.copies,
+        c.needed,
+        &format!("afr = {}", c.afr),
+        &format!("{}d", c.repair_days),
+        c.discipline,
+        &format!("{}y", c.years),
     )
 }
 

@@ -1,0 +1,50 @@
+//! Scenario text shared by the tests that check the simulator against exact
+//! Markov chains.
+
+use replisim::markov::RepairDiscipline;
+
+/// One extent of `copies` copies (lost once fewer than `needed` survive) in a
+/// facility of 8 single-disk racks; only disks fail, with the
+/// `[failures.disk]` body `lifetime`; exponential repairs of mean
+/// `repair_mean`, no detection delay.
+pub fn replica_group(
+    copies: u32,
+    needed: u32,
+    lifetime: &str,
+    repair_mean: &str,
+    discipline: RepairDiscipline,
+    horizon: &str,
+) -> String {
+    let discipline = match discipline {
+        RepairDiscipline::Parallel => "parallel",
+        RepairDiscipline::OneAtATime => "one-at-a-time",
+    };
+    format!(
+        r#"name = "markov-check"
+options = []
+detection = "0s"
+horizon = "{horizon}"
+[[custom]]
+name = "group"
+copies = {copies}
+needed = {needed}
+within = "facility"
+spread = "rack"
+[[region]]
+name = "r"
+zones = 1
+facilities_per_zone = 1
+racks_per_facility = 8
+nodes_per_rack = 1
+disks_per_node = 1
+[data]
+size = "1GB"
+extent_size = "1GB"
+[failures.disk]
+{lifetime}
+[repair]
+time = {{ dist = "exponential", mean = "{repair_mean}" }}
+discipline = "{discipline}"
+"#
+    )
+}
