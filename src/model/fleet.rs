@@ -141,15 +141,8 @@ impl InService for Service<'_> {
             .is_none_or(|(l, _)| l > level)
     }
 
-    /// Skips whole out-of-service subtrees: a lost facility costs one step.
-    fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
-        let mut d = disks.start;
-        while d < disks.end {
-            match self.0.widest_out(self.1, d) {
-                None => return Some(d),
-                Some((l, c)) => d = self.1.disk_range(l, c).end,
-            }
-        }
-        None
+    fn out_range(&self, disk: u32) -> Option<Range<u32>> {
+        let (l, c) = self.0.widest_out(self.1, disk)?;
+        Some(self.1.disk_range(l, c))
     }
 }

@@ -12,7 +12,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 
-use super::placement::{InService, pick_anchor, pick_disk};
+use super::placement::{InService, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::world::MAX_COPIES;
 use super::{Level, RepairDiscipline, ReplicationOption, System};
@@ -183,6 +183,13 @@ impl<'s> Group<'s> {
         (end, log_lr)
     }
 
+    /// Advances to the next event under the true law.
+    pub fn step_true<R: Rng + ?Sized>(&mut self, horizon: Micros, rng: &mut R) -> StepEnd {
+        let clocks = self.clocks();
+        let ones = vec![1.0; clocks.len()];
+        self.step(&clocks, &ones, horizon, rng).0
+    }
+
     /// Applies a failure of `clock`'s component now (for forced first failures).
     pub fn fail<R: Rng + ?Sized>(&mut self, clock: &Clock, rng: &mut R) {
         let system = self.system;
@@ -209,7 +216,8 @@ impl<'s> Group<'s> {
         for s in killed {
             let local = self.alive & self.option.group_mask(s as u8) != 0;
             let one_at_a_time = system.discipline == RepairDiscipline::OneAtATime;
-            if one_at_a_time && !self.repairs.is_empty() {
+            // As in the fleet, a blocked repair still holds the one slot.
+            if one_at_a_time && (!self.repairs.is_empty() || self.blocked != 0) {
                 self.queued |= 1 << s;
                 continue;
             }
@@ -299,13 +307,7 @@ impl<'s> Group<'s> {
             .map(|s| self.disks[s])
             .collect();
         let old = self.disks[slot as usize];
-        let usable = Service(self);
-        let anchor = match taken.first() {
-            Some(&d) => Some(topo.ancestor(d, group.within)),
-            None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
-            None => pick_anchor(topo, group, &usable, rng),
-        };
-        match anchor.and_then(|a| pick_disk(topo, group, a, &taken, &usable, rng)) {
+        match replacement_disk(topo, group, &taken, old, &Service(self), rng) {
             Some(disk) => {
                 self.disks[slot as usize] = disk;
                 self.alive |= 1 << slot;
@@ -330,19 +332,6 @@ impl<'s> Group<'s> {
 /// The components out of service as this group knows them.
 struct Service<'g, 's>(&'g Group<'s>);
 
-impl Service<'_, '_> {
-    /// The disks of a down component covering `disk`, if any.
-    fn down_range(&self, disk: u32) -> Option<std::ops::Range<u32>> {
-        let topo = &self.0.system.topology;
-        let d = self
-            .0
-            .down
-            .iter()
-            .find(|d| topo.ancestor(disk, d.level) == d.index)?;
-        Some(topo.disk_range(d.level, d.index))
-    }
-}
-
 impl InService for Service<'_, '_> {
     fn component(&self, level: Level, c: u32) -> bool {
         let topo = &self.0.system.topology;
@@ -353,15 +342,14 @@ impl InService for Service<'_, '_> {
             .any(|d| d.level <= level && topo.ancestor_of(level, c, d.level) == d.index)
     }
 
-    /// Skips whole down subtrees: a lost facility costs one step.
-    fn first_disk(&self, disks: std::ops::Range<u32>) -> Option<u32> {
-        let mut d = disks.start;
-        while d < disks.end {
-            match self.down_range(d) {
-                None => return Some(d),
-                Some(r) => d = r.end,
-            }
-        }
-        None
+    fn out_range(&self, disk: u32) -> Option<std::ops::Range<u32>> {
+        let topo = &self.0.system.topology;
+        let d = self
+            .0
+            .down
+            .iter()
+            .filter(|d| topo.ancestor(disk, d.level) == d.index)
+            .min_by_key(|d| d.level)?;
+        Some(topo.disk_range(d.level, d.index))
     }
 }

@@ -12,9 +12,21 @@ pub trait InService {
     /// Whether component `c` of `level` and all its ancestors are in service.
     fn component(&self, level: Level, c: u32) -> bool;
 
-    /// The first in-service disk of `disks`, if any.
+    /// The disks of the widest out-of-service component at or above `disk`,
+    /// if any: the stretch a search for a usable disk can skip.
+    fn out_range(&self, disk: u32) -> Option<Range<u32>>;
+
+    /// The first in-service disk of `disks`, if any. Skips whole
+    /// out-of-service subtrees, so a lost facility costs one step.
     fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
-        disks.into_iter().find(|&d| self.component(Level::Disk, d))
+        let mut d = disks.start;
+        while d < disks.end {
+            match self.out_range(d) {
+                None => return Some(d),
+                Some(out) => d = out.end,
+            }
+        }
+        None
     }
 }
 
@@ -25,6 +37,30 @@ impl InService for AllInService {
     fn component(&self, _: Level, _: u32) -> bool {
         true
     }
+
+    fn out_range(&self, _: u32) -> Option<Range<u32>> {
+        None
+    }
+}
+
+/// Where to re-create the lost copy `slot` of a group whose other live
+/// copies are on `taken` and whose lost copy was on `old`: anchored on a
+/// surviving copy, else where the lost copy was, else anywhere in service in
+/// the group's region; then a disk that keeps the spread rule.
+pub fn replacement_disk<R: Rng + ?Sized>(
+    topo: &Topology,
+    group: &CopyGroup,
+    taken: &[u32],
+    old: u32,
+    usable: &dyn InService,
+    rng: &mut R,
+) -> Option<u32> {
+    let anchor = match taken.first() {
+        Some(&d) => Some(topo.ancestor(d, group.within)),
+        None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
+        None => pick_anchor(topo, group, usable, rng),
+    };
+    anchor.and_then(|a| pick_disk(topo, group, a, taken, usable, rng))
 }
 
 /// Chooses a disk for a new copy of a group anchored at `anchor` (a component

@@ -22,7 +22,7 @@ use rand_distr::Exp1;
 
 use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABLE, hour_of};
 use super::fleet::{Fleet, Service, link_of};
-use super::placement::{InService, Placement, pick_anchor, pick_disk};
+use super::placement::{InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
@@ -1095,9 +1095,7 @@ fn copies_of<'a>(
 }
 
 /// A disk for a new copy in `slot`'s group, keeping the group's placement
-/// rule against its other live copies. It anchors on a surviving copy of the
-/// group, else where the slot's copy was, else anywhere in the group's
-/// region that is in service.
+/// rule against its other live copies ([`replacement_disk`]).
 fn pick_for_slot(
     plan: &Plan,
     fleet: &Fleet,
@@ -1118,13 +1116,7 @@ fn pick_for_slot(
     }
     let taken = &taken[..alive];
     let old = ext.disks[slot as usize];
-    let usable = Service(fleet, topo);
-    let anchor = match taken.first() {
-        Some(&d) => Some(topo.ancestor(d, group.within)),
-        None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
-        None => pick_anchor(topo, group, &usable, rng),
-    };
-    anchor.and_then(|a| pick_disk(topo, group, a, taken, &usable, rng))
+    replacement_disk(topo, group, taken, old, &Service(fleet, topo), rng)
 }
 
 /// One-at-a-time repair: starts re-creating the next queued copy, if any
