@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::estimate::Summary;
 use crate::html::{self, Block, Section};
 use crate::plot::{self, Bar};
+use crate::report;
 use crate::scenario::Scenario;
 
 /// Writes `nines.svg`, `nines.png` and `report.html` into `out`; returns
@@ -49,56 +50,35 @@ fn nines_bars(summary: &Summary) -> Vec<Bar> {
 }
 
 fn sections(summary: &Summary, scenario: &Scenario, svg: &Path) -> Result<Vec<Section>, String> {
-    let header = [
-        "option",
-        "copies",
-        "P(object lost)",
-        "95% CI",
-        "nines",
-        "P(any loss)",
-        "method",
-    ];
-    let rows = summary
+    let table = |(header, rows): (Vec<&str>, Vec<Vec<String>>)| Block::Table {
+        header: header.into_iter().map(String::from).collect(),
+        rows,
+    };
+    let methods = summary
         .options
         .iter()
-        .map(|o| {
-            let d = &o.durability;
-            vec![
-                o.option.clone(),
-                o.copies.to_string(),
-                format!("{:.3e}", d.loss_probability),
-                format!("[{:.3e}, {:.3e}]", d.ci95[0], d.ci95[1]),
-                format!(
-                    "{}{:.1}",
-                    if d.upper_bound_only { "≥ " } else { "" },
-                    d.nines
-                ),
-                format!("{:.3e}", d.any_loss_probability),
-                d.method.to_string(),
-            ]
-        })
-        .collect();
-    let warnings: Vec<String> = summary
+        .map(|o| format!("{}: {}", o.option, o.durability.method));
+    let warnings = summary
         .options
         .iter()
-        .flat_map(|o| o.warnings.iter().map(move |w| format!("{}: {w}", o.option)))
-        .collect();
-    let mut results = vec![
+        .flat_map(|o| o.warnings.iter().map(move |w| format!("{}: {w}", o.option)));
+    let mut durability = vec![
         Block::Text(format!(
             "{} trials of {} year(s), seed {}, {} disks, {} extents per option.",
             summary.trials, summary.horizon_years, summary.seed, summary.disks, summary.extents
         )),
-        Block::Table {
-            header: header.map(String::from).to_vec(),
-            rows,
-        },
+        table(report::durability_rows(summary)),
         Block::figure_from_file(svg, "Nines per option; whiskers are the 95% interval.")?,
     ];
-    results.extend(warnings.into_iter().map(Block::Text));
+    durability.extend(methods.chain(warnings).map(Block::Text));
     Ok(vec![
         Section {
             heading: "Durability".into(),
-            blocks: results,
+            blocks: durability,
+        },
+        Section {
+            heading: "Availability, failover and geo-replication".into(),
+            blocks: vec![table(report::service_rows(summary))],
         },
         Section {
             heading: format!("Scenario {}", scenario.file),

@@ -142,7 +142,22 @@ pub fn table(summary: &Summary) -> String {
     if summary.partial {
         out += &format!("PARTIAL: interrupted after {} trials\n\n", summary.trials);
     }
-    let header = [
+    let (header, rows) = durability_rows(summary);
+    out += &grid(&header, &rows);
+    out += "\n";
+    let (header, rows) = service_rows(summary);
+    out += &grid(&header, &rows);
+    for o in &summary.options {
+        for w in &o.warnings {
+            out += &format!("note: {}: {w}\n", o.option);
+        }
+    }
+    out
+}
+
+/// Header and rows of the durability table: one row per option.
+pub fn durability_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
         "option",
         "copies",
         "P(object lost)",
@@ -152,10 +167,15 @@ pub fn table(summary: &Summary) -> String {
         "bytes lost",
         "repair traffic",
     ];
-    let rows: Vec<Vec<String>> = summary.options.iter().map(|o| row(o).to_vec()).collect();
-    out += &grid(&header, &rows);
-    out += "\n";
-    let header = [
+    (
+        header,
+        summary.options.iter().map(|o| row(o).to_vec()).collect(),
+    )
+}
+
+/// Header and rows of the service table: availability, failovers, lag.
+pub fn service_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
         "option",
         "read avail",
         "nines",
@@ -167,14 +187,7 @@ pub fn table(summary: &Summary) -> String {
         "RTO p50/p99/max",
         "lag p50/p99/max",
     ];
-    let rows: Vec<Vec<String>> = summary.options.iter().map(service_row).collect();
-    out += &grid(&header, &rows);
-    for o in &summary.options {
-        for w in &o.warnings {
-            out += &format!("note: {}: {w}\n", o.option);
-        }
-    }
-    out
+    (header, summary.options.iter().map(service_row).collect())
 }
 
 /// Left-aligned columns, two spaces apart.
