@@ -102,6 +102,9 @@ fn check_same(file: &str, part: &Part, first_file: &str, first: &Part) -> Result
     if part.seed != first.seed {
         return differs("the seed");
     }
+    if part.sums.method() != first.sums.method() {
+        return differs("the method (--method)");
+    }
     if part.trials != first.trials {
         return differs("the number of trials");
     }

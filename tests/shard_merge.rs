@@ -140,6 +140,24 @@ fn merge_refuses_parts_that_do_not_belong_together() {
     let err = merge_error(&[p0.clone(), other_scenario], &out);
     assert!(err.contains("the scenario differs"), "{err}");
 
+    let plain = dir.path().join("d");
+    ok(replisim(&[
+        "run",
+        s(&file),
+        "--trials",
+        "1000",
+        "--seed",
+        "3",
+        "--shard",
+        "1/2",
+        "--method",
+        "plain",
+        "--out",
+        s(&plain),
+    ]));
+    let err = merge_error(&[p0.clone(), plain.join("part-1-of-2.json")], &out);
+    assert!(err.contains("the method (--method) differs"), "{err}");
+
     let err = merge_error(std::slice::from_ref(&p0), &out);
     assert!(err.contains("missing shards: 1/2"), "{err}");
     let err = merge_error(&[p0.clone(), p0.clone(), p1], &out);
