@@ -44,8 +44,8 @@ pub const RUNS_PER_EPISODE: u32 = 1;
 /// trials, 2 seeds); 0.8 was kept when the proportional half was added,
 /// without a new sweep.
 const FAILURE_PROBABILITY: f64 = 0.8;
-/// Random-stream purposes of the rare-event method: one per option, apart
-/// from the fleet simulation's.
+/// Random-stream purposes of the rare-event method: one per option (keyed
+/// by its twin, [`Plan::twins`]), apart from the fleet simulation's.
 const PURPOSE_BASE: u32 = 3072;
 /// Safety cap on steps in one path.
 const MAX_STEPS: u64 = 1_000_000;
@@ -63,7 +63,7 @@ pub struct GroupTrial {
 /// placement, through the horizon.
 pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
     let system = plan.system;
-    let mut rng = trial_rng(plan.seed, trial, PURPOSE_BASE + k as u32);
+    let mut rng = trial_rng(plan.seed, trial, PURPOSE_BASE + plan.twins[k] as u32);
     let extent = rng.random_range(0..system.extents);
     let mut group = Group::new(system, k, plan.placements[k].extent(extent));
     let mut out = GroupTrial::default();

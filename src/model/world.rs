@@ -9,8 +9,9 @@
 //! Random streams (purposes of [`trial_rng`]): 0 draws the failure trace and
 //! detection delays; 1 + k draws repairs of option k; [`OUTAGES`] draws the
 //! outage trace; [`AUX`] + k draws option k's re-homing and failover
-//! durations. An option's behaviour thus never changes what another sees,
-//! and adding outages leaves the failure trace as it was.
+//! durations, where k is the option's twin ([`Plan::twins`]). An option's
+//! behaviour thus never changes what another sees, and adding outages
+//! leaves the failure trace as it was.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -103,23 +104,32 @@ pub struct Plan<'s> {
     pub system: &'s System,
     pub placements: Vec<Placement>,
     pub seed: u64,
+    /// Per option, the first option that stores data alike (same copy
+    /// groups and `needed`): its random streams are the twin's, so options
+    /// that differ only in name or in how they read (GRS and RA-GRS) see the
+    /// same layout, repairs and failover draws, and compare exactly.
+    pub twins: Vec<usize>,
 }
 
 impl<'s> Plan<'s> {
     /// Places every option's data once for the run, from the master seed's
-    /// stream of trial `u64::MAX` (no real trial uses that index). Options
-    /// that store data alike (GRS and RA-GRS) share the stream of the first
-    /// of them, hence the same layout: they differ only in how they read.
+    /// stream of trial `u64::MAX` (no real trial uses that index), keyed by
+    /// the option's twin.
     pub fn new(system: &'s System, seed: u64) -> Result<Self, String> {
         let options = &system.options;
-        let placements = options
+        let twins: Vec<usize> = options
             .iter()
-            .enumerate()
-            .map(|(k, option)| {
-                let twin = options
+            .map(|option| {
+                options
                     .iter()
                     .position(|o| o.groups == option.groups && o.needed == option.needed)
-                    .unwrap_or(k);
+                    .expect("an option is its own twin")
+            })
+            .collect();
+        let placements = options
+            .iter()
+            .zip(&twins)
+            .map(|(option, &twin)| {
                 let mut rng = trial_rng(seed, u64::MAX, 1 + twin as u32);
                 Placement::new(&system.topology, option, system.extents, &mut rng)
             })
@@ -128,6 +138,7 @@ impl<'s> Plan<'s> {
             system,
             placements,
             seed,
+            twins,
         })
     }
 
@@ -229,8 +240,8 @@ impl<'p, 's> World<'p, 's> {
         let data = (system.extents, system.extents as u64 * system.extent_bytes);
         let options = (0..system.options.len())
             .map(|k| OptionState {
-                rng: trial_rng(plan.seed, trial, 1 + k as u32),
-                aux: trial_rng(plan.seed, trial, AUX + k as u32),
+                rng: trial_rng(plan.seed, trial, 1 + plan.twins[k] as u32),
+                aux: trial_rng(plan.seed, trial, AUX + plan.twins[k] as u32),
                 changed: IdMap::default(),
                 added: IdMap::default(),
                 blocked: vec![Vec::new(); topo.regions.len()],
