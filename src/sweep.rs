@@ -211,7 +211,7 @@ fn chart(axes: &[Axis], points: &[Point], stem: &Path) -> Result<Vec<PathBuf>, S
     for p in points {
         let others: Vec<String> = (0..axes.len())
             .filter(|&j| j != k && axes[j].values.len() > 1)
-            .map(|j| format!("{}={}", axes[j].path, p.values[j]))
+            .map(|j| key_label(&axes[j].path, &p.values[j]))
             .collect();
         for o in &p.summary.options {
             let label = [o.option.clone()]
@@ -255,6 +255,14 @@ fn chart(axes: &[Axis], points: &[Point], stem: &Path) -> Result<Vec<PathBuf>, S
             false,
         ),
     }
+}
+
+/// `repair.time`, `{ dist = "fixed", value = "1d" }` → `time={dist=fixed,value=1d}`:
+/// short enough for the chart's key.
+fn key_label(path: &str, value: &str) -> String {
+    let leaf = path.rsplit('.').next().unwrap_or(path);
+    let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '"')).collect();
+    format!("{leaf}={compact}")
 }
 
 /// The values as numbers in one unit, when they all are: plain numbers,
