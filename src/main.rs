@@ -315,10 +315,7 @@ fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode
 
 /// `replisim sweep`: every point validated first, then run in turn.
 fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<(), String> {
-    let axes = sets
-        .iter()
-        .map(|a| sweep::Axis::parse(a))
-        .collect::<Result<Vec<_>, _>>()?;
+    let axes = sweep::axes(sets)?;
     let (file, text) = args.source()?;
     let points = sweep::scenarios(&file, &text, &axes).map_err(|e| e.to_string())?;
     let configs = points

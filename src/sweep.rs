@@ -38,6 +38,23 @@ impl Axis {
     }
 }
 
+/// The axes of `--set` arguments; a field may be swept once only.
+pub fn axes(args: &[String]) -> Result<Vec<Axis>, String> {
+    let axes = args
+        .iter()
+        .map(|a| Axis::parse(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, a) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|b| b.path == a.path) {
+            return Err(format!(
+                "--set {} is given twice: list all its values in one --set {}=V1,V2,...",
+                a.path, a.path
+            ));
+        }
+    }
+    Ok(axes)
+}
+
 /// Every combination of the axes' values, the first axis varying slowest.
 pub fn grid(axes: &[Axis]) -> Vec<Vec<Override>> {
     axes.iter().fold(vec![Vec::new()], |points, axis| {
@@ -319,6 +336,8 @@ mod tests {
         );
         assert_eq!(g[3][0].value, "2");
         assert!(Axis::parse("a=1,,2").is_err());
+        let twice = super::axes(&["a=1".into(), "b=2".into(), "a=3".into()]).unwrap_err();
+        assert!(twice.contains("--set a is given twice"), "{twice}");
     }
 
     #[test]
