@@ -14,8 +14,9 @@ use progress::Progress;
 use replisim::engine::trials::Merge;
 use replisim::engine::trials::{Completed, Controls, shard_range};
 use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
+use replisim::scenario::overrides::{self, Override};
 use replisim::scenario::{self, Scenario};
-use replisim::{analyze, figures, report, shard};
+use replisim::{analyze, expect, figures, report, shard, sweep};
 
 #[derive(Parser)]
 #[command(
@@ -32,17 +33,13 @@ struct Cli {
 enum Command {
     /// Simulate a scenario and report durability per replication option.
     Run {
-        /// Scenario file (TOML); the embedded default scenario when omitted.
-        scenario: Option<PathBuf>,
-        /// Master seed (overrides the scenario's `seed`).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Number of trials (overrides the scenario's `trials`).
-        #[arg(long)]
-        trials: Option<u64>,
-        /// Worker threads; 0 uses every core. The result never depends on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[command(flatten)]
+        args: RunArgs,
+        /// Change a scenario field, e.g. `--set failures.disk.afr=2%`
+        /// (repeatable; paths as in docs/scenario.md). Results go to
+        /// results/<name>/set/<the settings> unless --out is given.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         /// Run only shard K of N (0-based, e.g. 2/8) and write a part for `merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
@@ -52,13 +49,6 @@ enum Command {
         /// Also write the JSON summary to this file.
         #[arg(long)]
         json: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// How to estimate P(object lost): `rare` (rare-event method, for
-        /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
-        #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
-        method: MethodArg,
         /// Keep doubling the trials until every option's 95% interval is
         /// within this fraction of its estimate (e.g. 0.1), or --max-trials.
         #[arg(long, value_name = "FRACTION")]
@@ -66,6 +56,32 @@ enum Command {
         /// Budget for --rel-error.
         #[arg(long, default_value_t = 1 << 20)]
         max_trials: u64,
+    },
+    /// Run a scenario and judge the expectations of its [expect] section.
+    /// Exits 0 when all hold, 3 when any fails, 1 on any other error.
+    Check {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Change a scenario field, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Also write the results (as `run` does) to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a scenario at every combination of the values given to --set;
+    /// writes sweep.csv, sweep.json and a chart of the nines.
+    Sweep {
+        #[command(flatten)]
+        args: RunArgs,
+        /// A field and its values, e.g. `--set failures.disk.afr=1%,2%,4%`
+        /// (repeatable: the full grid is run; the first field with several
+        /// values is the chart's x axis).
+        #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+        set: Vec<String>,
+        /// Directory for the results [default: results/<scenario name>/sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Combine the parts of a sharded run into the summary one run gives.
     Merge {
@@ -95,6 +111,62 @@ enum Command {
     },
 }
 
+/// The flags shared by `run`, `check` and `sweep`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario file (TOML); the embedded default scenario when omitted.
+    scenario: Option<PathBuf>,
+    /// Master seed (overrides the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of trials (overrides the scenario's `trials`).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// Worker threads; 0 uses every core. The result never depends on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+    /// How to estimate P(object lost): `rare` (rare-event method, for
+    /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
+    #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
+    method: MethodArg,
+}
+
+impl RunArgs {
+    /// The scenario file with `sets` applied.
+    fn load(&self, sets: &[String]) -> Result<Scenario, String> {
+        let overrides = parse_overrides(sets)?;
+        let (file, text) = self.source()?;
+        overrides::apply(&file, &text, &overrides).map_err(|e| e.to_string())
+    }
+
+    /// The scenario's file name and text.
+    fn source(&self) -> Result<(String, String), String> {
+        match &self.scenario {
+            Some(p) => scenario::read(p).map_err(|e| e.to_string()),
+            None => Ok((scenario::DEFAULT_FILE.into(), scenario::DEFAULT_TEXT.into())),
+        }
+    }
+
+    fn config(&self, s: &Scenario) -> Result<RunConfig, String> {
+        if self.trials == Some(0) {
+            return Err("--trials must be at least 1".into());
+        }
+        Ok(RunConfig {
+            seed: self.seed.unwrap_or(s.seed),
+            trials: self.trials.unwrap_or(s.trials),
+            threads: self.threads,
+            method: self.method.into(),
+        })
+    }
+}
+
+fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, String> {
+    sets.iter().map(|a| Override::parse(a)).collect()
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum MethodArg {
     Rare,
@@ -113,9 +185,13 @@ impl From<MethodArg> for Method {
 /// Set by Ctrl-C: trials not yet started are skipped.
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// `check`'s exit status when an expectation fails (1 is any other error,
+/// 2 a usage error).
+const EXPECTATION_FAILED: u8 = 3;
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("{message}");
             ExitCode::FAILURE
@@ -123,53 +199,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let done = match cli.command {
         Command::Validate { scenario } => {
             let s = load(Some(&scenario))?;
             print_out(&format!(
-                "{}: valid ({} options, {} disks, {} extents per option)\n",
+                "{}: valid ({} options, {} disks, {} extents per option, {} expectations)\n",
                 scenario.display(),
                 s.system.options.len(),
                 s.system.topology.disks(),
-                s.system.extents
+                s.system.extents,
+                s.expectations.len()
             ))
         }
         Command::Run {
-            scenario,
-            seed,
-            trials,
-            threads,
+            args,
+            set,
             shard,
             out,
             json,
-            quiet,
-            method,
             rel_error,
             max_trials,
         } => {
-            let s = load(scenario.as_deref())?;
-            let config = RunConfig {
-                seed: seed.unwrap_or(s.seed),
-                trials: trials.unwrap_or(s.trials),
-                threads,
-                method: method.into(),
-            };
-            if config.trials == 0 {
-                return Err("--trials must be at least 1".into());
-            }
+            let s = args.load(&set)?;
+            let config = args.config(&s)?;
             let stop = rel_error
                 .map(|f| stopping_rule(f, max_trials))
                 .transpose()?;
-            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            let out = out.unwrap_or_else(|| default_out(&s, &set));
             match shard.as_deref().map(shard::parse_shard).transpose()? {
                 Some(_) if stop.is_some() => {
                     Err("--rel-error decides the trials as it goes; it cannot be sharded".into())
                 }
-                Some((k, n)) => run_shard(&s, config, (k, n), &out, quiet),
-                None => run_whole(&s, config, stop, &out, json.as_deref(), quiet),
+                Some((k, n)) => run_shard(&s, config, (k, n), &out, args.quiet),
+                None => run_whole(&s, config, stop, &out, json.as_deref(), args.quiet),
             }
         }
+        Command::Check { args, set, out } => return check(&args, &set, out.as_deref()),
+        Command::Sweep { args, set, out } => run_sweep(&args, &set, out),
         Command::Analyze { scenario, json } => {
             let s = load(scenario.as_deref())?;
             let exact = analyze::analyze(&s.system).map_err(|e| {
@@ -201,7 +268,86 @@ fn run(cli: Cli) -> Result<(), String> {
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             write_summary(&s, &summary, &out, json.as_deref())
         }
+    };
+    done.map(|()| ExitCode::SUCCESS)
+}
+
+/// results/<name>, or results/<name>/set/<the settings> for a run with
+/// `--set`, so that it never overwrites the scenario's own results.
+fn default_out(s: &Scenario, sets: &[String]) -> PathBuf {
+    let base = Path::new("results").join(&s.name);
+    match parse_overrides(sets) {
+        Ok(o) if !o.is_empty() => base.join("set").join(overrides::slug(&o)),
+        _ => base,
     }
+}
+
+/// `replisim check`: runs the scenario and judges its expectations.
+fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode, String> {
+    let s = args.load(sets)?;
+    if s.expectations.is_empty() {
+        return Err(format!(
+            "{}: no [expect] section, so nothing to check (see docs/scenario.md)",
+            s.file
+        ));
+    }
+    let config = args.config(&s)?;
+    let done = simulate(&s, config, 0..config.trials, args.quiet)?;
+    let summary = estimate::summarize(&s, config, &done.acc);
+    if let Some(out) = out {
+        write_summary(&s, &summary, out, None)?;
+    }
+    let outcomes = expect::evaluate(&s.expectations, &summary);
+    print_out(&format!(
+        "check {}: {} trials, seed {}\n{}",
+        s.name,
+        summary.trials,
+        summary.seed,
+        expect::table(&outcomes)
+    ))?;
+    interrupted(done.completed_to, config.trials)?;
+    Ok(if expect::any_fails(&outcomes) {
+        ExitCode::from(EXPECTATION_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `replisim sweep`: every point validated first, then run in turn.
+fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<(), String> {
+    let axes = sweep::axes(sets)?;
+    let (file, text) = args.source()?;
+    let points = sweep::scenarios(&file, &text, &axes).map_err(|e| e.to_string())?;
+    let configs = points
+        .iter()
+        .map(|p| args.config(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<String> = sweep::grid(&axes)
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|o| o.arg.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let started = Instant::now();
+    let on_point = |i: usize, n: usize| {
+        if !args.quiet {
+            let so_far = started.elapsed().as_secs_f64();
+            eprintln!("[{}/{n}] {} ({so_far:.0} s so far)", i + 1, labels[i]);
+        }
+    };
+    let results = sweep::run(&points, &configs, &axes, &on_point)?;
+    let out = out.unwrap_or_else(|| Path::new("results").join(&points[0].name).join("sweep"));
+    let files = sweep::write(&axes, &results, &out)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    print_out(&format!(
+        "{}\nwrote {}\nwall time {:.1} s\n",
+        sweep::table(&axes, &results),
+        names.join(", "),
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// Runs trials `range`, with the progress bar and Ctrl-C wired in.

@@ -191,7 +191,7 @@ pub fn service_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) 
 }
 
 /// Left-aligned columns, two spaces apart.
-fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
+pub fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()

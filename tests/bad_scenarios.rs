@@ -228,3 +228,64 @@ fn diurnal_profile_of_the_wrong_length() {
         "24 hourly multipliers",
     );
 }
+
+#[test]
+fn expectation_with_an_unknown_metric() {
+    assert_error(
+        "[expect]\nLRS = [\n  \"nines >= 2\",\n  \"ninez >= 11\",\n]\n",
+        4,
+        "expect.LRS[1]",
+        "metrics are nines, loss",
+    );
+}
+
+#[test]
+fn expectation_about_an_option_not_in_the_scenario() {
+    assert_error(
+        "options = [\"LRS\"]\n[expect]\nXRS = [\"nines >= 2\"]\n",
+        3,
+        "expect.XRS",
+        "its options are LRS",
+    );
+}
+
+#[test]
+fn expectation_without_a_unit_or_for_the_wrong_option() {
+    assert_error(
+        "[expect]\nGRS = [\"rpo_p99 <= 900\"]\n",
+        2,
+        "expect.GRS[0]",
+        "duration unit",
+    );
+    assert_error(
+        "[expect]\nLRS = [\"failovers_per_year <= 1\"]\n",
+        2,
+        "expect.LRS[0]",
+        "LRS has none",
+    );
+}
+
+#[test]
+fn a_bad_set_names_the_set_and_what_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let result = Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(["run", "scenarios/lrs.toml", "--trials", "3", "--quiet"])
+        .args(["--set", "failures.disk.afrr=2%", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    assert!(!out.exists(), "no result may be written for a bad --set");
+    let stderr = String::from_utf8(result.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "scenarios/lrs.toml with --set failures.disk.afrr=2%: error in `failures.disk.afrr`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("expected one of `afr`, `lifetime`, `replace`"),
+        "{stderr}"
+    );
+}

@@ -1,14 +1,15 @@
 //! Every bundled scenario, run at its own seed and trial count, reproduces
 //! its committed results/<name>/summary.json byte for byte. When the model
 //! changes on purpose, regenerate them (see README) and review the diff.
+//! The expectations of each scenario's `[expect]` section hold for them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use replisim::estimate::{Method, RunConfig, estimate};
-use replisim::{report, scenario};
+use replisim::estimate::{Method, RunConfig, Summary, estimate};
+use replisim::{expect, report, scenario};
 
-#[test]
-fn bundled_scenarios_reproduce_their_committed_results() {
+/// The bundled scenario files, in name order.
+fn bundled() -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir("scenarios")
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -19,15 +20,26 @@ fn bundled_scenarios_reproduce_their_committed_results() {
         files.len() >= 5,
         "expected the bundled scenarios, found {files:?}"
     );
-    for file in files {
+    files
+}
+
+/// The scenario's own seed and trials, as `replisim run FILE` uses them.
+fn config(s: &scenario::Scenario) -> RunConfig {
+    RunConfig {
+        seed: s.seed,
+        trials: s.trials,
+        threads: 0,
+        method: Method::RareEvent,
+    }
+}
+
+#[test]
+fn bundled_scenarios_meet_their_expectations_and_reproduce_their_committed_results() {
+    for file in bundled() {
         let s = scenario::load(&file).unwrap();
-        let config = RunConfig {
-            seed: s.seed,
-            trials: s.trials,
-            threads: 0,
-            method: Method::RareEvent,
-        };
-        let produced = report::json(&estimate(&s, config).unwrap()).unwrap();
+        let summary = estimate(&s, config(&s)).unwrap();
+        assert_expectations_hold(&file, &s, &summary);
+        let produced = report::json(&summary).unwrap();
         let committed = Path::new("results").join(&s.name).join("summary.json");
         let expected = std::fs::read_to_string(&committed)
             .unwrap_or_else(|e| panic!("{}: {e}", committed.display()));
@@ -36,6 +48,27 @@ fn bundled_scenarios_reproduce_their_committed_results() {
             "{} no longer reproduces {}; regenerate with the README's command and review the diff",
             file.display(),
             committed.display()
+        );
+    }
+}
+
+/// The expectations shipped in a bundled scenario hold for the results it
+/// produces: each file pins what a regression should catch.
+fn assert_expectations_hold(file: &Path, s: &scenario::Scenario, summary: &Summary) {
+    assert!(
+        !s.expectations.is_empty(),
+        "{} has no [expect] section",
+        file.display()
+    );
+    for o in expect::evaluate(&s.expectations, summary) {
+        assert_ne!(
+            o.verdict,
+            expect::Verdict::Fails,
+            "{}: {} `{}` fails: measured {:?}",
+            file.display(),
+            o.expectation.option,
+            o.expectation.text,
+            o.measured
         );
     }
 }

@@ -57,6 +57,7 @@ pub fn cdf(
         series: &series,
         log_x,
         log_y: false,
+        x_categories: None,
     };
     render(path_stem, &chart)
 }

@@ -1,8 +1,8 @@
 //! Curves with shaded 95 % confidence bands, on linear or log axes.
 
 use super::{
-    Chart, DrawResult, Swatch, colour, fmt_num, house_style, key_width, pad_linear, pad_log,
-    render, side_key, span, titled,
+    Chart, DrawResult, Swatch, category_label, colour, fmt_num, house_style, key_width, pad_linear,
+    pad_log, render, side_key, span, titled,
 };
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -28,15 +28,42 @@ pub fn lines_with_bands(
     series: &[Series],
     log_y: bool,
 ) -> Result<Vec<PathBuf>, String> {
-    let chart = Lines {
-        title,
-        x_label,
-        y_label,
-        series,
-        log_x: false,
-        log_y,
-    };
-    render(path_stem, &chart)
+    let axes = (x_label, None, y_label, log_y);
+    render(path_stem, &Lines::linear_x(title, axes, series))
+}
+
+/// Like [`lines_with_bands`], against categories: a point's x is the index
+/// of its category in `categories`, which label the axis (a sweep over
+/// values that are not numbers).
+pub fn lines_with_bands_categorical(
+    path_stem: &Path,
+    title: &str,
+    x_label: &str,
+    categories: &[String],
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<Vec<PathBuf>, String> {
+    let axes = (x_label, Some(categories), y_label, log_y);
+    render(path_stem, &Lines::linear_x(title, axes, series))
+}
+
+/// x label, x categories, y label, log y.
+type Axes<'a> = (&'a str, Option<&'a [String]>, &'a str, bool);
+
+impl<'a> Lines<'a> {
+    fn linear_x(title: &'a str, axes: Axes<'a>, series: &'a [Series]) -> Self {
+        let (x_label, x_categories, y_label, log_y) = axes;
+        Self {
+            title,
+            x_label,
+            y_label,
+            series,
+            log_x: false,
+            log_y,
+            x_categories,
+        }
+    }
 }
 
 /// Also draws the CDF chart, which is lines without bands.
@@ -47,6 +74,8 @@ pub(super) struct Lines<'a> {
     pub series: &'a [Series],
     pub log_x: bool,
     pub log_y: bool,
+    /// Labels of the x positions 0, 1, …, instead of numbers.
+    pub x_categories: Option<&'a [String]>,
 }
 
 /// A point that these axes can show, its band widened to contain it.
@@ -105,8 +134,18 @@ impl Lines<'_> {
             .x_label_area_size(50)
             .y_label_area_size(80)
             .build_cartesian_2d(xs, ys)?;
+        let categories: Vec<&str> = self
+            .x_categories
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let x_label = |v: &f64| match self.x_categories {
+            Some(_) => category_label(&categories, *v),
+            None => fmt_num(*v),
+        };
         house_style(&mut chart.configure_mesh())
-            .x_label_formatter(&|v| fmt_num(*v))
+            .x_label_formatter(&x_label)
             .y_label_formatter(&|v| fmt_num(*v))
             .x_desc(self.x_label)
             .y_desc(self.y_label)

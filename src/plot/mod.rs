@@ -17,7 +17,7 @@ mod timeline;
 
 pub use bars::{Bar, bars_with_ci};
 pub use dist::{Cdf, cdf, histogram};
-pub use lines::{Series, lines_with_bands};
+pub use lines::{Series, lines_with_bands, lines_with_bands_categorical};
 pub use timeline::{Lane, timeline};
 
 use ab_glyph::FontRef;

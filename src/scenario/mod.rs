@@ -1,6 +1,7 @@
 //! Scenario files: TOML in, a validated [`System`] and run settings out.
 //! Every mistake becomes a [`ScenarioError`] naming file, line and field.
 
+pub mod overrides;
 pub mod schema;
 pub mod source;
 pub mod validate;
@@ -24,27 +25,41 @@ pub struct Scenario {
     pub seed: u64,
     pub trials: u64,
     pub system: System,
+    /// The `[expect]` section, in the order of the options.
+    pub expectations: Vec<crate::expect::Expectation>,
 }
 
 /// Reads and validates a scenario file.
 pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        position: None,
-        field: None,
-        message: format!("cannot read the scenario: {e}"),
-        line_text: None,
-    })?;
+    let (file, text) = read(path)?;
     from_source(&file, &text)
+}
+
+/// The name and text of a scenario file, unvalidated.
+pub fn read(path: &std::path::Path) -> Result<(String, String), ScenarioError> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(e) => Err(ScenarioError {
+            file,
+            position: None,
+            field: None,
+            message: format!("cannot read the scenario: {e}"),
+            line_text: None,
+        }),
+    }
 }
 
 /// Validates scenario `text` read from `file`, named after the file's stem
 /// unless it has a `name`.
 pub fn from_source(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    parse(file, text, &stem_of(file))
+}
+
+/// The file name without `.toml`: a scenario's name unless it has one.
+fn stem_of(file: &str) -> String {
     let stem = std::path::Path::new(file).file_stem();
-    let stem = stem.map(|s| s.to_string_lossy().into_owned());
-    parse(file, text, stem.as_deref().unwrap_or("scenario"))
+    stem.map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// The embedded default scenario.
@@ -59,6 +74,8 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let spec: schema::ScenarioFile =
         toml::from_str(text).map_err(|e| source.error_at(e.span(), e.message()))?;
     let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
+    let expectations = crate::expect::from_spec(&spec.expect, &system.options)
+        .map_err(|(path, message)| source.error_in(&path, &message))?;
     Ok(Scenario {
         file: file.to_string(),
         text: text.to_string(),
@@ -67,6 +84,7 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         seed: spec.seed,
         trials: u64::from(spec.trials.0),
         system,
+        expectations,
     })
 }
 

@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Count {
 
 impl<'de> Deserialize<'de> for NonNegative {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let x = f64::deserialize(d)?;
+        let x = d.deserialize_any(NumberOrPercent)?;
         if x.is_finite() && x >= 0.0 {
             Ok(NonNegative(x))
         } else {
@@ -67,6 +67,39 @@ impl<'de> Deserialize<'de> for NonNegative {
             )))
         }
     }
+}
+
+/// A number, or a percentage written as a string ("1.57%"), as rates and
+/// fractions are often quoted.
+struct NumberOrPercent;
+
+impl de::Visitor<'_> for NumberOrPercent {
+    type Value = f64;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a non-negative number (0.02) or a percentage (\"2%\")")
+    }
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<f64, E> {
+        Ok(x)
+    }
+    fn visit_i64<E: de::Error>(self, x: i64) -> Result<f64, E> {
+        Ok(x as f64)
+    }
+    fn visit_u64<E: de::Error>(self, x: u64) -> Result<f64, E> {
+        Ok(x as f64)
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<f64, E> {
+        percent(s).ok_or_else(|| {
+            E::custom(format!(
+                "must be a non-negative number (0.02) or a percentage (\"2%\"), got \"{s}\""
+            ))
+        })
+    }
+}
+
+/// "2%" → 0.02; None unless a number followed by `%`.
+pub fn percent(text: &str) -> Option<f64> {
+    let number = text.trim().strip_suffix('%')?.trim();
+    number.parse::<f64>().ok().map(|x| x / 100.0)
 }
 
 /// A distribution of durations: a plain duration string means a fixed value,
@@ -157,6 +190,9 @@ pub struct ScenarioFile {
     pub geo_replication: GeoSpec,
     #[serde(default)]
     pub failover: FailoverSpec,
+    /// Expectations per option, checked by `replisim check`.
+    #[serde(default)]
+    pub expect: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -175,7 +175,7 @@ fn walk_items(items: &[Spanned<DeValue<'_>>], offset: usize, path: &mut Vec<Stri
 }
 
 /// `region[1]` → ("region", Some(1)).
-fn split_index(segment: &str) -> (&str, Option<usize>) {
+pub(crate) fn split_index(segment: &str) -> (&str, Option<usize>) {
     match segment.split_once('[') {
         Some((key, rest)) => (key, rest.trim_end_matches(']').parse().ok()),
         None => (segment, None),
