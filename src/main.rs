@@ -15,7 +15,7 @@ use replisim::engine::trials::Merge;
 use replisim::engine::trials::{Completed, Controls, shard_range};
 use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use replisim::scenario::{self, Scenario};
-use replisim::{analyze, figures, report, shard};
+use replisim::{analyze, compare, figures, report, shard};
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +66,35 @@ enum Command {
         /// Budget for --rel-error.
         #[arg(long, default_value_t = 1 << 20)]
         max_trials: u64,
+    },
+    /// Compare options under the same failures in every trial (common random
+    /// numbers): each option's difference from the first, with a 95% interval
+    /// from paired samples.
+    Compare {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Options to compare, comma-separated, the baseline first [default:
+        /// all, in the scenario's order].
+        #[arg(long, value_name = "A,B,...")]
+        options: Option<String>,
+        /// Master seed (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Number of trials (overrides the scenario's `trials`).
+        #[arg(long)]
+        trials: Option<u64>,
+        /// Worker threads; 0 uses every core. The result never depends on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Directory for the results [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        /// How to estimate P(object lost): `rare` or `plain`.
+        #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
+        method: MethodArg,
     },
     /// Combine the parts of a sharded run into the summary one run gives.
     Merge {
@@ -170,6 +199,26 @@ fn run(cli: Cli) -> Result<(), String> {
                 None => run_whole(&s, config, stop, &out, json.as_deref(), quiet),
             }
         }
+        Command::Compare {
+            scenario,
+            options,
+            seed,
+            trials,
+            threads,
+            out,
+            quiet,
+            method,
+        } => {
+            let s = load(scenario.as_deref())?;
+            let config = RunConfig {
+                seed: seed.unwrap_or(s.seed),
+                trials: trials.unwrap_or(s.trials),
+                threads,
+                method: method.into(),
+            };
+            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            run_compare(&s, config, options.as_deref(), &out, quiet)
+        }
         Command::Analyze { scenario, json } => {
             let s = load(scenario.as_deref())?;
             let exact = analyze::analyze(&s.system).map_err(|e| {
@@ -199,17 +248,19 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            write_summary(&s, &summary, &out, json.as_deref())
+            write_summary(&s, &summary, &out, json.as_deref(), None)
         }
     }
 }
 
-/// Runs trials `range`, with the progress bar and Ctrl-C wired in.
+/// Runs trials `range`, with the progress bar and Ctrl-C wired in; with a
+/// baseline, also records paired differences from it (whole runs only).
 fn simulate(
     s: &Scenario,
     config: RunConfig,
     range: std::ops::Range<u64>,
     quiet: bool,
+    baseline: Option<usize>,
 ) -> Result<Completed<RunSums>, String> {
     // Without a handler Ctrl-C still ends the run, just without a result.
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
@@ -220,7 +271,10 @@ fn simulate(
         stop: Some(&STOP),
         on_block: Some(&on_block),
     };
-    let done = estimate::simulate(s, config, range, &controls);
+    let done = match baseline {
+        Some(b) => estimate::simulate_paired(s, config, b, &controls),
+        None => estimate::simulate(s, config, range, &controls),
+    };
     progress.finish();
     done
 }
@@ -247,7 +301,7 @@ fn run_whole(
     quiet: bool,
 ) -> Result<(), String> {
     let started = Instant::now();
-    let mut done = simulate(s, config, 0..config.trials, quiet)?;
+    let mut done = simulate(s, config, 0..config.trials, quiet, None)?;
     let mut summary = estimate::summarize(s, config, &done.acc);
     if let Some(mut rule) = stop {
         // Doubling rounds over consecutive trial ranges: the sums are exact,
@@ -257,7 +311,7 @@ fn run_whole(
             if next <= config.trials {
                 break;
             }
-            let more = simulate(s, config, config.trials..next, quiet)?;
+            let more = simulate(s, config, config.trials..next, quiet, None)?;
             done.acc.merge(more.acc);
             done.completed_to = more.completed_to;
             config.trials = next;
@@ -266,7 +320,7 @@ fn run_whole(
         rule.met = rule.holds(&summary);
         summary.stopping = Some(rule);
     }
-    write_summary(s, &summary, out, json)?;
+    write_summary(s, &summary, out, json, None)?;
     print_out(&format!(
         "wall time {:.1} s on {} threads\n",
         started.elapsed().as_secs_f64(),
@@ -292,7 +346,7 @@ fn run_shard(
 ) -> Result<(), String> {
     let range = shard_range(config.trials, k, n);
     let (start, end) = (range.start, range.end);
-    let done = simulate(s, config, range, quiet)?;
+    let done = simulate(s, config, range, quiet, None)?;
     let part = shard::Part {
         format: shard::FORMAT.to_string(),
         scenario_file: s.file.clone(),
@@ -312,12 +366,42 @@ fn run_shard(
     interrupted(done.completed_to, end)
 }
 
-/// Writes summary.json and summary.csv (and `json`), then prints the table.
+/// Runs every option with paired differences from the first listed, writes
+/// the run's files and compare.json/compare.csv, and prints the comparison.
+fn run_compare(
+    s: &Scenario,
+    config: RunConfig,
+    options: Option<&str>,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), String> {
+    if config.trials == 0 {
+        return Err("--trials must be at least 1".into());
+    }
+    let listed = compare::select(&s.system, options)?;
+    let done = simulate(s, config, 0..config.trials, quiet, Some(listed[0]))?;
+    let summary = estimate::summarize(s, config, &done.acc);
+    let comparison = compare::comparison(&s.system, &summary, &done.acc, &listed)?;
+    let (json_text, csv_text) = (compare::json(&comparison)?, compare::csv(&comparison)?);
+    write_summary(s, &summary, out, None, Some(&comparison))?;
+    report::write_atomic(&out.join("compare.json"), &json_text)?;
+    report::write_atomic(&out.join("compare.csv"), &csv_text)?;
+    print_out(&format!(
+        "\n{}\nwrote {}/compare.json and compare.csv\n",
+        compare::table(&comparison),
+        out.display()
+    ))?;
+    interrupted(done.completed_to, config.trials)
+}
+
+/// Writes summary.json and summary.csv (and `json`), the figures and
+/// report.html (with the comparison, if any), then prints the table.
 fn write_summary(
     s: &Scenario,
     summary: &Summary,
     out: &Path,
     json: Option<&Path>,
+    comparison: Option<&compare::Comparison>,
 ) -> Result<(), String> {
     // Render everything before writing anything.
     let json_text = report::json(summary)?;
@@ -327,10 +411,15 @@ fn write_summary(
     if let Some(path) = json {
         report::write_atomic(path, &json_text)?;
     }
-    figures::write(summary, s, out)?;
+    let files = figures::write(summary, s, out, comparison)?;
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
     let written = format!(
-        "\nwrote {}/summary.json, summary.csv, nines.svg, nines.png and report.html\n",
-        out.display()
+        "\nwrote {}/summary.json, summary.csv, {}\n",
+        out.display(),
+        names.join(", ")
     );
     print_out(&(report::table(summary) + &written))
 }
