@@ -203,6 +203,17 @@ impl Recovery {
     }
 }
 
+/// A unit for times up to `max` seconds, and its length in seconds.
+fn time_unit(max: f64) -> (&'static str, f64) {
+    if max >= 7200.0 {
+        ("hours", 3600.0)
+    } else if max >= 120.0 {
+        ("minutes", 60.0)
+    } else {
+        ("seconds", 1.0)
+    }
+}
+
 /// The CDF of RPO or RTO per option with failovers; skipped without one.
 fn cdf_figure(
     summary: &Summary,
@@ -230,11 +241,18 @@ fn cdf_figure(
     let (lo, hi) = values().fold((f64::INFINITY, 0.0_f64), |(l, h), v| (l.min(v), h.max(v)));
     // A log axis only when every value can sit on it and they span decades.
     let log_x = lo > 0.0 && hi > 100.0 * lo;
-    let stem = out.join(name.to_lowercase());
+    let (unit, seconds) = time_unit(hi);
+    let curves: Vec<Cdf> = curves
+        .into_iter()
+        .map(|c| Cdf {
+            quantiles: c.quantiles.iter().map(|&(q, v)| (q, v / seconds)).collect(),
+            ..c
+        })
+        .collect();
     let written = plot::cdf(
-        &stem,
+        &out.join(name.to_lowercase()),
         &format!("{name} of unplanned failovers per option (CDF)"),
-        &format!("{name} (seconds)"),
+        &format!("{name} ({unit})"),
         &curves,
         log_x,
     )?;

@@ -34,15 +34,8 @@ enum Command {
     Run {
         /// Scenario file (TOML); the embedded default scenario when omitted.
         scenario: Option<PathBuf>,
-        /// Master seed (overrides the scenario's `seed`).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Number of trials (overrides the scenario's `trials`).
-        #[arg(long)]
-        trials: Option<u64>,
-        /// Worker threads; 0 uses every core. The result never depends on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[command(flatten)]
+        trials: TrialFlags,
         /// Run only shard K of N (0-based, e.g. 2/8) and write a part for `merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
@@ -55,10 +48,6 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
-        /// How to estimate P(object lost): `rare` (rare-event method, for
-        /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
-        #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
-        method: MethodArg,
         /// Keep doubling the trials until every option's 95% interval is
         /// within this fraction of its estimate (e.g. 0.1), or --max-trials.
         #[arg(long, value_name = "FRACTION")]
@@ -77,24 +66,14 @@ enum Command {
         /// all, in the scenario's order].
         #[arg(long, value_name = "A,B,...")]
         options: Option<String>,
-        /// Master seed (overrides the scenario's `seed`).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Number of trials (overrides the scenario's `trials`).
-        #[arg(long)]
-        trials: Option<u64>,
-        /// Worker threads; 0 uses every core. The result never depends on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[command(flatten)]
+        trials: TrialFlags,
         /// Directory for the results [default: results/<scenario name>].
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
-        /// How to estimate P(object lost): `rare` or `plain`.
-        #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
-        method: MethodArg,
     },
     /// Combine the parts of a sharded run into the summary one run gives.
     Merge {
@@ -122,6 +101,37 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+/// How many trials, from which seed, by which method: shared by `run` and
+/// `compare`.
+#[derive(clap::Args)]
+struct TrialFlags {
+    /// Master seed (overrides the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of trials (overrides the scenario's `trials`).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// Worker threads; 0 uses every core. The result never depends on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// How to estimate P(object lost): `rare` (rare-event method, for
+    /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
+    #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
+    method: MethodArg,
+}
+
+impl TrialFlags {
+    /// The scenario's seed and trials unless overridden.
+    fn config(&self, s: &Scenario) -> RunConfig {
+        RunConfig {
+            seed: self.seed.unwrap_or(s.seed),
+            trials: self.trials.unwrap_or(s.trials),
+            threads: self.threads,
+            method: self.method.into(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -166,24 +176,16 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Run {
             scenario,
-            seed,
             trials,
-            threads,
             shard,
             out,
             json,
             quiet,
-            method,
             rel_error,
             max_trials,
         } => {
             let s = load(scenario.as_deref())?;
-            let config = RunConfig {
-                seed: seed.unwrap_or(s.seed),
-                trials: trials.unwrap_or(s.trials),
-                threads,
-                method: method.into(),
-            };
+            let config = trials.config(&s);
             if config.trials == 0 {
                 return Err("--trials must be at least 1".into());
             }
@@ -202,20 +204,12 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Compare {
             scenario,
             options,
-            seed,
             trials,
-            threads,
             out,
             quiet,
-            method,
         } => {
             let s = load(scenario.as_deref())?;
-            let config = RunConfig {
-                seed: seed.unwrap_or(s.seed),
-                trials: trials.unwrap_or(s.trials),
-                threads,
-                method: method.into(),
-            };
+            let config = trials.config(&s);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             run_compare(&s, config, options.as_deref(), &out, quiet)
         }

@@ -10,26 +10,6 @@ use replisim::scenario;
 
 mod common;
 
-/// All four standard options under disk and whole-facility failures, as in
-/// tests/analyze.rs; `horizon` is filled in.
-fn correlated(horizon: &str) -> String {
-    format!(
-        r#"
-name = "exact"
-horizon = "{horizon}"
-detection = "0s"
-options = ["LRS", "ZRS", "GRS", "GZRS"]
-[failures.disk]
-afr = 0.0157
-[failures.facility]
-afr = 0.001
-replace = "0s"
-[repair]
-time = {{ dist = "exponential", mean = "1d" }}
-"#
-    )
-}
-
 /// Checkpoints compared with the exact chain: t = 0.25, 0.5, 0.75 and 1 year.
 const CHECKED: [(usize, &str, f64); 4] = [
     (4, "0.25y", 0.25),
@@ -98,7 +78,7 @@ fn plain_monte_carlo_curve_matches_the_chain_at_four_times() {
 
 #[test]
 fn rare_event_curve_matches_analyze_at_four_times_for_every_option() {
-    let s = scenario::parse("exact.toml", &correlated("1y"), "exact").unwrap();
+    let s = scenario::parse("exact.toml", &common::correlated("1y"), "exact").unwrap();
     let config = RunConfig {
         seed: 7,
         trials: 1500,
@@ -109,7 +89,7 @@ fn rare_event_curve_matches_analyze_at_four_times_for_every_option() {
     // 16 points at once: a family-wise 99% (Bonferroni, z = Φ⁻¹(1 − 0.01/32)).
     let widen = 3.42 / 1.960;
     for (c, horizon, _) in CHECKED {
-        let at = scenario::parse("exact.toml", &correlated(horizon), "exact").unwrap();
+        let at = scenario::parse("exact.toml", &common::correlated(horizon), "exact").unwrap();
         let exact = analyze(&at.system).unwrap();
         for (e, o) in exact.iter().zip(&summary.options) {
             assert_covers(&o.option, &o.loss_by_horizon[c], e.loss_probability, widen);
