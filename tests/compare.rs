@@ -65,7 +65,19 @@ fn config(method: Method) -> RunConfig {
 }
 
 fn compared(s: &Scenario, method: Method, listed: &[usize]) -> (Summary, Comparison) {
-    let config = config(method);
+    compared_on(s, method, listed, 0)
+}
+
+fn compared_on(
+    s: &Scenario,
+    method: Method,
+    listed: &[usize],
+    threads: usize,
+) -> (Summary, Comparison) {
+    let config = RunConfig {
+        threads,
+        ..config(method)
+    };
     let run = simulate_paired(s, config, listed[0], &Controls::default()).unwrap();
     let summary = summarize(s, config, &run.acc);
     let c = compare::comparison(&s.system, &summary, &run.acc, listed).unwrap();
@@ -133,6 +145,14 @@ fn recording_pairs_changes_no_estimate() {
         let (paired, _) = compared(&s, method, &[1, 2]);
         assert_eq!(plain, paired, "{method:?}");
     }
+}
+
+#[test]
+fn the_comparison_does_not_depend_on_the_thread_count() {
+    let s = twins();
+    let one = compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 1).1).unwrap();
+    let two = compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 2).1).unwrap();
+    assert_eq!(one, two);
 }
 
 #[test]
