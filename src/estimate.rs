@@ -13,9 +13,9 @@ use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
 use crate::model::failover::AccountOutcome;
 use crate::model::world::{OptionOutcome, Plan, TrialOutcome};
-use crate::rare::{self, CHECKPOINTS, RareSums, merge_all};
+use crate::rare::{self, CHECKPOINTS, RareSums};
 use crate::scenario::Scenario;
-use crate::stats::{MeanAccumulator, ProbabilityEstimate};
+use crate::stats::{CurveSums, MeanAccumulator, ProbabilityEstimate};
 use crate::units;
 
 /// How to run: trials and threads may override the scenario's.
@@ -50,7 +50,7 @@ struct OptionSums {
     object_loss: MeanAccumulator,
     /// The same by each checkpoint ([`rare::checkpoint`]).
     #[serde(default)]
-    by_checkpoint: Vec<MeanAccumulator>,
+    by_checkpoint: CurveSums,
     /// 1 if any extent was lost in a trial.
     any_loss: MeanAccumulator,
     bytes_lost: MeanAccumulator,
@@ -74,7 +74,7 @@ struct OptionSums {
 impl OptionSums {
     fn merge(&mut self, b: &Self) {
         self.object_loss.merge(&b.object_loss);
-        merge_all(&mut self.by_checkpoint, &b.by_checkpoint);
+        self.by_checkpoint.merge(&b.by_checkpoint);
         self.any_loss.merge(&b.any_loss);
         self.bytes_lost.merge(&b.bytes_lost);
         self.repair_bytes.merge(&b.repair_bytes);
@@ -353,13 +353,12 @@ impl OptionSums {
         for &(at, n) in &o.losses {
             lost[rare::checkpoint(at, system.horizon)] += n;
         }
-        self.by_checkpoint
-            .resize(CHECKPOINTS, MeanAccumulator::default());
         let mut by_then = 0;
-        for (acc, n) in self.by_checkpoint.iter_mut().zip(lost) {
+        let curve = lost.map(|n| {
             by_then += n;
-            acc.push_weighted(f64::from(by_then) / f64::from(system.extents), w);
-        }
+            f64::from(by_then) / f64::from(system.extents) * w
+        });
+        self.by_checkpoint.push(&curve);
     }
 }
 
@@ -483,11 +482,9 @@ fn loss_by_horizon(
         Some(r) => &r.by_checkpoint,
         None => &sums.by_checkpoint,
     };
-    curve
-        .iter()
-        .enumerate()
-        .map(|(c, acc)| {
-            let p = ProbabilityEstimate::from_accumulator(acc);
+    (0..curve.len())
+        .map(|c| {
+            let p = ProbabilityEstimate::from_accumulator(&curve.point(c));
             let at = system.horizon as f64 * (c + 1) as f64 / CHECKPOINTS as f64;
             HorizonPoint {
                 years: at / units::YEAR as f64,

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::trials::{Merge, trial_rng};
 use crate::model::group::{Clock, Group, StepEnd};
 use crate::model::world::Plan;
-use crate::stats::MeanAccumulator;
+use crate::stats::{CurveSums, MeanAccumulator};
 use crate::units::Micros;
 
 /// Importance-sampled sub-runs per episode start: measured on the default
@@ -248,7 +248,7 @@ pub struct RareSums {
     pub loss: MeanAccumulator,
     /// The same per checkpoint ([`checkpoint`]): P(loss by t).
     #[serde(default)]
-    pub by_checkpoint: Vec<MeanAccumulator>,
+    pub by_checkpoint: CurveSums,
     pub episodes: u64,
     pub steps: u64,
 }
@@ -256,11 +256,7 @@ pub struct RareSums {
 impl RareSums {
     pub fn record(&mut self, t: &GroupTrial) {
         self.loss.push_weighted(1.0, t.estimate);
-        self.by_checkpoint
-            .resize(CHECKPOINTS, MeanAccumulator::default());
-        for (acc, &p) in self.by_checkpoint.iter_mut().zip(&t.by_checkpoint) {
-            acc.push_weighted(1.0, p);
-        }
+        self.by_checkpoint.push(&t.by_checkpoint);
         self.episodes += t.episodes;
         self.steps += t.steps;
     }
@@ -269,18 +265,8 @@ impl RareSums {
 impl Merge for RareSums {
     fn merge(&mut self, later: Self) {
         self.loss.merge(&later.loss);
-        merge_all(&mut self.by_checkpoint, &later.by_checkpoint);
+        self.by_checkpoint.merge(&later.by_checkpoint);
         self.episodes += later.episodes;
         self.steps += later.steps;
-    }
-}
-
-/// Merges accumulators element by element, `later` after `acc`.
-pub fn merge_all(acc: &mut Vec<MeanAccumulator>, later: &[MeanAccumulator]) {
-    if acc.len() < later.len() {
-        acc.resize(later.len(), MeanAccumulator::default());
-    }
-    for (a, b) in acc.iter_mut().zip(later) {
-        a.merge(b);
     }
 }
