@@ -7,14 +7,15 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::compare::{self, PairSums};
 use crate::engine::RunEnd;
 use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
 use crate::model::failover::AccountOutcome;
-use crate::model::world::{Plan, TrialOutcome};
-use crate::rare::{self, RareSums};
+use crate::model::world::{OptionOutcome, Plan, TrialOutcome};
+use crate::rare::{self, CHECKPOINTS, RareSums};
 use crate::scenario::Scenario;
-use crate::stats::{MeanAccumulator, ProbabilityEstimate};
+use crate::stats::{CurveSums, MeanAccumulator, ProbabilityEstimate};
 use crate::units;
 
 /// How to run: trials and threads may override the scenario's.
@@ -47,6 +48,9 @@ pub const GROUP_TRIALS_PER_TRIAL: u64 = 32;
 struct OptionSums {
     /// Fraction of the option's extents lost in a trial.
     object_loss: MeanAccumulator,
+    /// The same by each checkpoint ([`rare::checkpoint`]).
+    #[serde(default)]
+    by_checkpoint: CurveSums,
     /// 1 if any extent was lost in a trial.
     any_loss: MeanAccumulator,
     bytes_lost: MeanAccumulator,
@@ -70,6 +74,7 @@ struct OptionSums {
 impl OptionSums {
     fn merge(&mut self, b: &Self) {
         self.object_loss.merge(&b.object_loss);
+        self.by_checkpoint.merge(&b.by_checkpoint);
         self.any_loss.merge(&b.any_loss);
         self.bytes_lost.merge(&b.bytes_lost);
         self.repair_bytes.merge(&b.repair_bytes);
@@ -86,14 +91,11 @@ impl OptionSums {
 
     /// The account-level part of one trial (weight `w`, `extent_us` =
     /// extents × horizon in µs, `years` of horizon).
-    fn record_account(&mut self, a: &AccountOutcome, w: f64, extent_us: f64, years: f64) {
-        self.read_down
-            .push_weighted(a.unreadable as f64 / extent_us, w);
-        self.write_down
-            .push_weighted(a.unwritable as f64 / extent_us, w);
+    fn record_account(&mut self, a: &AccountOutcome, m: &compare::Metrics, w: f64, years: f64) {
+        self.read_down.push_weighted(m.read_down, w);
+        self.write_down.push_weighted(m.write_down, w);
         let lost: f64 = a.failovers.iter().map(|f| f.bytes_lost).sum();
-        self.failovers
-            .push_weighted(a.failovers.len() as f64 / years, w);
+        self.failovers.push_weighted(m.failovers, w);
         self.planned
             .push_weighted(f64::from(a.planned_failovers) / years, w);
         self.failover_bytes_lost.push_weighted(lost / years, w);
@@ -245,6 +247,12 @@ pub struct RunSums {
     events: u64,
     /// Trials cut short by the event budget.
     truncated: u64,
+    /// Paired differences of each option from the baseline (compare only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pairs: Vec<PairSums>,
+    /// The option differences are taken from, when comparing.
+    #[serde(skip)]
+    baseline: Option<usize>,
 }
 
 impl Merge for RunSums {
@@ -263,42 +271,94 @@ impl Merge for RunSums {
         }
         self.events += later.events;
         self.truncated += later.truncated;
+        self.baseline = self.baseline.or(later.baseline);
+        if self.pairs.is_empty() {
+            self.pairs = vec![PairSums::default(); later.pairs.len()];
+        }
+        for (a, b) in self.pairs.iter_mut().zip(&later.pairs) {
+            a.merge(b);
+        }
     }
 }
 
 impl RunSums {
+    /// Empty sums that also record each option's paired differences from
+    /// option `baseline`, trial by trial.
+    pub fn with_baseline(baseline: usize) -> Self {
+        Self {
+            baseline: Some(baseline),
+            ..Self::default()
+        }
+    }
+
     fn record(&mut self, system: &System, outcome: &TrialOutcome) {
         if self.options.is_empty() {
             self.options = vec![OptionSums::default(); outcome.options.len()];
         }
-        let extent_bytes = system.extent_bytes as f64;
-        let extent_us = f64::from(system.extents) * system.horizon.max(1) as f64;
         let years = units::years(system.horizon.max(1));
         let w = outcome.weight;
-        for (sums, o) in self.options.iter_mut().zip(&outcome.options) {
-            let lost = f64::from(o.lost_extents);
+        let metrics: Vec<compare::Metrics> = outcome
+            .options
+            .iter()
+            .map(|o| compare::Metrics::of(system, o))
+            .collect();
+        for ((sums, o), m) in self.options.iter_mut().zip(&outcome.options).zip(&metrics) {
             let any = if o.lost_extents > 0 { 1.0 } else { 0.0 };
-            sums.object_loss
-                .push_weighted(lost / f64::from(system.extents), w);
+            sums.object_loss.push_weighted(m.object_loss, w);
+            sums.record_by_checkpoint(system, o, w);
             sums.any_loss.push_weighted(any, w);
-            sums.bytes_lost.push_weighted(lost * extent_bytes, w);
-            sums.repair_bytes
-                .push_weighted(o.copies_repaired as f64 * extent_bytes, w);
-            sums.record_account(&o.account, w, extent_us, years);
+            sums.bytes_lost.push_weighted(m.bytes_lost, w);
+            sums.repair_bytes.push_weighted(m.repair_bytes, w);
+            sums.record_account(&o.account, m, w, years);
+        }
+        if let Some(b) = self.baseline {
+            self.pairs.resize(metrics.len(), PairSums::default());
+            for (pair, m) in self.pairs.iter_mut().zip(&metrics) {
+                pair.record_fleet(m, &metrics[b]);
+            }
         }
         self.events += outcome.events;
         self.truncated += u64::from(outcome.end == RunEnd::Budget);
     }
 
-    /// The rare-event group trials that go with fleet trial `t`.
+    /// The rare-event group trials that go with fleet trial `t`. Group trial
+    /// j of every option is run before j + 1, so that a comparison can pair
+    /// them; each option's sums see its trials in the same order as ever.
     fn record_groups(&mut self, plan: &Plan, t: u64) {
         let options = plan.system.options.len();
         self.rare.resize(options, RareSums::default());
-        for (k, sums) in self.rare.iter_mut().enumerate() {
-            for j in 0..GROUP_TRIALS_PER_TRIAL {
-                sums.record(&rare::group_trial(plan, k, t * GROUP_TRIALS_PER_TRIAL + j));
+        for j in 0..GROUP_TRIALS_PER_TRIAL {
+            let g = t * GROUP_TRIALS_PER_TRIAL + j;
+            let trials: Vec<rare::GroupTrial> = (0..options)
+                .map(|k| rare::group_trial(plan, k, g))
+                .collect();
+            for (sums, trial) in self.rare.iter_mut().zip(&trials) {
+                sums.record(trial);
+            }
+            if let Some(b) = self.baseline {
+                self.pairs.resize(options, PairSums::default());
+                for (pair, trial) in self.pairs.iter_mut().zip(&trials) {
+                    pair.record_group(trial, &trials[b]);
+                }
             }
         }
+    }
+}
+
+impl OptionSums {
+    /// The fraction of extents lost by each checkpoint of the horizon; the
+    /// last counts every loss, so it equals `object_loss`'s sample.
+    fn record_by_checkpoint(&mut self, system: &System, o: &OptionOutcome, w: f64) {
+        let mut lost = [0u32; CHECKPOINTS];
+        for &(at, n) in &o.losses {
+            lost[rare::checkpoint(at, system.horizon)] += n;
+        }
+        let mut by_then = 0;
+        let curve = lost.map(|n| {
+            by_then += n;
+            f64::from(by_then) / f64::from(system.extents) * w
+        });
+        self.by_checkpoint.push(&curve);
     }
 }
 
@@ -404,8 +464,39 @@ impl Durability {
     }
 }
 
+/// One point of the P(loss by t) curve.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HorizonPoint {
+    pub years: f64,
+    pub loss_probability: f64,
+    pub ci95: [f64; 2],
+}
+
+/// The curve from the accumulators the durability estimate used.
+fn loss_by_horizon(
+    sums: &OptionSums,
+    rare: Option<&RareSums>,
+    system: &System,
+) -> Vec<HorizonPoint> {
+    let curve = match rare.filter(|r| r.loss.nonzero() > 0) {
+        Some(r) => &r.by_checkpoint,
+        None => &sums.by_checkpoint,
+    };
+    (0..curve.len())
+        .map(|c| {
+            let p = ProbabilityEstimate::from_accumulator(&curve.point(c));
+            let at = system.horizon as f64 * (c + 1) as f64 / CHECKPOINTS as f64;
+            HorizonPoint {
+                years: at / units::YEAR as f64,
+                loss_probability: p.estimate,
+                ci95: p.ci95,
+            }
+        })
+        .collect()
+}
+
 /// Minutes in a year of 365.25 days.
-const MINUTES_PER_YEAR: f64 = 525_960.0;
+pub const MINUTES_PER_YEAR: f64 = 525_960.0;
 
 /// Availability of reads or writes: the expected fraction of time a given
 /// extent (object) can be served.
@@ -450,7 +541,15 @@ pub struct Distribution {
     #[serde(rename = "p99.9")]
     pub p99_9: f64,
     pub max: f64,
+    /// [quantile, seconds] at [`CDF_QUANTILES`]: enough to draw the CDF.
+    pub quantiles: Vec<[f64; 2]>,
 }
+
+/// Where a distribution's CDF is sampled: dense in the tail, where
+/// recovery objectives are read.
+pub const CDF_QUANTILES: [f64; 16] = [
+    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0,
+];
 
 impl Distribution {
     /// From a spread of ms (of samples when `counted`, else weighted by
@@ -467,6 +566,10 @@ impl Distribution {
             p99: seconds(s.quantile(0.99)),
             p99_9: seconds(s.quantile(0.999)),
             max: seconds(s.max),
+            quantiles: CDF_QUANTILES
+                .iter()
+                .map(|&q| [q, seconds(s.quantile(q))])
+                .collect(),
         })
     }
 }
@@ -504,6 +607,9 @@ pub struct OptionSummary {
     pub copies: u32,
     pub trials: u64,
     pub durability: Durability,
+    /// P(object lost by t) at t = horizon·c/20, c = 1..20, by the same
+    /// method as `durability`: the last point is its estimate.
+    pub loss_by_horizon: Vec<HorizonPoint>,
     /// Bytes re-replicated over the horizon.
     pub repair_bytes: Mean,
     pub availability: Availability,
@@ -581,6 +687,28 @@ pub fn simulate(
     range: std::ops::Range<u64>,
     controls: &Controls<'_, RunSums>,
 ) -> Result<Completed<RunSums>, String> {
+    simulate_from(scenario, config, range, controls, RunSums::default)
+}
+
+/// As [`simulate`], also recording every option's paired differences from
+/// option `baseline` (for [`crate::compare`]).
+pub fn simulate_paired(
+    scenario: &Scenario,
+    config: RunConfig,
+    baseline: usize,
+    controls: &Controls<'_, RunSums>,
+) -> Result<Completed<RunSums>, String> {
+    let fresh = || RunSums::with_baseline(baseline);
+    simulate_from(scenario, config, 0..config.trials, controls, fresh)
+}
+
+fn simulate_from(
+    scenario: &Scenario,
+    config: RunConfig,
+    range: std::ops::Range<u64>,
+    controls: &Controls<'_, RunSums>,
+    fresh: impl Fn() -> RunSums + Sync,
+) -> Result<Completed<RunSums>, String> {
     let system = &scenario.system;
     let plan = Plan::new(system, config.seed)?;
     let record = |t, acc: &mut RunSums| {
@@ -589,7 +717,7 @@ pub fn simulate(
             acc.record_groups(&plan, t);
         }
     };
-    run_trials(range, config.threads, RunSums::default, record, controls)
+    run_trials(range, config.threads, fresh, record, controls)
         .map_err(|e| format!("cannot start worker threads: {e}"))
 }
 
@@ -605,6 +733,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         .enumerate()
         .map(|(k, (option, s))| {
             let durability = Durability::new(s, sums.rare.get(k), system);
+            let loss_by_horizon = loss_by_horizon(s, sums.rare.get(k), system);
             let geo = option.groups.len() > 1;
             OptionSummary {
                 option: option.name.clone(),
@@ -612,6 +741,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 trials: s.object_loss.count(),
                 warnings: warnings(&durability, sums.truncated, config.method),
                 durability,
+                loss_by_horizon,
                 repair_bytes: Mean::from(&s.repair_bytes),
                 availability: Availability {
                     read: AvailabilityFigure::new(&s.read_down),
@@ -658,6 +788,53 @@ fn failover_summary(s: &OptionSums) -> FailoverSummary {
 }
 
 impl RunSums {
+    /// For [`compare`]: option `k`'s samples of `metric`, the baseline's and
+    /// their paired differences. P(object lost) and bytes lost come from
+    /// the group trials when either option's did see a loss (as its
+    /// durability does), else from the fleet trials. None unless recorded
+    /// with a baseline.
+    pub fn paired_samples(
+        &self,
+        k: usize,
+        metric: compare::Metric,
+        system: &System,
+    ) -> Option<compare::Paired<'_>> {
+        use compare::Metric as M;
+        let (b, pair) = (self.baseline?, self.pairs.get(k)?);
+        let (own, base) = (self.options.get(k)?, self.options.get(b)?);
+        let rare = match (self.rare.get(k), self.rare.get(b)) {
+            (Some(r), Some(rb)) if r.loss.nonzero() + rb.loss.nonzero() > 0 => Some((r, rb)),
+            _ => None,
+        };
+        let fleet = |f: fn(&OptionSums) -> &MeanAccumulator, d, factor| compare::Paired {
+            own: f(own),
+            baseline: f(base),
+            differences: d,
+            factor,
+            paired_by: "fleet trial",
+        };
+        let all_bytes = f64::from(system.extents) * system.extent_bytes as f64;
+        Some(match (metric, rare) {
+            (M::ObjectLoss | M::BytesLost, Some((r, rb))) => compare::Paired {
+                own: &r.loss,
+                baseline: &rb.loss,
+                differences: &pair.rare_loss,
+                factor: if metric == M::BytesLost {
+                    all_bytes
+                } else {
+                    1.0
+                },
+                paired_by: "group trial",
+            },
+            (M::ObjectLoss, None) => fleet(|s| &s.object_loss, &pair.object_loss, 1.0),
+            (M::BytesLost, None) => fleet(|s| &s.bytes_lost, &pair.bytes_lost, 1.0),
+            (M::ReadDown, _) => fleet(|s| &s.read_down, &pair.read_down, MINUTES_PER_YEAR),
+            (M::WriteDown, _) => fleet(|s| &s.write_down, &pair.write_down, MINUTES_PER_YEAR),
+            (M::Failovers, _) => fleet(|s| &s.failovers, &pair.failovers, 1.0),
+            (M::RepairBytes, _) => fleet(|s| &s.repair_bytes, &pair.repair_bytes, 1.0),
+        })
+    }
+
     /// The method these sums were made with.
     pub fn method(&self) -> Method {
         if self.rare.is_empty() {

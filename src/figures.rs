@@ -1,19 +1,86 @@
-//! The pictures of a run: the nines of each option with their 95% interval
-//! (SVG and PNG), and `report.html`, one offline page with the table, the
-//! figure and the scenario that produced them.
+//! The pictures of a run, SVG and PNG each: the nines of each option with
+//! their 95% interval, P(object lost by t) against the horizon, read and
+//! write availability, and the RPO and RTO distributions; and
+//! `report.html`, one offline page with the tables, every figure and the
+//! scenario that produced them. A figure with no data is not drawn, and the
+//! page says so.
 
 use std::path::{Path, PathBuf};
 
-use crate::estimate::Summary;
+use crate::compare::{self, Comparison};
+use crate::estimate::{AvailabilityFigure, Distribution, OptionSummary, Summary};
 use crate::html::{self, Block, Section};
-use crate::plot::{self, Bar};
+use crate::plot::{self, Bar, Cdf, Series};
 use crate::report;
 use crate::scenario::Scenario;
 
-/// Writes `nines.svg`, `nines.png` and `report.html` into `out`; returns
-/// the files written.
-pub fn write(summary: &Summary, scenario: &Scenario, out: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut files = plot::bars_with_ci(
+/// A figure of the page: drawn (its SVG file), or why not.
+enum Figure {
+    Drawn(PathBuf, &'static str),
+    Skipped(String),
+}
+
+impl Figure {
+    fn block(&self) -> Result<Block, String> {
+        match self {
+            Figure::Drawn(svg, caption) => Block::figure_from_file(svg, caption),
+            Figure::Skipped(why) => Ok(Block::Text(why.clone())),
+        }
+    }
+}
+
+/// The figures of a run, by name.
+struct Figures {
+    nines: Figure,
+    horizon: Figure,
+    availability: Figure,
+    rpo: Figure,
+    rto: Figure,
+}
+
+/// Writes the figures and `report.html` (with the comparison table when
+/// there is one) into `out`; returns the files written.
+pub fn write(
+    summary: &Summary,
+    scenario: &Scenario,
+    out: &Path,
+    comparison: Option<&Comparison>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    let figures = Figures {
+        nines: nines_figure(summary, out, &mut files)?,
+        horizon: horizon_figure(summary, out, &mut files)?,
+        availability: availability_figure(summary, out, &mut files)?,
+        rpo: cdf_figure(summary, out, Recovery::Rpo, &mut files)?,
+        rto: cdf_figure(summary, out, Recovery::Rto, &mut files)?,
+    };
+    let page = html::report(
+        &format!("replisim: {}", summary.scenario),
+        &sections(summary, scenario, &figures, comparison)?,
+    );
+    let path = out.join("report.html");
+    html::write(&path, &page)?;
+    files.push(path);
+    Ok(files)
+}
+
+/// Keeps the files a chart wrote; its SVG is the page's figure.
+fn drawn(
+    files: &mut Vec<PathBuf>,
+    written: Vec<PathBuf>,
+    caption: &'static str,
+) -> Result<Figure, String> {
+    let svg = written
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "svg"))
+        .cloned()
+        .ok_or("a chart wrote no SVG")?;
+    files.extend(written);
+    Ok(Figure::Drawn(svg, caption))
+}
+
+fn nines_figure(summary: &Summary, out: &Path, files: &mut Vec<PathBuf>) -> Result<Figure, String> {
+    let written = plot::bars_with_ci(
         &out.join("nines"),
         &format!(
             "Durability per option over {} year(s): nines of P(object lost)",
@@ -22,14 +89,182 @@ pub fn write(summary: &Summary, scenario: &Scenario, out: &Path) -> Result<Vec<P
         "nines (−log10 P)",
         &nines_bars(summary),
     )?;
-    let page = html::report(
-        &format!("replisim: {}", summary.scenario),
-        &sections(summary, scenario, &files[0])?,
-    );
-    let path = out.join("report.html");
-    html::write(&path, &page)?;
-    files.push(path);
-    Ok(files)
+    drawn(
+        files,
+        written,
+        "Nines per option; whiskers are the 95% interval.",
+    )
+}
+
+/// P(object lost by t), log scale; skipped when no option lost anything.
+fn horizon_figure(
+    summary: &Summary,
+    out: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<Figure, String> {
+    let series: Vec<Series> = summary
+        .options
+        .iter()
+        .filter(|o| o.loss_by_horizon.iter().any(|p| p.loss_probability > 0.0))
+        .map(|o| Series {
+            label: o.option.clone(),
+            points: o
+                .loss_by_horizon
+                .iter()
+                .map(|p| (p.years, p.loss_probability, p.ci95))
+                .collect(),
+        })
+        .collect();
+    if series.is_empty() {
+        return Ok(Figure::Skipped(
+            "No P(loss) against horizon chart: no option lost data in this run.".into(),
+        ));
+    }
+    let written = plot::lines_with_bands(
+        &out.join("loss_by_horizon"),
+        "P(object lost by t) per option",
+        "t (years)",
+        "P(object lost by t)",
+        &series,
+        true,
+    )?;
+    drawn(
+        files,
+        written,
+        "P(object lost by t), log scale; bands are the 95% interval at each point.",
+    )
+}
+
+/// Read and write availability as nines, one bar each per option; skipped
+/// when nothing was ever unavailable.
+fn availability_figure(
+    summary: &Summary,
+    out: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<Figure, String> {
+    let bars: Vec<Bar> = summary
+        .options
+        .iter()
+        .flat_map(|o| {
+            let a = &o.availability;
+            [("read", &a.read), ("write", &a.write)]
+                .map(|(kind, f)| availability_bar(&format!("{} {kind}", o.option), f))
+        })
+        .collect();
+    if bars.iter().all(|b| b.value.is_nan()) {
+        return Ok(Figure::Skipped(
+            "No availability chart: every extent could be read and written at all times.".into(),
+        ));
+    }
+    let written = plot::bars_with_ci(
+        &out.join("availability"),
+        "Availability per option: nines of the unavailable fraction of time",
+        "nines (−log10 unavailable fraction)",
+        &bars,
+    )?;
+    drawn(
+        files,
+        written,
+        "Read and write availability as nines; whiskers are the 95% interval. An option never unavailable has no bar.",
+    )
+}
+
+/// Nines of the unavailable fraction, NaN (left out) when it is 0.
+fn availability_bar(label: &str, f: &AvailabilityFigure) -> Bar {
+    let nines = |available: f64| -(1.0 - available).log10();
+    Bar {
+        label: label.to_string(),
+        value: f.nines.unwrap_or(f64::NAN),
+        ci95: [nines(f.ci95[0]), nines(f.ci95[1])],
+        at_least: false,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Recovery {
+    Rpo,
+    Rto,
+}
+
+impl Recovery {
+    fn of(self, o: &OptionSummary) -> Option<&Distribution> {
+        let f = o.failover.as_ref()?;
+        match self {
+            Recovery::Rpo => f.rpo_seconds.as_ref(),
+            Recovery::Rto => f.rto_seconds.as_ref(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Recovery::Rpo => "RPO",
+            Recovery::Rto => "RTO",
+        }
+    }
+}
+
+/// A unit for times up to `max` seconds, and its length in seconds.
+fn time_unit(max: f64) -> (&'static str, f64) {
+    if max >= 7200.0 {
+        ("hours", 3600.0)
+    } else if max >= 120.0 {
+        ("minutes", 60.0)
+    } else {
+        ("seconds", 1.0)
+    }
+}
+
+/// The CDF of RPO or RTO per option with failovers; skipped without one.
+fn cdf_figure(
+    summary: &Summary,
+    out: &Path,
+    which: Recovery,
+    files: &mut Vec<PathBuf>,
+) -> Result<Figure, String> {
+    let curves: Vec<Cdf> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            which.of(o).map(|d| Cdf {
+                label: o.option.clone(),
+                quantiles: d.quantiles.iter().map(|&[q, v]| (q, v)).collect(),
+            })
+        })
+        .collect();
+    let name = which.name();
+    if curves.is_empty() {
+        return Ok(Figure::Skipped(format!(
+            "No {name} chart: no unplanned failover in this run."
+        )));
+    }
+    let values = || curves.iter().flat_map(|c| c.quantiles.iter().map(|q| q.1));
+    let (lo, hi) = values().fold((f64::INFINITY, 0.0_f64), |(l, h), v| (l.min(v), h.max(v)));
+    // A log axis only when every value can sit on it and they span decades.
+    let log_x = lo > 0.0 && hi > 100.0 * lo;
+    let (unit, seconds) = time_unit(hi);
+    let curves: Vec<Cdf> = curves
+        .into_iter()
+        .map(|c| Cdf {
+            quantiles: c.quantiles.iter().map(|&(q, v)| (q, v / seconds)).collect(),
+            ..c
+        })
+        .collect();
+    let written = plot::cdf(
+        &out.join(name.to_lowercase()),
+        &format!("{name} of unplanned failovers per option (CDF)"),
+        &format!("{name} ({unit})"),
+        &curves,
+        log_x,
+    )?;
+    let caption = match which {
+        Recovery::Rpo => {
+            "RPO per unplanned failover: the height at x is the fraction within x seconds."
+        }
+        Recovery::Rto => {
+            "RTO per unplanned failover: the height at x is the fraction within x seconds."
+        }
+    };
+    drawn(files, written, caption)
 }
 
 fn nines_bars(summary: &Summary) -> Vec<Bar> {
@@ -49,7 +284,12 @@ fn nines_bars(summary: &Summary) -> Vec<Bar> {
         .collect()
 }
 
-fn sections(summary: &Summary, scenario: &Scenario, svg: &Path) -> Result<Vec<Section>, String> {
+fn sections(
+    summary: &Summary,
+    scenario: &Scenario,
+    figures: &Figures,
+    comparison: Option<&Comparison>,
+) -> Result<Vec<Section>, String> {
     let table = |(header, rows): (Vec<&str>, Vec<Vec<String>>)| Block::Table {
         header: header.into_iter().map(String::from).collect(),
         rows,
@@ -68,21 +308,38 @@ fn sections(summary: &Summary, scenario: &Scenario, svg: &Path) -> Result<Vec<Se
             summary.trials, summary.horizon_years, summary.seed, summary.disks, summary.extents
         )),
         table(report::durability_rows(summary)),
-        Block::figure_from_file(svg, "Nines per option; whiskers are the 95% interval.")?,
+        figures.nines.block()?,
+        figures.horizon.block()?,
     ];
     durability.extend(methods.chain(warnings).map(Block::Text));
-    Ok(vec![
-        Section {
-            heading: "Durability".into(),
-            blocks: durability,
-        },
-        Section {
-            heading: "Availability, failover and geo-replication".into(),
-            blocks: vec![table(report::service_rows(summary))],
-        },
-        Section {
-            heading: format!("Scenario {}", scenario.file),
-            blocks: vec![Block::Pre(scenario.text.clone())],
-        },
-    ])
+    let mut sections = Vec::new();
+    if let Some(c) = comparison {
+        sections.push(Section {
+            heading: format!("Comparison with {}", c.baseline),
+            blocks: vec![
+                Block::Text(
+                    "Differences from the baseline, with 95% intervals from paired samples: every option saw the same failures in each trial (common random numbers).".into(),
+                ),
+                table(compare::table_rows(c)),
+            ],
+        });
+    }
+    sections.push(Section {
+        heading: "Durability".into(),
+        blocks: durability,
+    });
+    sections.push(Section {
+        heading: "Availability, failover and geo-replication".into(),
+        blocks: vec![
+            table(report::service_rows(summary)),
+            figures.availability.block()?,
+            figures.rpo.block()?,
+            figures.rto.block()?,
+        ],
+    });
+    sections.push(Section {
+        heading: format!("Scenario {}", scenario.file),
+        blocks: vec![Block::Pre(scenario.text.clone())],
+    });
+    Ok(sections)
 }

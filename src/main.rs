@@ -16,7 +16,7 @@ use replisim::engine::trials::{Completed, Controls, shard_range};
 use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use replisim::scenario::overrides::{self, Override};
 use replisim::scenario::{self, Scenario};
-use replisim::{analyze, expect, figures, report, shard, sweep};
+use replisim::{analyze, compare, expect, figures, report, shard, sweep};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +80,23 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
         set: Vec<String>,
         /// Directory for the results [default: results/<scenario name>/sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare options under the same failures in every trial (common random
+    /// numbers): each option's difference from the first, with a 95% interval
+    /// from paired samples.
+    Compare {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Options to compare, comma-separated, the baseline first [default:
+        /// all, in the scenario's order].
+        #[arg(long, value_name = "A,B,...")]
+        options: Option<String>,
+        /// Change a scenario field, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Directory for the results [default: results/<scenario name>].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -237,6 +254,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Check { args, set, out } => return check(&args, &set, out.as_deref()),
         Command::Sweep { args, set, out } => run_sweep(&args, &set, out),
+        Command::Compare {
+            args,
+            options,
+            set,
+            out,
+        } => {
+            let s = args.load(&set)?;
+            let config = args.config(&s)?;
+            let out = out.unwrap_or_else(|| default_out(&s, &set));
+            run_compare(&s, config, options.as_deref(), &out, args.quiet)
+        }
         Command::Analyze { scenario, json } => {
             let s = load(scenario.as_deref())?;
             let exact = analyze::analyze(&s.system).map_err(|e| {
@@ -266,7 +294,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            write_summary(&s, &summary, &out, json.as_deref())
+            write_summary(&s, &summary, &out, json.as_deref(), None)
         }
     };
     done.map(|()| ExitCode::SUCCESS)
@@ -292,10 +320,10 @@ fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode
         ));
     }
     let config = args.config(&s)?;
-    let done = simulate(&s, config, 0..config.trials, args.quiet)?;
+    let done = simulate(&s, config, 0..config.trials, args.quiet, None)?;
     let summary = estimate::summarize(&s, config, &done.acc);
     if let Some(out) = out {
-        write_summary(&s, &summary, out, None)?;
+        write_summary(&s, &summary, out, None, None)?;
     }
     let outcomes = expect::evaluate(&s.expectations, &summary);
     print_out(&format!(
@@ -350,12 +378,14 @@ fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<()
     ))
 }
 
-/// Runs trials `range`, with the progress bar and Ctrl-C wired in.
+/// Runs trials `range`, with the progress bar and Ctrl-C wired in; with a
+/// baseline, also records paired differences from it (whole runs only).
 fn simulate(
     s: &Scenario,
     config: RunConfig,
     range: std::ops::Range<u64>,
     quiet: bool,
+    baseline: Option<usize>,
 ) -> Result<Completed<RunSums>, String> {
     // Without a handler Ctrl-C still ends the run, just without a result.
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
@@ -366,7 +396,10 @@ fn simulate(
         stop: Some(&STOP),
         on_block: Some(&on_block),
     };
-    let done = estimate::simulate(s, config, range, &controls);
+    let done = match baseline {
+        Some(b) => estimate::simulate_paired(s, config, b, &controls),
+        None => estimate::simulate(s, config, range, &controls),
+    };
     progress.finish();
     done
 }
@@ -393,7 +426,7 @@ fn run_whole(
     quiet: bool,
 ) -> Result<(), String> {
     let started = Instant::now();
-    let mut done = simulate(s, config, 0..config.trials, quiet)?;
+    let mut done = simulate(s, config, 0..config.trials, quiet, None)?;
     let mut summary = estimate::summarize(s, config, &done.acc);
     if let Some(mut rule) = stop {
         // Doubling rounds over consecutive trial ranges: the sums are exact,
@@ -403,7 +436,7 @@ fn run_whole(
             if next <= config.trials {
                 break;
             }
-            let more = simulate(s, config, config.trials..next, quiet)?;
+            let more = simulate(s, config, config.trials..next, quiet, None)?;
             done.acc.merge(more.acc);
             done.completed_to = more.completed_to;
             config.trials = next;
@@ -412,7 +445,7 @@ fn run_whole(
         rule.met = rule.holds(&summary);
         summary.stopping = Some(rule);
     }
-    write_summary(s, &summary, out, json)?;
+    write_summary(s, &summary, out, json, None)?;
     print_out(&format!(
         "wall time {:.1} s on {} threads\n",
         started.elapsed().as_secs_f64(),
@@ -438,7 +471,7 @@ fn run_shard(
 ) -> Result<(), String> {
     let range = shard_range(config.trials, k, n);
     let (start, end) = (range.start, range.end);
-    let done = simulate(s, config, range, quiet)?;
+    let done = simulate(s, config, range, quiet, None)?;
     let part = shard::Part {
         format: shard::FORMAT.to_string(),
         scenario_file: s.file.clone(),
@@ -458,12 +491,39 @@ fn run_shard(
     interrupted(done.completed_to, end)
 }
 
-/// Writes summary.json and summary.csv (and `json`), then prints the table.
+/// Runs every option with paired differences from the first listed, writes
+/// the run's files and compare.json/compare.csv, and prints the comparison.
+fn run_compare(
+    s: &Scenario,
+    config: RunConfig,
+    options: Option<&str>,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), String> {
+    let listed = compare::select(&s.system, options)?;
+    let done = simulate(s, config, 0..config.trials, quiet, Some(listed[0]))?;
+    let summary = estimate::summarize(s, config, &done.acc);
+    let comparison = compare::comparison(&s.system, &summary, &done.acc, &listed)?;
+    let (json_text, csv_text) = (compare::json(&comparison)?, compare::csv(&comparison)?);
+    write_summary(s, &summary, out, None, Some(&comparison))?;
+    report::write_atomic(&out.join("compare.json"), &json_text)?;
+    report::write_atomic(&out.join("compare.csv"), &csv_text)?;
+    print_out(&format!(
+        "\n{}\nwrote {}/compare.json and compare.csv\n",
+        compare::table(&comparison),
+        out.display()
+    ))?;
+    interrupted(done.completed_to, config.trials)
+}
+
+/// Writes summary.json and summary.csv (and `json`), the figures and
+/// report.html (with the comparison, if any), then prints the table.
 fn write_summary(
     s: &Scenario,
     summary: &Summary,
     out: &Path,
     json: Option<&Path>,
+    comparison: Option<&compare::Comparison>,
 ) -> Result<(), String> {
     // Render everything before writing anything.
     let json_text = report::json(summary)?;
@@ -473,10 +533,15 @@ fn write_summary(
     if let Some(path) = json {
         report::write_atomic(path, &json_text)?;
     }
-    figures::write(summary, s, out)?;
+    let files = figures::write(summary, s, out, comparison)?;
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
     let written = format!(
-        "\nwrote {}/summary.json, summary.csv, nines.svg, nines.png and report.html\n",
-        out.display()
+        "\nwrote {}/summary.json, summary.csv, {}\n",
+        out.display(),
+        names.join(", ")
     );
     print_out(&(report::table(summary) + &written))
 }

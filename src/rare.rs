@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::trials::{Merge, trial_rng};
 use crate::model::group::{Clock, Group, StepEnd};
 use crate::model::world::Plan;
-use crate::stats::MeanAccumulator;
+use crate::stats::{CurveSums, MeanAccumulator};
 use crate::units::Micros;
 
 /// Importance-sampled sub-runs per episode start: measured on the default
@@ -49,12 +49,24 @@ const FAILURE_PROBABILITY: f64 = 0.8;
 const PURPOSE_BASE: u32 = 3072;
 /// Safety cap on steps in one path.
 const MAX_STEPS: u64 = 1_000_000;
+/// Points of the P(loss by t) curve: t = horizon·(c+1)/CHECKPOINTS.
+pub const CHECKPOINTS: usize = 20;
+
+/// The first checkpoint at or after a loss at `at`: (c+1)·horizon/C ≥ at.
+pub fn checkpoint(at: Micros, horizon: Micros) -> usize {
+    let scaled = u128::from(at) * CHECKPOINTS as u128;
+    let c = scaled.div_ceil(u128::from(horizon.max(1))) as usize;
+    c.saturating_sub(1).min(CHECKPOINTS - 1)
+}
 
 /// What one group trial of one option produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GroupTrial {
     /// Unbiased estimate of P(loss by the horizon) from this trial.
     pub estimate: f64,
+    /// Unbiased estimates of P(loss by checkpoint c) ([`checkpoint`]); the
+    /// last is `estimate`, summed in the same order, so equal to the bit.
+    pub by_checkpoint: [f64; CHECKPOINTS],
     pub episodes: u64,
     pub steps: u64,
 }
@@ -69,13 +81,17 @@ pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
     let mut out = GroupTrial::default();
     let horizon = system.horizon;
     let weight = force_first_failure(&mut group, horizon, &mut rng);
-    let mut gamma = 0.0;
+    // γ summed per checkpoint: a loss at τ counts towards every t ≥ τ.
+    let mut gamma = [0.0; CHECKPOINTS];
     loop {
         if !group.is_whole() {
             // An episode starts: estimate its loss probability, then let the
             // main path live through it under the true law.
             out.episodes += 1;
-            gamma += episode_loss(&group, horizon, &mut rng, &mut out.steps);
+            let episode = episode_loss(&group, horizon, &mut rng, &mut out.steps);
+            for (g, e) in gamma.iter_mut().zip(episode) {
+                *g += e;
+            }
             walk_episode(&mut group, horizon, &mut rng, &mut out.steps);
         }
         if group.now >= horizon || group.is_lost() || out.steps >= MAX_STEPS {
@@ -84,7 +100,8 @@ pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
         group.step_true(horizon, &mut rng);
         out.steps += 1;
     }
-    out.estimate = weight * gamma;
+    out.by_checkpoint = gamma.map(|g| weight * g);
+    out.estimate = out.by_checkpoint[CHECKPOINTS - 1];
     out
 }
 
@@ -136,26 +153,44 @@ fn force_first_failure(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng)
     weight
 }
 
-/// γ̂: the mean over sub-runs of (likelihood ratio if the episode ends in
-/// loss, else 0), from the episode's current state.
-fn episode_loss(group: &Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) -> f64 {
+/// γ̂ at each checkpoint t: the mean over sub-runs of (likelihood ratio if
+/// the episode ends in a loss by t, else 0), from the episode's current
+/// state. The indicator is a function of the sub-run's path, so weighting it
+/// by the likelihood ratio keeps it unbiased for every t.
+fn episode_loss(
+    group: &Group,
+    horizon: Micros,
+    rng: &mut ChaCha8Rng,
+    steps: &mut u64,
+) -> [f64; CHECKPOINTS] {
+    let mut sum = [0.0; CHECKPOINTS];
     if group.is_lost() {
-        return 1.0;
+        sum[checkpoint(group.now, horizon)..].fill(1.0);
+        return sum;
     }
-    let mut sum = 0.0;
     for _ in 0..RUNS_PER_EPISODE {
-        sum += biased_run(group.clone(), horizon, rng, steps);
+        if let Some((lr, at)) = biased_run(group.clone(), horizon, rng, steps) {
+            for s in &mut sum[checkpoint(at, horizon)..] {
+                *s += lr;
+            }
+        }
     }
-    sum / f64::from(RUNS_PER_EPISODE)
+    sum.map(|s| s / f64::from(RUNS_PER_EPISODE))
 }
 
-/// One importance-sampled sub-run to the end of the episode.
-fn biased_run(mut group: Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) -> f64 {
+/// One importance-sampled sub-run to the end of the episode: the likelihood
+/// ratio and time of its loss, if it ends in one.
+fn biased_run(
+    mut group: Group,
+    horizon: Micros,
+    rng: &mut ChaCha8Rng,
+    steps: &mut u64,
+) -> Option<(f64, Micros)> {
     let mut log_lr = 0.0_f64;
     let start = *steps;
     while group.now < horizon && !group.is_whole() && *steps - start < MAX_STEPS {
         if group.is_lost() {
-            return log_lr.exp();
+            break;
         }
         let clocks = group.clocks();
         let bias = failure_bias(&group, &clocks, horizon);
@@ -163,7 +198,7 @@ fn biased_run(mut group: Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &m
         log_lr += l;
         *steps += 1;
     }
-    if group.is_lost() { log_lr.exp() } else { 0.0 }
+    group.is_lost().then(|| (log_lr.exp(), group.now))
 }
 
 /// Hazard multipliers that make some failure happen before the next repair
@@ -211,6 +246,9 @@ pub struct RareSums {
     /// Per-trial estimates, each pushed as a weight so that the effective
     /// sample size and the largest share describe them.
     pub loss: MeanAccumulator,
+    /// The same per checkpoint ([`checkpoint`]): P(loss by t).
+    #[serde(default)]
+    pub by_checkpoint: CurveSums,
     pub episodes: u64,
     pub steps: u64,
 }
@@ -218,6 +256,7 @@ pub struct RareSums {
 impl RareSums {
     pub fn record(&mut self, t: &GroupTrial) {
         self.loss.push_weighted(1.0, t.estimate);
+        self.by_checkpoint.push(&t.by_checkpoint);
         self.episodes += t.episodes;
         self.steps += t.steps;
     }
@@ -226,6 +265,7 @@ impl RareSums {
 impl Merge for RareSums {
     fn merge(&mut self, later: Self) {
         self.loss.merge(&later.loss);
+        self.by_checkpoint.merge(&later.by_checkpoint);
         self.episodes += later.episodes;
         self.steps += later.steps;
     }

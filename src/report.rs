@@ -304,7 +304,7 @@ fn row(o: &OptionSummary) -> [String; 8] {
     ]
 }
 
-fn sci(x: f64) -> String {
+pub(crate) fn sci(x: f64) -> String {
     if x == 0.0 {
         "0".into()
     } else {
@@ -313,8 +313,12 @@ fn sci(x: f64) -> String {
 }
 
 /// Bytes with a decimal unit, e.g. "1.2 TB".
-fn bytes(b: f64) -> String {
+pub(crate) fn bytes(b: f64) -> String {
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    if b < 0.0 {
+        // Differences between options can be negative.
+        return format!("-{}", bytes(-b));
+    }
     let mut value = b;
     let mut unit = 0;
     while value >= 1000.0 && unit + 1 < UNITS.len() {

@@ -10,7 +10,7 @@ use crate::engine::trials::shard_range;
 use crate::estimate::RunSums;
 
 /// Identifies the file format of a part.
-pub const FORMAT: &str = "replisim-part/2";
+pub const FORMAT: &str = "replisim-part/3";
 
 /// One shard's result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

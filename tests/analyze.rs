@@ -9,20 +9,7 @@ use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
-/// All four standard options; disks and whole facilities fail, repairs are
-/// exponential and immediate, a destroyed facility is back at once.
-const CORRELATED: &str = r#"
-name = "exact"
-detection = "0s"
-options = ["LRS", "ZRS", "GRS", "GZRS"]
-[failures.disk]
-afr = 0.0157
-[failures.facility]
-afr = 0.001
-replace = "0s"
-[repair]
-time = { dist = "exponential", mean = "1d" }
-"#;
+mod common;
 
 fn group(copies: u32, needed: u32, discipline: &str) -> String {
     format!(
@@ -71,7 +58,7 @@ fn matches_closed_forms_and_the_hand_built_chain() {
 
 #[test]
 fn rare_event_intervals_cover_the_exact_values_of_all_options() {
-    let s = scenario::parse("exact.toml", CORRELATED, "exact").unwrap();
+    let s = scenario::parse("exact.toml", &common::correlated("1y"), "exact").unwrap();
     let exact = analyze(&s.system).unwrap();
     assert!(exact[3].loss_probability < 1e-15, "GZRS reaches 16 nines");
     let config = RunConfig {
@@ -111,13 +98,14 @@ fn refuses_non_markovian_scenarios_naming_the_field() {
         ),
         ("bandwidth", "`repair.time`"),
     ];
+    let correlated = common::correlated("1y");
     for (change, field) in cases {
         let text = match change {
             "bandwidth" => {
-                CORRELATED.replace("time = { dist = \"exponential\", mean = \"1d\" }", "")
+                correlated.replace("time = { dist = \"exponential\", mean = \"1d\" }", "")
             }
-            c if c.starts_with("detection") => CORRELATED.replace("detection = \"0s\"", c),
-            c => CORRELATED.replace("afr = 0.0157", c),
+            c if c.starts_with("detection") => correlated.replace("detection = \"0s\"", c),
+            c => correlated.replace("afr = 0.0157", c),
         };
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("s.toml");

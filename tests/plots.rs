@@ -273,3 +273,54 @@ fn html_report_escapes_text_and_inlines_svg() {
     html::write(&out, &page).unwrap();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), page);
 }
+
+/// Every bundled scenario, briefly run, draws its charts (SVG and PNG, each
+/// valid) and a report.html that inlines every SVG; across the scenarios
+/// every kind of chart is drawn from real data at least once.
+#[test]
+fn every_bundled_scenario_draws_its_charts() {
+    use replisim::estimate::{Method, RunConfig, estimate};
+    use std::collections::BTreeSet;
+    let mut drawn = BTreeSet::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 9);
+    for path in paths {
+        let s = replisim::scenario::load(&path).unwrap();
+        let config = RunConfig {
+            seed: s.seed,
+            trials: s.trials.min(40),
+            threads: 0,
+            method: Method::RareEvent,
+        };
+        let summary = estimate(&s, config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let files = replisim::figures::write(&summary, &s, dir.path(), None).unwrap();
+        let stems: BTreeSet<String> = files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e != "html"))
+            .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(stems.contains("nines"), "{}", path.display());
+        let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+        for stem in &stems {
+            let pair = ["svg", "png"].map(|e| dir.path().join(format!("{stem}.{e}")));
+            check(Ok(pair.to_vec()), &dir.path().join(stem));
+        }
+        assert_eq!(
+            page.matches("<svg").count(),
+            stems.len(),
+            "{}: report.html inlines every chart",
+            path.display()
+        );
+        // A chart left out is said so on the page.
+        assert_eq!(page.matches("<p>No ").count(), 5 - stems.len());
+        drawn.extend(stems);
+    }
+    let all = ["availability", "loss_by_horizon", "nines", "rpo", "rto"];
+    assert_eq!(drawn, all.map(String::from).into_iter().collect());
+}

@@ -81,6 +81,8 @@ pub enum Event {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptionOutcome {
     pub lost_extents: u32,
+    /// (time, extents lost then), in time order: P(loss by t) for any t.
+    pub losses: Vec<(Micros, u32)>,
     pub copies_destroyed: u64,
     pub copies_repaired: u64,
     /// Availability over time, replication lag and failovers.
@@ -504,6 +506,10 @@ impl<'p, 's> World<'p, 's> {
             }
         }
         let any_lost = state.outcome.lost_extents > lost_before;
+        if any_lost {
+            let n = state.outcome.lost_extents - lost_before;
+            state.outcome.losses.push((sim.now(), n));
+        }
         for &(delay, extent, slot) in repairs.iter() {
             if !any_lost || !state.changed.get(&extent).is_some_and(|e| e.lost) {
                 let option = k as u16;

@@ -1,5 +1,7 @@
 //! Scenario text shared by the tests that check the simulator against exact
 //! Markov chains.
+// Each test file uses some of these.
+#![allow(dead_code)]
 
 use replisim::markov::RepairDiscipline;
 
@@ -45,6 +47,26 @@ extent_size = "1GB"
 [repair]
 time = {{ dist = "exponential", mean = "{repair_mean}" }}
 discipline = "{discipline}"
+"#
+    )
+}
+
+/// All four standard options; disks and whole facilities fail, repairs are
+/// exponential and immediate, a destroyed facility is back at once.
+pub fn correlated(horizon: &str) -> String {
+    format!(
+        r#"
+name = "exact"
+horizon = "{horizon}"
+detection = "0s"
+options = ["LRS", "ZRS", "GRS", "GZRS"]
+[failures.disk]
+afr = 0.0157
+[failures.facility]
+afr = 0.001
+replace = "0s"
+[repair]
+time = {{ dist = "exponential", mean = "1d" }}
 "#
     )
 }

@@ -1,0 +1,201 @@
+//! `compare`: paired differences under common random numbers. An option
+//! compared with an identical copy of itself differs by exactly zero, with a
+//! zero-width interval, under both methods; the difference is exactly the
+//! difference of the two estimates; recording pairs changes no estimate;
+//! bad option names are clear errors.
+
+use std::process::Command;
+
+use replisim::compare::{self, Comparison};
+use replisim::engine::trials::Controls;
+use replisim::estimate::{Method, RunConfig, Summary, estimate, simulate_paired, summarize};
+use replisim::scenario::{self, Scenario};
+
+/// A and B store data alike (their random streams are shared); C has a
+/// third copy. Disks fail often, so every option loses data in a few trials.
+const TWINS: &str = r#"
+name = "twins"
+seed = 5
+trials = 300
+horizon = "1y"
+options = []
+detection = "0s"
+[[custom]]
+name = "A"
+copies = 2
+within = "facility"
+spread = "rack"
+[[custom]]
+name = "B"
+copies = 2
+within = "facility"
+spread = "rack"
+[[custom]]
+name = "C"
+copies = 3
+within = "facility"
+spread = "rack"
+[[region]]
+name = "r"
+zones = 1
+facilities_per_zone = 1
+racks_per_facility = 8
+nodes_per_rack = 2
+disks_per_node = 2
+[data]
+size = "64GB"
+extent_size = "1GB"
+[failures.disk]
+afr = 0.5
+[repair]
+time = { dist = "exponential", mean = "10d" }
+"#;
+
+fn twins() -> Scenario {
+    scenario::parse("twins.toml", TWINS, "twins").unwrap()
+}
+
+fn config(method: Method) -> RunConfig {
+    RunConfig {
+        seed: 5,
+        trials: 300,
+        threads: 0,
+        method,
+    }
+}
+
+fn compared(s: &Scenario, method: Method, listed: &[usize]) -> (Summary, Comparison) {
+    compared_on(s, method, listed, 0)
+}
+
+fn compared_on(
+    s: &Scenario,
+    method: Method,
+    listed: &[usize],
+    threads: usize,
+) -> (Summary, Comparison) {
+    let config = RunConfig {
+        threads,
+        ..config(method)
+    };
+    let run = simulate_paired(s, config, listed[0], &Controls::default()).unwrap();
+    let summary = summarize(s, config, &run.acc);
+    let c = compare::comparison(&s.system, &summary, &run.acc, listed).unwrap();
+    (summary, c)
+}
+
+#[test]
+fn an_option_against_itself_differs_by_exactly_zero() {
+    let s = twins();
+    for method in [Method::RareEvent, Method::Plain] {
+        let (summary, c) = compared(&s, method, &[0, 1, 2]);
+        assert_eq!(c.baseline, "A");
+        let b = &c.options[1];
+        assert_eq!(b.option, "B");
+        for d in &b.differences {
+            assert_eq!(d.difference, 0.0, "{method:?} {}", d.metric);
+            assert_eq!(
+                d.difference_ci95,
+                Some([0.0, 0.0]),
+                "{method:?} {}",
+                d.metric
+            );
+            assert_eq!(d.value, d.baseline);
+        }
+        // Not vacuous: the option did lose data, by the method asked for.
+        let p = &b.differences[0];
+        assert!(p.value > 0.0, "{method:?}: no loss seen");
+        let by = if method == Method::Plain {
+            "fleet trial"
+        } else {
+            "group trial"
+        };
+        assert_eq!(p.paired_by, by);
+        assert_eq!(summary.options[1].durability.loss_probability, p.value);
+    }
+}
+
+#[test]
+fn the_difference_is_the_difference_of_the_estimates() {
+    let s = twins();
+    for method in [Method::RareEvent, Method::Plain] {
+        let (summary, c) = compared(&s, method, &[2, 0]);
+        assert_eq!(c.baseline, "C");
+        let a = &c.options[1];
+        for d in &a.differences {
+            assert_eq!(d.difference, d.value - d.baseline, "{}", d.metric);
+            let [lo, hi] = d.difference_ci95.unwrap();
+            assert!(lo <= d.difference && d.difference <= hi, "{}", d.metric);
+        }
+        let p = &a.differences[0];
+        assert_eq!(p.value, summary.options[0].durability.loss_probability);
+        assert_eq!(p.baseline, summary.options[2].durability.loss_probability);
+        // Two copies lose far more than three: the interval says so.
+        assert!(p.difference_ci95.unwrap()[0] > 0.0, "{method:?}: {p:?}");
+        let pairs = summary.options[0].durability.samples;
+        assert_eq!(p.pairs, pairs);
+    }
+}
+
+#[test]
+fn recording_pairs_changes_no_estimate() {
+    let s = twins();
+    for method in [Method::RareEvent, Method::Plain] {
+        let plain = estimate(&s, config(method)).unwrap();
+        let (paired, _) = compared(&s, method, &[1, 2]);
+        assert_eq!(plain, paired, "{method:?}");
+    }
+}
+
+#[test]
+fn the_comparison_does_not_depend_on_the_thread_count() {
+    let s = twins();
+    let one = compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 1).1).unwrap();
+    let two = compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 2).1).unwrap();
+    assert_eq!(one, two);
+}
+
+#[test]
+fn the_command_writes_the_comparison_and_refuses_unknown_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("twins.toml");
+    std::fs::write(&file, TWINS).unwrap();
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_replisim"))
+            .args([
+                "compare",
+                file.to_str().unwrap(),
+                "--quiet",
+                "--trials",
+                "20",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["--options", "c,A"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let table = String::from_utf8_lossy(&ok.stdout);
+    assert!(table.contains("baseline C"), "{table}");
+    for name in ["compare.json", "compare.csv", "summary.json", "report.html"] {
+        assert!(out.join(name).exists(), "{name} missing");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Comparison with C"));
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 6);
+
+    for (bad, says) in [("A,Z", "no option `Z`"), ("A,a", "listed twice")] {
+        let fail = run(&["--options", bad]);
+        assert!(!fail.status.success());
+        let err = String::from_utf8_lossy(&fail.stderr);
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
