@@ -5,6 +5,7 @@
 pub mod group;
 pub mod placement;
 pub mod repair;
+pub mod scratch;
 pub mod topology;
 pub mod world;
 // Outages, geo-replication and failover.

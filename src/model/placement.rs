@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use rand::{Rng, RngExt};
 
+use super::world::MAX_COPIES;
 use super::{CopyGroup, Level, ReplicationOption, Topology};
 
 /// Which components can take a new copy right now.
@@ -107,18 +108,14 @@ fn pick_at_level<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Option<u32> {
     let range = topo.components_within(within, anchor, spread);
-    let mut excluded: Vec<u32> = taken
-        .iter()
-        .map(|&d| topo.ancestor(d, spread))
-        .filter(|c| range.contains(c))
-        .collect();
-    excluded.sort_unstable();
-    excluded.dedup();
+    // On the stack: this runs for every copy placed or re-created.
+    let mut buffer = [0u32; MAX_COPIES];
+    let excluded = excluded_components(topo, spread, &range, taken, &mut buffer);
     let free = range.len() as u32 - excluded.len() as u32;
     if free == 0 {
         return None;
     }
-    let first = nth_free(range.start, rng.random_range(0..free), &excluded);
+    let first = nth_free(range.start, rng.random_range(0..free), excluded);
     let can_take = |c: u32| {
         usable.component(spread, c) && usable.first_disk(topo.disk_range(spread, c)).is_some()
     };
@@ -133,6 +130,35 @@ fn pick_at_level<R: Rng + ?Sized>(
     }
     let c = candidates[rng.random_range(0..candidates.len())];
     usable_disk(topo, spread, c, usable, rng)
+}
+
+/// The components of `spread` in `range` holding one of the `taken` disks,
+/// sorted and distinct, written into `buffer` (validation keeps a group
+/// within `MAX_COPIES` copies).
+fn excluded_components<'b>(
+    topo: &Topology,
+    spread: Level,
+    range: &Range<u32>,
+    taken: &[u32],
+    buffer: &'b mut [u32; MAX_COPIES],
+) -> &'b [u32] {
+    let mut n = 0;
+    for c in taken.iter().map(|&d| topo.ancestor(d, spread)) {
+        if range.contains(&c) && n < MAX_COPIES {
+            buffer[n] = c;
+            n += 1;
+        }
+    }
+    let excluded = &mut buffer[..n];
+    excluded.sort_unstable();
+    let mut distinct = 0;
+    for i in 0..n {
+        if distinct == 0 || excluded[i] != excluded[distinct - 1] {
+            excluded[distinct] = excluded[i];
+            distinct += 1;
+        }
+    }
+    &buffer[..distinct]
 }
 
 /// The `n`-th component id from `start`, skipping the sorted `excluded` ids.

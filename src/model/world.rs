@@ -13,8 +13,7 @@
 //! behaviour thus never changes what another sees, and adding outages
 //! leaves the failure trace as it was.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
 use std::ops::Range;
 
 use rand::RngExt;
@@ -25,6 +24,7 @@ use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABL
 use super::fleet::{Fleet, Service, link_of};
 use super::placement::{InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
+use super::scratch::{Scratch, Tables};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
@@ -142,28 +142,48 @@ impl<'s> Plan<'s> {
         })
     }
 
-    /// Simulates trial `trial` to the horizon.
+    /// Simulates trial `trial` to the horizon, in this thread's allocations
+    /// of earlier trials (their content does not carry over).
     pub fn run_trial(&self, trial: u64) -> TrialOutcome {
-        let mut world = World::new(self, trial);
-        let mut sim = Scheduler::default();
+        SCRATCH.with(|cell| {
+            let (outcome, parts) = self.run_trial_in(trial, cell.take());
+            cell.set(parts);
+            outcome
+        })
+    }
+
+    /// Simulates trial `trial` in the allocations `parts`, and hands them
+    /// back.
+    fn run_trial_in(&self, trial: u64, mut parts: Scratch) -> (TrialOutcome, Scratch) {
+        let mut sim = std::mem::take(&mut parts.sim);
+        sim.reset();
+        let mut world = World::new(self, trial, parts);
         world.start(&mut sim);
         let limits = Limits {
             horizon: self.system.horizon,
             max_events: MAX_EVENTS,
         };
         let end = engine::run(&mut world, &mut sim, limits);
-        TrialOutcome {
-            options: world.finish(),
+        let events = sim.handled();
+        let (options, parts) = world.finish(sim);
+        let outcome = TrialOutcome {
+            options,
             weight: 1.0,
-            events: sim.handled(),
+            events,
             end,
-        }
+        };
+        (outcome, parts)
     }
+}
+
+thread_local! {
+    /// The allocations of this thread's last trial, reused by the next.
+    static SCRATCH: Cell<Scratch> = Cell::default();
 }
 
 /// Copies of one extent that have changed during the trial.
 #[derive(Clone, Debug)]
-struct ExtentState {
+pub struct ExtentState {
     disks: [u32; MAX_COPIES],
     alive: u16,
     lost: bool,
@@ -173,44 +193,12 @@ struct ExtentState {
     queued: u16,
 }
 
-/// A map keyed by extent or disk index.
-type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
-
-/// Fibonacci hashing: one multiplication per u32 key. Keys are indices, not
-/// adversarial input, so SipHash's protection buys nothing here.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u32(u32::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.0 = (self.0 ^ u64::from(i)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// One option's state within a trial: only extents touched by a failure or
-/// outage are stored; the others are as the plan placed them.
+/// One option's state within a trial.
 struct OptionState<'s> {
     rng: ChaCha8Rng,
     /// Re-homing delays and failover durations.
     aux: ChaCha8Rng,
-    changed: IdMap<ExtentState>,
-    /// Copies re-created on a disk during the trial, as (extent, slot).
-    added: IdMap<Vec<(u32, u8)>>,
-    /// Repairs waiting for capacity to return, as (extent, slot), by the
-    /// region of the copy's group.
-    blocked: Vec<Vec<(u32, u8)>>,
-    /// Extents that cannot be read or written now (UNREADABLE | UNWRITABLE).
-    impaired: IdMap<u8>,
+    tables: Tables,
     account: Account<'s>,
     outcome: OptionOutcome,
 }
@@ -223,7 +211,7 @@ struct World<'p, 's> {
     /// Links between paired regions, by link id (lower region index).
     links: Vec<u32>,
     /// Components down, with when they are marked out and due back.
-    down: HashMap<(Level, u32), Down>,
+    down: std::collections::HashMap<(Level, u32), Down>,
     options: Vec<OptionState<'s>>,
     now: Micros,
     /// A region or link changed state: every account must look.
@@ -234,18 +222,20 @@ struct World<'p, 's> {
 }
 
 impl<'p, 's> World<'p, 's> {
-    fn new(plan: &'p Plan<'s>, trial: u64) -> Self {
+    /// The world of trial `trial`, in the allocations of `parts` (emptied
+    /// here; their scheduler is not used).
+    fn new(plan: &'p Plan<'s>, trial: u64, mut parts: Scratch) -> Self {
         let system = plan.system;
         let topo = &system.topology;
+        parts.clear(topo, system.options.len());
         let data = (system.extents, system.extents as u64 * system.extent_bytes);
-        let options = (0..system.options.len())
-            .map(|k| OptionState {
+        let options = std::mem::take(&mut parts.tables)
+            .into_iter()
+            .enumerate()
+            .map(|(k, tables)| OptionState {
                 rng: trial_rng(plan.seed, trial, 1 + plan.twins[k] as u32),
                 aux: trial_rng(plan.seed, trial, AUX + plan.twins[k] as u32),
-                changed: IdMap::default(),
-                added: IdMap::default(),
-                blocked: vec![Vec::new(); topo.regions.len()],
-                impaired: IdMap::default(),
+                tables,
                 account: Account::new(
                     &system.options[k],
                     k as u16,
@@ -265,14 +255,14 @@ impl<'p, 's> World<'p, 's> {
             plan,
             rng: trial_rng(plan.seed, trial, 0),
             outage_rng: trial_rng(plan.seed, trial, OUTAGES),
-            fleet: Fleet::new(topo),
+            fleet: parts.fleet,
             links,
-            down: HashMap::new(),
+            down: parts.down,
             options,
             now: 0,
             env_changed: false,
-            scratch: Vec::new(),
-            repairs: Vec::new(),
+            scratch: parts.copies,
+            repairs: parts.repairs,
         }
     }
 
@@ -315,16 +305,29 @@ impl<'p, 's> World<'p, 's> {
         }
     }
 
-    /// Closes every account at the horizon.
-    fn finish(self) -> Vec<OptionOutcome> {
+    /// Closes every account at the horizon; hands back the allocations
+    /// (with `sim` as their scheduler) for the next trial.
+    fn finish(self, sim: Scheduler<Event>) -> (Vec<OptionOutcome>, Scratch) {
         let horizon = self.system().horizon;
-        self.options
+        let mut tables = Vec::with_capacity(self.options.len());
+        let outcomes = self
+            .options
             .into_iter()
             .map(|mut o| {
+                tables.push(o.tables);
                 o.outcome.account = o.account.finish(horizon);
                 o.outcome
             })
-            .collect()
+            .collect();
+        let parts = Scratch {
+            sim,
+            fleet: self.fleet,
+            tables,
+            down: self.down,
+            copies: self.scratch,
+            repairs: self.repairs,
+        };
+        (outcomes, parts)
     }
 
     /// One clock for a whole class of memoryless components: the next failure
@@ -403,7 +406,7 @@ impl<'p, 's> World<'p, 's> {
             return;
         }
         for k in 0..self.options.len() {
-            let waiting = std::mem::take(&mut self.options[k].blocked[region as usize]);
+            let waiting = std::mem::take(&mut self.options[k].tables.blocked[region as usize]);
             for (extent, slot) in waiting {
                 self.on_repaired(k, extent, slot, sim);
             }
@@ -434,8 +437,8 @@ impl<'p, 's> World<'p, 's> {
         sim.schedule(replaced.0, replaced.1);
         let detection = self.system().detection.sample(&mut self.rng);
         let disks = self.system().topology.disk_range(level, c);
+        let repair = RepairTiming::after(self.system(), detection, level, c);
         for k in 0..self.options.len() {
-            let repair = RepairTiming::after(self.system(), detection, level, c);
             self.destroy_copies(k, disks.clone(), repair, sim);
         }
     }
@@ -467,10 +470,11 @@ impl<'p, 's> World<'p, 's> {
         let quiet = self.fleet.quiet();
         let lost_before = state.outcome.lost_extents;
         for disk in disks {
-            let base = placement.on_disk(disk).iter();
-            let added = state.added.remove(&disk).unwrap_or_default();
-            for &(extent, slot) in base.chain(added.iter()) {
+            let base = placement.on_disk(disk).iter().copied();
+            let added = state.tables.added.take(disk);
+            for (extent, slot) in base.chain(state.tables.added.chain(added)) {
                 let ext = state
+                    .tables
                     .changed
                     .entry(extent)
                     .or_insert_with(|| fresh(placement.extent(extent)));
@@ -483,7 +487,7 @@ impl<'p, 's> World<'p, 's> {
                 let fine = quiet
                     && (ext.alive & serving).count_ones() >= enough
                     && ext.alive.count_ones() >= option.needed;
-                if !fine || state.impaired.contains_key(&extent) {
+                if !fine || state.tables.impaired.contains_key(&extent) {
                     touched.push((extent, slot));
                 }
                 if ext.alive.count_ones() < option.needed {
@@ -505,7 +509,7 @@ impl<'p, 's> World<'p, 's> {
         }
         let any_lost = state.outcome.lost_extents > lost_before;
         for &(delay, extent, slot) in repairs.iter() {
-            if !any_lost || !state.changed.get(&extent).is_some_and(|e| e.lost) {
+            if !any_lost || !state.tables.changed.get(&extent).is_some_and(|e| e.lost) {
                 let option = k as u16;
                 let event = Event::Repaired {
                     option,
@@ -522,7 +526,7 @@ impl<'p, 's> World<'p, 's> {
     fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
         let plan = self.plan;
         let state = &mut self.options[k];
-        let Some(ext) = state.changed.get_mut(&extent) else {
+        let Some(ext) = state.tables.changed.get_mut(&extent) else {
             return;
         };
         if ext.lost {
@@ -531,17 +535,17 @@ impl<'p, 's> World<'p, 's> {
         let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.rng) else {
             let option = &plan.system.options[k];
             let region = option.groups[option.group_of(slot).0].region;
-            state.blocked[region as usize].push((extent, slot));
+            state.tables.blocked[region as usize].push((extent, slot));
             return;
         };
         ext.disks[slot as usize] = disk;
         ext.alive |= 1 << slot;
-        state.added.entry(disk).or_default().push((extent, slot));
+        state.tables.added.push(disk, extent, slot);
         state.outcome.copies_repaired += 1;
         if ext.repairing {
             start_next_repair(ext, &plan.system.repair, k, extent, &mut state.rng, sim);
         }
-        if state.impaired.contains_key(&extent) {
+        if state.tables.impaired.contains_key(&extent) {
             self.refresh(k, extent);
         }
     }
@@ -751,6 +755,7 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         let placement = &plan.placements[k];
         let ext = state
+            .tables
             .changed
             .entry(extent)
             .or_insert_with(|| fresh(placement.extent(extent)));
@@ -769,9 +774,9 @@ impl<'p, 's> World<'p, 's> {
             return;
         };
         ext.disks[slot as usize] = disk;
-        state.added.entry(disk).or_default().push((extent, slot));
+        state.tables.added.push(disk, extent, slot);
         state.outcome.copies_repaired += 1;
-        if state.impaired.contains_key(&extent) {
+        if state.tables.impaired.contains_key(&extent) {
             self.refresh(k, extent);
         }
     }
@@ -831,12 +836,12 @@ impl<'p, 's> World<'p, 's> {
         let state = &self.options[k];
         self.scratch.clear();
         for disk in self.system().topology.disk_range(level, c) {
-            let added = state.added.get(&disk).map_or(&[][..], Vec::as_slice);
-            for &(extent, slot) in placement.on_disk(disk).iter().chain(added) {
-                let current = state
-                    .changed
-                    .get(&extent)
-                    .is_none_or(|e| e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk);
+            let added = state.tables.added.on(disk);
+            for (extent, slot) in placement.on_disk(disk).iter().copied().chain(added) {
+                let current =
+                    state.tables.changed.get(&extent).is_none_or(|e| {
+                        e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk
+                    });
                 if current {
                     self.scratch.push((extent, slot));
                 }
@@ -848,7 +853,7 @@ impl<'p, 's> World<'p, 's> {
     /// `improved`, only those impaired now can change.
     fn refresh_below(&mut self, level: Level, c: u32, improved: bool) {
         for k in 0..self.options.len() {
-            if improved && self.options[k].impaired.is_empty() {
+            if improved && self.options[k].tables.impaired.is_empty() {
                 continue;
             }
             self.collect_below(k, level, c);
@@ -866,9 +871,9 @@ impl<'p, 's> World<'p, 's> {
         let (serve, any_group) = (account.serve(), account.reads_secondary());
         for &(extent, slot) in &touched {
             let state = &self.options[k];
-            let lost = || state.changed.get(&extent).is_some_and(|e| e.lost);
+            let lost = || state.tables.changed.get(&extent).is_some_and(|e| e.lost);
             let serving = any_group || option.group_of(slot).0 == serve || lost();
-            if serving && (!improved || state.impaired.contains_key(&extent)) {
+            if serving && (!improved || state.tables.impaired.contains_key(&extent)) {
                 self.refresh(k, extent);
             }
         }
@@ -880,14 +885,14 @@ impl<'p, 's> World<'p, 's> {
     fn refresh(&mut self, k: usize, extent: u32) {
         let flags = self.impairment(k, extent);
         let state = &mut self.options[k];
-        let old = state.impaired.get(&extent).copied().unwrap_or(0);
+        let old = state.tables.impaired.get(&extent).copied().unwrap_or(0);
         if flags == old {
             return;
         }
         if flags == 0 {
-            state.impaired.remove(&extent);
+            state.tables.impaired.remove(&extent);
         } else {
-            state.impaired.insert(extent, flags);
+            state.tables.impaired.insert(extent, flags);
         }
         let delta = |bit: u8| i32::from(flags & bit != 0) - i32::from(old & bit != 0);
         let now = self.now;
@@ -1077,7 +1082,7 @@ fn schedule_within(sim: &mut Scheduler<Event>, horizon: Micros, delay: Micros, e
 /// An outage under way at a component: when it is marked out, when it is
 /// due back.
 #[derive(Clone, Copy, Debug)]
-struct Down {
+pub struct Down {
     mark: Micros,
     back: Micros,
 }
@@ -1096,7 +1101,7 @@ fn copies_of<'a>(
     k: usize,
     extent: u32,
 ) -> (&'a [u32], u16, bool) {
-    match state.changed.get(&extent) {
+    match state.tables.changed.get(&extent) {
         Some(e) => (&e.disks[..], e.alive, e.lost),
         None => {
             let disks = plan.placements[k].extent(extent);
@@ -1210,7 +1215,7 @@ time = "1h"
     }
 
     fn alive_disks(world: &World, option: usize, extent: u32) -> Vec<u32> {
-        let ext = &world.options[option].changed[&extent];
+        let ext = &world.options[option].tables.changed[&extent];
         (0..MAX_COPIES)
             .filter(|&s| ext.alive & (1 << s) != 0)
             .map(|s| ext.disks[s])
@@ -1226,7 +1231,7 @@ time = "1h"
         let s = scenario::parse("t.toml", TEXT, "t").unwrap();
         let plan = Plan::new(&s.system, 5).unwrap();
         let topo = &s.system.topology;
-        let mut world = World::new(&plan, 0);
+        let mut world = World::new(&plan, 0, Scratch::default());
         let mut sim = Scheduler::default();
         world.destroy_by(0, 0, &mut sim);
 
@@ -1328,7 +1333,7 @@ duration = "{down}"
         let long = scenario::parse("t.toml", &node_outage("2h"), "t").unwrap();
         let plan = Plan::new(&long.system, 2).unwrap();
         let topo = &long.system.topology;
-        let mut world = World::new(&plan, 0);
+        let mut world = World::new(&plan, 0, Scratch::default());
         let mut sim = Scheduler::default();
         world.start(&mut sim);
         let limits = Limits {
