@@ -87,10 +87,10 @@ impl Fleet {
         if self.out[..=level as usize].iter().all(|&n| n == 0) {
             return false;
         }
-        let anc = topo.ancestors(topo.disk_range(level, c).start);
+        let disk = topo.disk_range(level, c).start;
         Level::ALL[..=level as usize].iter().any(|&l| {
             self.out[l as usize] != 0
-                && self.state[l as usize][anc[l as usize] as usize] & DESTROYED != 0
+                && self.state[l as usize][topo.ancestor(disk, l) as usize] & DESTROYED != 0
         })
     }
 
@@ -148,11 +148,11 @@ impl Fleet {
         if self.out[..=narrowest as usize].iter().all(|&n| n == 0) {
             return None;
         }
-        let anc = topo.ancestors(disk);
         Level::ALL[..=narrowest as usize]
             .iter()
-            .map(|&l| (l, anc[l as usize]))
-            .find(|&(l, c)| self.out[l as usize] != 0 && self.state[l as usize][c as usize] != 0)
+            .filter(|&&l| self.out[l as usize] != 0)
+            .map(|&l| (l, topo.ancestor(disk, l)))
+            .find(|&(l, c)| self.state[l as usize][c as usize] != 0)
     }
 
     /// Whether a copy on `disk` can be read now.
