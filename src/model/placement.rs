@@ -219,14 +219,11 @@ pub fn pick_anchor<R: Rng + ?Sized>(
 }
 
 /// The initial placement of every extent of one option: copy `s` of extent
-/// `e` is on disk `copies[e * n + s]`, and `by_disk` is the reverse index.
+/// `e` is on disk `copies[e * n + s]`.
 #[derive(Clone, Debug)]
 pub struct Placement {
     pub copies_per_extent: usize,
     pub copies: Vec<u32>,
-    /// CSR: entries of disk d are `entries[starts[d]..starts[d + 1]]`.
-    starts: Vec<u32>,
-    entries: Vec<(u32, u8)>,
 }
 
 impl Placement {
@@ -251,40 +248,66 @@ impl Placement {
                 }
             }
         }
-        Ok(Self::indexed(topo.disks(), n, copies))
-    }
-
-    fn indexed(disks: u32, n: usize, copies: Vec<u32>) -> Self {
-        let mut starts = vec![0u32; disks as usize + 1];
-        for &d in &copies {
-            starts[d as usize + 1] += 1;
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut fill = starts.clone();
-        let mut entries = vec![(0, 0); copies.len()];
-        for (i, &d) in copies.iter().enumerate() {
-            entries[fill[d as usize] as usize] = ((i / n) as u32, (i % n) as u8);
-            fill[d as usize] += 1;
-        }
-        Self {
+        Ok(Self {
             copies_per_extent: n,
             copies,
-            starts,
-            entries,
-        }
-    }
-
-    /// Copies initially placed on `disk`, as (extent, slot).
-    pub fn on_disk(&self, disk: u32) -> &[(u32, u8)] {
-        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
-        &self.entries[a as usize..b as usize]
+        })
     }
 
     pub fn extent(&self, extent: u32) -> &[u32] {
         let n = self.copies_per_extent;
         &self.copies[extent as usize * n..(extent as usize + 1) * n]
+    }
+}
+
+/// The reverse of every option's placement: the copies each disk holds, by
+/// option. Disk-major, so a failed disk's copies of all options sit
+/// together: one cache miss rather than two per option, which on a large
+/// fleet is most of what destroying a disk costs.
+#[derive(Clone, Debug)]
+pub struct DiskIndex {
+    options: usize,
+    /// CSR: copies of option k on disk d are
+    /// `entries[starts[d * options + k]..starts[d * options + k + 1]]`.
+    starts: Vec<u32>,
+    /// (extent, slot), in extent order within a disk and option.
+    entries: Vec<(u32, u8)>,
+}
+
+impl DiskIndex {
+    pub fn new(disks: u32, placements: &[Placement]) -> Self {
+        let options = placements.len();
+        let mut starts = vec![0u32; disks as usize * options + 1];
+        for (k, p) in placements.iter().enumerate() {
+            for &d in &p.copies {
+                starts[d as usize * options + k + 1] += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut entries = vec![(0, 0); starts[starts.len() - 1] as usize];
+        for (k, p) in placements.iter().enumerate() {
+            let n = p.copies_per_extent;
+            for (i, &d) in p.copies.iter().enumerate() {
+                let at = &mut fill[d as usize * options + k];
+                entries[*at as usize] = ((i / n) as u32, (i % n) as u8);
+                *at += 1;
+            }
+        }
+        Self {
+            options,
+            starts,
+            entries,
+        }
+    }
+
+    /// Copies of option `k` initially placed on `disk`, as (extent, slot).
+    pub fn on_disk(&self, k: usize, disk: u32) -> &[(u32, u8)] {
+        let i = disk as usize * self.options + k;
+        let (a, b) = (self.starts[i], self.starts[i + 1]);
+        &self.entries[a as usize..b as usize]
     }
 }
 

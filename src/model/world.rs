@@ -22,7 +22,7 @@ use rand_distr::Exp1;
 
 use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABLE, hour_of};
 use super::fleet::{Fleet, Service, link_of};
-use super::placement::{InService, Placement, replacement_disk};
+use super::placement::{DiskIndex, InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::scratch::{Scratch, Tables};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
@@ -103,6 +103,8 @@ pub struct TrialOutcome {
 pub struct Plan<'s> {
     pub system: &'s System,
     pub placements: Vec<Placement>,
+    /// The copies each disk holds, from the placements.
+    pub by_disk: DiskIndex,
     pub seed: u64,
     /// Per option, the first option that stores data alike (same copy
     /// groups and `needed`): its random streams are the twin's, so options
@@ -133,9 +135,10 @@ impl<'s> Plan<'s> {
                 let mut rng = trial_rng(seed, u64::MAX, 1 + twin as u32);
                 Placement::new(&system.topology, option, system.extents, &mut rng)
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             system,
+            by_disk: DiskIndex::new(system.topology.disks(), &placements),
             placements,
             seed,
             twins,
@@ -470,7 +473,7 @@ impl<'p, 's> World<'p, 's> {
         let quiet = self.fleet.quiet();
         let lost_before = state.outcome.lost_extents;
         for disk in disks {
-            let base = placement.on_disk(disk).iter().copied();
+            let base = plan.by_disk.on_disk(k, disk).iter().copied();
             let added = state.tables.added.take(disk);
             for (extent, slot) in base.chain(state.tables.added.chain(added)) {
                 let ext = state
@@ -832,12 +835,18 @@ impl<'p, 's> World<'p, 's> {
 
     /// Current copies of option `k` on the disks below `c`, into `scratch`.
     fn collect_below(&mut self, k: usize, level: Level, c: u32) {
-        let placement = &self.plan.placements[k];
         let state = &self.options[k];
         self.scratch.clear();
         for disk in self.system().topology.disk_range(level, c) {
             let added = state.tables.added.on(disk);
-            for (extent, slot) in placement.on_disk(disk).iter().copied().chain(added) {
+            for (extent, slot) in self
+                .plan
+                .by_disk
+                .on_disk(k, disk)
+                .iter()
+                .copied()
+                .chain(added)
+            {
                 let current =
                     state.tables.changed.get(&extent).is_none_or(|e| {
                         e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk
