@@ -18,4 +18,5 @@ pub mod report;
 pub mod scenario;
 pub mod shard;
 pub mod stats;
+pub mod trace;
 pub mod units;

@@ -25,6 +25,7 @@ use super::fleet::{Fleet, Service, link_of};
 use super::placement::{DiskIndex, InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::scratch::{Scratch, Tables};
+use super::trace::{TraceEvent, What};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
@@ -149,18 +150,31 @@ impl<'s> Plan<'s> {
     /// of earlier trials (their content does not carry over).
     pub fn run_trial(&self, trial: u64) -> TrialOutcome {
         SCRATCH.with(|cell| {
-            let (outcome, parts) = self.run_trial_in(trial, cell.take());
+            let (outcome, parts, _) = self.run_trial_in(trial, cell.take(), None);
             cell.set(parts);
             outcome
         })
     }
 
-    /// Simulates trial `trial` in the allocations `parts`, and hands them
-    /// back.
-    fn run_trial_in(&self, trial: u64, mut parts: Scratch) -> (TrialOutcome, Scratch) {
+    /// Simulates trial `trial` exactly as [`Plan::run_trial`] does, and
+    /// records its events in order.
+    pub fn trace_trial(&self, trial: u64) -> (TrialOutcome, Vec<TraceEvent>) {
+        let (outcome, _, trace) = self.run_trial_in(trial, Scratch::default(), Some(Vec::new()));
+        (outcome, trace.unwrap_or_default())
+    }
+
+    /// Simulates trial `trial` in the allocations `parts`, recording into
+    /// `trace` if given, and hands them back.
+    fn run_trial_in(
+        &self,
+        trial: u64,
+        mut parts: Scratch,
+        trace: Option<Vec<TraceEvent>>,
+    ) -> (TrialOutcome, Scratch, Option<Vec<TraceEvent>>) {
         let mut sim = std::mem::take(&mut parts.sim);
         sim.reset();
         let mut world = World::new(self, trial, parts);
+        world.trace = trace;
         world.start(&mut sim);
         let limits = Limits {
             horizon: self.system.horizon,
@@ -168,6 +182,7 @@ impl<'s> Plan<'s> {
         };
         let end = engine::run(&mut world, &mut sim, limits);
         let events = sim.handled();
+        let trace = world.trace.take();
         let (options, parts) = world.finish(sim);
         let outcome = TrialOutcome {
             options,
@@ -175,7 +190,7 @@ impl<'s> Plan<'s> {
             events,
             end,
         };
-        (outcome, parts)
+        (outcome, parts, trace)
     }
 }
 
@@ -222,6 +237,9 @@ struct World<'p, 's> {
     scratch: Vec<(u32, u8)>,
     /// Re-creations drawn during one destruction: (delay, extent, slot).
     repairs: Vec<(Micros, u32, u8)>,
+    /// The trial's events, when traced (`replisim trace`); None costs one
+    /// branch where an event would be recorded.
+    trace: Option<Vec<TraceEvent>>,
 }
 
 impl<'p, 's> World<'p, 's> {
@@ -266,6 +284,20 @@ impl<'p, 's> World<'p, 's> {
             env_changed: false,
             scratch: parts.copies,
             repairs: parts.repairs,
+            trace: None,
+        }
+    }
+
+    /// Records `what` at the current time, if the trial is traced.
+    fn record(&mut self, what: impl FnOnce(&Self) -> What) {
+        if self.trace.is_some() {
+            let event = TraceEvent {
+                at: self.now,
+                what: what(self),
+            };
+            if let Some(trace) = &mut self.trace {
+                trace.push(event);
+            }
         }
     }
 
@@ -396,6 +428,10 @@ impl<'p, 's> World<'p, 's> {
     /// Component `c` is back in service, empty.
     fn restore(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
         self.fleet.set_destroyed(level, c, false);
+        self.record(|_| What::Replaced {
+            level,
+            component: c,
+        });
         self.env_changed |= level == Level::Region;
         self.retry_blocked(level, c, sim);
     }
@@ -441,8 +477,46 @@ impl<'p, 's> World<'p, 's> {
         let detection = self.system().detection.sample(&mut self.rng);
         let disks = self.system().topology.disk_range(level, c);
         let repair = RepairTiming::after(self.system(), detection, level, c);
+        let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
         for k in 0..self.options.len() {
             self.destroy_copies(k, disks.clone(), repair, sim);
+        }
+        if let Some((at, before)) = before {
+            self.record_destroyed(at, before, (level, c), detection);
+        }
+    }
+
+    /// Per option, copies destroyed and extents lost so far.
+    fn tally(&self) -> Vec<(u64, u32)> {
+        let outcome = |o: &OptionState| (o.outcome.copies_destroyed, o.outcome.lost_extents);
+        self.options.iter().map(outcome).collect()
+    }
+
+    /// Traces a destruction of `component` (level, index), ahead of the
+    /// losses it caused (recorded from position `at` on), from the tallies
+    /// `before` it.
+    fn record_destroyed(
+        &mut self,
+        at: usize,
+        before: Vec<(u64, u32)>,
+        (level, component): (Level, u32),
+        detection: Micros,
+    ) {
+        let after = self.tally();
+        let delta = |f: fn(&(u64, u32)) -> u64| -> Vec<u32> {
+            let diff = |(a, b): (&(u64, u32), &(u64, u32))| (f(a) - f(b)) as u32;
+            after.iter().zip(&before).map(diff).collect()
+        };
+        let what = What::Destroyed {
+            level,
+            component,
+            detected: self.now.saturating_add(detection),
+            copies: delta(|t| t.0),
+            lost: delta(|t| u64::from(t.1)),
+        };
+        let event = TraceEvent { at: self.now, what };
+        if let Some(trace) = &mut self.trace {
+            trace.insert(at, event);
         }
     }
 
@@ -463,6 +537,8 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
         touched.clear();
+        let (trace, now) = (&mut self.trace, self.now);
+        let traced_from = trace.as_ref().map_or(0, Vec::len);
         let repairs = &mut self.repairs;
         repairs.clear();
         // Without outages, an extent keeping enough live serving copies, and
@@ -493,7 +569,11 @@ impl<'p, 's> World<'p, 's> {
                 if !fine || state.tables.impaired.contains_key(&extent) {
                     touched.push((extent, slot));
                 }
-                if ext.alive.count_ones() < option.needed {
+                let alive = ext.alive.count_ones();
+                if let Some(trace) = trace.as_mut() {
+                    record_exposure(trace, now, (k as u16, extent), alive, option.needed);
+                }
+                if alive < option.needed {
                     ext.lost = true;
                     state.outcome.lost_extents += 1;
                     continue;
@@ -511,6 +591,9 @@ impl<'p, 's> World<'p, 's> {
             }
         }
         let any_lost = state.outcome.lost_extents > lost_before;
+        if let Some(trace) = trace.as_mut().filter(|_| any_lost) {
+            drop_superseded(trace, traced_from);
+        }
         for &(delay, extent, slot) in repairs.iter() {
             if !any_lost || !state.tables.changed.get(&extent).is_some_and(|e| e.lost) {
                 let option = k as u16;
@@ -543,14 +626,30 @@ impl<'p, 's> World<'p, 's> {
         };
         ext.disks[slot as usize] = disk;
         ext.alive |= 1 << slot;
-        state.tables.added.push(disk, extent, slot);
-        state.outcome.copies_repaired += 1;
         if ext.repairing {
             start_next_repair(ext, &plan.system.repair, k, extent, &mut state.rng, sim);
         }
+        self.recreated(k, (extent, slot), disk, false);
+    }
+
+    /// A copy of option `k`'s (extent, slot) now lives on `disk`, re-created
+    /// after its loss or, if `rehomed`, while unavailable: counts it, looks
+    /// at its extent again if that was impaired, and traces it.
+    fn recreated(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32, rehomed: bool) {
+        let state = &mut self.options[k];
+        state.tables.added.push(disk, extent, slot);
+        state.outcome.copies_repaired += 1;
         if state.tables.impaired.contains_key(&extent) {
             self.refresh(k, extent);
         }
+        let option = k as u16;
+        self.record(|_| What::Recreated {
+            option,
+            extent,
+            slot,
+            disk,
+            rehomed,
+        });
     }
 
     // ----- outages -----
@@ -637,8 +736,10 @@ impl<'p, 's> World<'p, 's> {
     fn begin_outage(&mut self, scope: Scope, c: u32, duration: Micros, sim: &mut Scheduler<Event>) {
         let level = match scope {
             Scope::Link => {
-                self.fleet.begin_link_outage(self.links[c as usize]);
+                let region = self.links[c as usize];
+                self.fleet.begin_link_outage(region);
                 self.env_changed = true;
+                self.record(|_| What::LinkDown { region });
                 return;
             }
             Scope::Component(level) => level,
@@ -662,6 +763,11 @@ impl<'p, 's> World<'p, 's> {
         );
         self.env_changed |= level == Level::Region;
         self.refresh_below(level, c, false);
+        self.record(|_| What::Down {
+            level,
+            component: c,
+            until: back,
+        });
     }
 
     /// Ends an outage of `c`: its copies are available again unless another
@@ -669,8 +775,10 @@ impl<'p, 's> World<'p, 's> {
     fn end_outage(&mut self, scope: Scope, c: u32, sim: &mut Scheduler<Event>) {
         let level = match scope {
             Scope::Link => {
-                self.fleet.end_link_outage(self.links[c as usize]);
+                let region = self.links[c as usize];
+                self.fleet.end_link_outage(region);
                 self.env_changed = true;
+                self.record(|_| What::LinkUp { region });
                 return;
             }
             Scope::Component(level) => level,
@@ -681,6 +789,10 @@ impl<'p, 's> World<'p, 's> {
         self.down.remove(&(level, c));
         self.env_changed |= level == Level::Region;
         self.refresh_below(level, c, true);
+        self.record(|_| What::Up {
+            level,
+            component: c,
+        });
         self.retry_blocked(level, c, sim);
     }
 
@@ -695,6 +807,10 @@ impl<'p, 's> World<'p, 's> {
         if mark != self.now || level == Level::Region {
             return;
         }
+        self.record(|_| What::MarkedOut {
+            level,
+            component: c,
+        });
         let system = self.system();
         let repair = RepairTiming::after(system, 0, level, c);
         for k in 0..self.options.len() {
@@ -777,11 +893,7 @@ impl<'p, 's> World<'p, 's> {
             return;
         };
         ext.disks[slot as usize] = disk;
-        state.tables.added.push(disk, extent, slot);
-        state.outcome.copies_repaired += 1;
-        if state.tables.impaired.contains_key(&extent) {
-            self.refresh(k, extent);
-        }
+        self.recreated(k, (extent, slot), disk, true);
     }
 
     // ----- scripted faults -----
@@ -1002,11 +1114,24 @@ impl<'p, 's> World<'p, 's> {
         }
         let now = self.now;
         let state = &mut self.options[k];
+        let live = state.account.timer_live(timer, epoch);
         if state
             .account
             .on_timer(now, timer, epoch, env, &mut state.aux, sim)
         {
             self.refresh_all(k);
+        }
+        if live {
+            self.record(|w| {
+                let account = &w.options[k].account;
+                let option = &w.system().options[k];
+                What::Failover {
+                    option: k as u16,
+                    step: timer.name(),
+                    now: account.doing(),
+                    serving: option.groups[account.serve()].region,
+                }
+            });
         }
     }
 
@@ -1170,6 +1295,42 @@ fn start_next_repair(
             slot,
         },
     );
+}
+
+/// Traces an extent of `(option, extent)` left with `alive` copies, when
+/// that loses it or leaves it one failure from loss.
+fn record_exposure(
+    trace: &mut Vec<TraceEvent>,
+    at: Micros,
+    (option, extent): (u16, u32),
+    alive: u32,
+    needed: u32,
+) {
+    let what = if alive < needed {
+        What::Lost { option, extent }
+    } else if alive == needed {
+        What::LastCopy { option, extent }
+    } else {
+        return;
+    };
+    trace.push(TraceEvent { at, what });
+}
+
+/// Within one destruction's events (from `from` on), an extent first left
+/// one failure from loss and then lost is only lost.
+fn drop_superseded(trace: &mut Vec<TraceEvent>, from: usize) {
+    let lost: std::collections::BTreeSet<u32> = trace[from..]
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Lost { extent, .. } => Some(extent),
+            _ => None,
+        })
+        .collect();
+    let mut i = 0;
+    trace.retain(|e| {
+        i += 1;
+        i <= from || !matches!(e.what, What::LastCopy { extent, .. } if lost.contains(&extent))
+    });
 }
 
 /// An extent as the plan placed it, all copies alive.
