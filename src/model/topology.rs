@@ -92,7 +92,7 @@ struct RegionIndex {
 /// The built hierarchy.
 ///
 /// Ancestors and disk ranges are computed, not stored: a table of them
-/// would hold 56 bytes per disk, and on a large fleet each lookup at a
+/// would hold about 33 bytes per disk, and on a large fleet each lookup at a
 /// random disk would miss the cache, where a division or two does not.
 #[derive(Clone, Debug)]
 pub struct Topology {
