@@ -21,4 +21,5 @@ pub mod scenario;
 pub mod shard;
 pub mod stats;
 pub mod sweep;
+pub mod trace;
 pub mod units;

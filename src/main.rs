@@ -16,7 +16,7 @@ use replisim::engine::trials::{Completed, Controls, shard_range};
 use replisim::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use replisim::scenario::overrides::{self, Override};
 use replisim::scenario::{self, Scenario};
-use replisim::{analyze, compare, expect, figures, report, shard, sweep};
+use replisim::{analyze, compare, expect, figures, report, shard, sweep, trace};
 
 #[derive(Parser)]
 #[command(
@@ -120,6 +120,27 @@ enum Command {
         /// Also write the figures as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// The event timeline of one trial (failures, repairs, outages,
+    /// failovers, losses) as text, plus trace.json, trace.svg and trace.png.
+    Trace {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Which trial (0-based), the same trial `run` simulates.
+        #[arg(long, default_value_t = 0)]
+        trial: u64,
+        /// Master seed (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Only this option's copies, losses and failovers.
+        #[arg(long, value_name = "NAME")]
+        option: Option<String>,
+        /// Every event, each repair and disk failure included.
+        #[arg(long)]
+        all: bool,
+        /// Directory for the files [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -277,6 +298,32 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 report::write_atomic(&path, &(text + "\n"))?;
             }
             print_out(&report::exact_table(&s, &exact))
+        }
+        Command::Trace {
+            scenario,
+            trial,
+            seed,
+            option,
+            all,
+            out,
+        } => {
+            let s = load(scenario.as_deref())?;
+            let option = option
+                .map(|name| trace::option_index(&s.system, &name))
+                .transpose()?;
+            let request = trace::TraceRequest {
+                seed: seed.unwrap_or(s.seed),
+                trial,
+                option,
+                all,
+            };
+            let traced = trace::trace(&s, &request)?;
+            print_out(&trace::text(&s.system, &traced, &request))?;
+            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            let written = trace::write(&s.system, &traced, option, &out)?;
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("wrote {}", names.join(", "));
+            Ok(())
         }
         Command::Merge { parts, out, json } => {
             let parts = parts

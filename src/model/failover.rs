@@ -46,6 +46,22 @@ pub enum Timer {
 
 const TIMERS: usize = 8;
 
+impl Timer {
+    /// What the timer's firing means, for a trace.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timer::Customer => "the customer gave up waiting",
+            Timer::Provider => "the provider's wait ran out",
+            Timer::Switched => "the switch completed",
+            Timer::Reenable => "geo-redundancy re-enabled",
+            Timer::Resynced => "the re-copy completed",
+            Timer::Failback => "time to fail back",
+            Timer::Drained => "the secondary caught up",
+            Timer::Planned => "planned failover",
+        }
+    }
+}
+
 /// What the account is doing.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mode {
@@ -245,6 +261,17 @@ impl<'s> Account<'s> {
     }
 
     /// Whether a timer event is still the current one.
+    /// What the account is doing now, for a trace.
+    pub fn doing(&self) -> &'static str {
+        match self.mode {
+            Mode::Normal => "serving normally",
+            Mode::Draining => "draining to the secondary",
+            Mode::Switching { .. } => "failing over",
+            Mode::Single => "serving without geo-redundancy",
+            Mode::Resyncing { .. } => "re-copying to the other region",
+        }
+    }
+
     pub fn timer_live(&self, timer: Timer, epoch: u32) -> bool {
         timer == Timer::Planned || self.epochs[timer as usize] == epoch
     }

@@ -14,7 +14,7 @@ use super::{Level, Topology};
 
 const DESTROYED: u16 = 1 << 15;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Fleet {
     state: [Vec<u16>; 6],
     /// Outages under way per region-pair link, indexed by the lower region
@@ -22,32 +22,76 @@ pub struct Fleet {
     links: Vec<u16>,
     /// Components down now: while 0, every live copy is available.
     down: u32,
+    /// Per level, the components whose state is not 0: levels with none
+    /// are skipped by the lookups, which on a fleet with only disks out
+    /// leaves one level of six.
+    out: [u32; 6],
+    /// Components whose state has been set during the trial, so a reset
+    /// clears them rather than the whole fleet.
+    touched: Vec<(Level, u32)>,
 }
 
 impl Fleet {
     pub fn new(topo: &Topology) -> Self {
-        Self {
-            state: Level::ALL.map(|l| vec![0; topo.count(l) as usize]),
-            links: vec![0; topo.regions.len()],
-            down: 0,
+        let mut fleet = Self::default();
+        fleet.reset(topo);
+        fleet
+    }
+
+    /// Back to every component in service and every link up, keeping the
+    /// allocations: a trial's fleet is reset rather than rebuilt, and only
+    /// the components it touched are cleared.
+    pub fn reset(&mut self, topo: &Topology) {
+        let sized = Level::ALL
+            .iter()
+            .all(|&l| self.state[l as usize].len() == topo.count(l) as usize);
+        if sized {
+            for &(l, c) in &self.touched {
+                self.state[l as usize][c as usize] = 0;
+            }
+        } else {
+            self.state = Level::ALL.map(|l| vec![0; topo.count(l) as usize]);
+        }
+        self.touched.clear();
+        self.links.clear();
+        self.links.resize(topo.regions.len(), 0);
+        self.down = 0;
+        self.out = [0; 6];
+    }
+
+    /// Sets the state of component `c`, keeping the per-level counts.
+    fn set(&mut self, level: Level, c: u32, new: u16) {
+        let s = &mut self.state[level as usize][c as usize];
+        let was = *s;
+        *s = new;
+        if was == 0 && new != 0 {
+            self.out[level as usize] += 1;
+            self.touched.push((level, c));
+        } else if was != 0 && new == 0 {
+            self.out[level as usize] -= 1;
         }
     }
 
     pub fn set_destroyed(&mut self, level: Level, c: u32, destroyed: bool) {
-        let s = &mut self.state[level as usize][c as usize];
-        *s = if destroyed {
-            *s | DESTROYED
+        let s = self.state[level as usize][c as usize];
+        let new = if destroyed {
+            s | DESTROYED
         } else {
-            *s & !DESTROYED
+            s & !DESTROYED
         };
+        self.set(level, c, new);
     }
 
     /// Whether component `c` or one of its ancestors is destroyed.
     pub fn destroyed(&self, topo: &Topology, level: Level, c: u32) -> bool {
-        let anc = topo.ancestors(topo.disk_range(level, c).start);
-        Level::ALL[..=level as usize]
-            .iter()
-            .any(|&l| self.state[l as usize][anc[l as usize] as usize] & DESTROYED != 0)
+        if self.out[..=level as usize].iter().all(|&n| n == 0) {
+            return false;
+        }
+        let disk = topo.disk_range(level, c).start;
+        Level::ALL[..=level as usize].iter().any(|&l| {
+            self.out[l as usize] != 0
+                && self.state[l as usize][topo.ancestor(disk, l) as usize] & DESTROYED != 0
+        })
     }
 
     /// Whether component `c` itself has an outage under way.
@@ -62,21 +106,21 @@ impl Fleet {
 
     /// Starts an outage of `c`; true when it was up before.
     pub fn begin_outage(&mut self, level: Level, c: u32) -> bool {
-        let s = &mut self.state[level as usize][c as usize];
-        let was_up = *s & !DESTROYED == 0;
-        *s = s.saturating_add(1);
+        let s = self.state[level as usize][c as usize];
+        let was_up = s & !DESTROYED == 0;
+        self.set(level, c, s.saturating_add(1));
         self.down += u32::from(was_up);
         was_up
     }
 
     /// Ends an outage of `c`; true when no other outage keeps it down.
     pub fn end_outage(&mut self, level: Level, c: u32) -> bool {
-        let s = &mut self.state[level as usize][c as usize];
-        if *s & !DESTROYED == 0 {
+        let s = self.state[level as usize][c as usize];
+        if s & !DESTROYED == 0 {
             return true;
         }
-        *s -= 1;
-        let up = *s & !DESTROYED == 0;
+        self.set(level, c, s - 1);
+        let up = (s - 1) & !DESTROYED == 0;
         self.down -= u32::from(up);
         up
     }
@@ -98,18 +142,22 @@ impl Fleet {
         self.links[link as usize] = self.links[link as usize].saturating_sub(1);
     }
 
-    /// The widest out-of-service component above or at `disk`.
-    fn widest_out(&self, topo: &Topology, disk: u32) -> Option<(Level, u32)> {
-        let anc = topo.ancestors(disk);
-        Level::ALL
-            .into_iter()
-            .map(|l| (l, anc[l as usize]))
+    /// The widest out-of-service component above or at `disk`, looking at
+    /// levels down to `narrowest` only.
+    fn widest_out(&self, topo: &Topology, disk: u32, narrowest: Level) -> Option<(Level, u32)> {
+        if self.out[..=narrowest as usize].iter().all(|&n| n == 0) {
+            return None;
+        }
+        Level::ALL[..=narrowest as usize]
+            .iter()
+            .filter(|&&l| self.out[l as usize] != 0)
+            .map(|&l| (l, topo.ancestor(disk, l)))
             .find(|&(l, c)| self.state[l as usize][c as usize] != 0)
     }
 
     /// Whether a copy on `disk` can be read now.
     pub fn disk_available(&self, topo: &Topology, disk: u32) -> bool {
-        self.widest_out(topo, disk).is_none()
+        self.widest_out(topo, disk, Level::Disk).is_none()
     }
 
     /// Whether no component is down: every live copy is available.
@@ -136,13 +184,11 @@ pub struct Service<'a>(pub &'a Fleet, pub &'a Topology);
 impl InService for Service<'_> {
     fn component(&self, level: Level, c: u32) -> bool {
         let first_disk = self.1.disk_range(level, c).start;
-        self.0
-            .widest_out(self.1, first_disk)
-            .is_none_or(|(l, _)| l > level)
+        self.0.widest_out(self.1, first_disk, level).is_none()
     }
 
     fn out_range(&self, disk: u32) -> Option<Range<u32>> {
-        let (l, c) = self.0.widest_out(self.1, disk)?;
+        let (l, c) = self.0.widest_out(self.1, disk, Level::Disk)?;
         Some(self.1.disk_range(l, c))
     }
 }

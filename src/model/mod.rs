@@ -5,7 +5,9 @@
 pub mod group;
 pub mod placement;
 pub mod repair;
+pub mod scratch;
 pub mod topology;
+pub mod trace;
 pub mod world;
 // Outages, geo-replication and failover.
 pub mod failover;

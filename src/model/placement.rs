@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use rand::{Rng, RngExt};
 
+use super::world::MAX_COPIES;
 use super::{CopyGroup, Level, ReplicationOption, Topology};
 
 /// Which components can take a new copy right now.
@@ -107,18 +108,14 @@ fn pick_at_level<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Option<u32> {
     let range = topo.components_within(within, anchor, spread);
-    let mut excluded: Vec<u32> = taken
-        .iter()
-        .map(|&d| topo.ancestor(d, spread))
-        .filter(|c| range.contains(c))
-        .collect();
-    excluded.sort_unstable();
-    excluded.dedup();
+    // On the stack: this runs for every copy placed or re-created.
+    let mut buffer = [0u32; MAX_COPIES];
+    let excluded = excluded_components(topo, spread, &range, taken, &mut buffer);
     let free = range.len() as u32 - excluded.len() as u32;
     if free == 0 {
         return None;
     }
-    let first = nth_free(range.start, rng.random_range(0..free), &excluded);
+    let first = nth_free(range.start, rng.random_range(0..free), excluded);
     let can_take = |c: u32| {
         usable.component(spread, c) && usable.first_disk(topo.disk_range(spread, c)).is_some()
     };
@@ -133,6 +130,35 @@ fn pick_at_level<R: Rng + ?Sized>(
     }
     let c = candidates[rng.random_range(0..candidates.len())];
     usable_disk(topo, spread, c, usable, rng)
+}
+
+/// The components of `spread` in `range` holding one of the `taken` disks,
+/// sorted and distinct, written into `buffer` (validation keeps a group
+/// within `MAX_COPIES` copies).
+fn excluded_components<'b>(
+    topo: &Topology,
+    spread: Level,
+    range: &Range<u32>,
+    taken: &[u32],
+    buffer: &'b mut [u32; MAX_COPIES],
+) -> &'b [u32] {
+    let mut n = 0;
+    for c in taken.iter().map(|&d| topo.ancestor(d, spread)) {
+        if range.contains(&c) && n < MAX_COPIES {
+            buffer[n] = c;
+            n += 1;
+        }
+    }
+    let excluded = &mut buffer[..n];
+    excluded.sort_unstable();
+    let mut distinct = 0;
+    for i in 0..n {
+        if distinct == 0 || excluded[i] != excluded[distinct - 1] {
+            excluded[distinct] = excluded[i];
+            distinct += 1;
+        }
+    }
+    &buffer[..distinct]
 }
 
 /// The `n`-th component id from `start`, skipping the sorted `excluded` ids.
@@ -193,14 +219,11 @@ pub fn pick_anchor<R: Rng + ?Sized>(
 }
 
 /// The initial placement of every extent of one option: copy `s` of extent
-/// `e` is on disk `copies[e * n + s]`, and `by_disk` is the reverse index.
+/// `e` is on disk `copies[e * n + s]`.
 #[derive(Clone, Debug)]
 pub struct Placement {
     pub copies_per_extent: usize,
     pub copies: Vec<u32>,
-    /// CSR: entries of disk d are `entries[starts[d]..starts[d + 1]]`.
-    starts: Vec<u32>,
-    entries: Vec<(u32, u8)>,
 }
 
 impl Placement {
@@ -225,40 +248,66 @@ impl Placement {
                 }
             }
         }
-        Ok(Self::indexed(topo.disks(), n, copies))
-    }
-
-    fn indexed(disks: u32, n: usize, copies: Vec<u32>) -> Self {
-        let mut starts = vec![0u32; disks as usize + 1];
-        for &d in &copies {
-            starts[d as usize + 1] += 1;
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut fill = starts.clone();
-        let mut entries = vec![(0, 0); copies.len()];
-        for (i, &d) in copies.iter().enumerate() {
-            entries[fill[d as usize] as usize] = ((i / n) as u32, (i % n) as u8);
-            fill[d as usize] += 1;
-        }
-        Self {
+        Ok(Self {
             copies_per_extent: n,
             copies,
-            starts,
-            entries,
-        }
-    }
-
-    /// Copies initially placed on `disk`, as (extent, slot).
-    pub fn on_disk(&self, disk: u32) -> &[(u32, u8)] {
-        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
-        &self.entries[a as usize..b as usize]
+        })
     }
 
     pub fn extent(&self, extent: u32) -> &[u32] {
         let n = self.copies_per_extent;
         &self.copies[extent as usize * n..(extent as usize + 1) * n]
+    }
+}
+
+/// The reverse of every option's placement: the copies each disk holds, by
+/// option. Disk-major, so a failed disk's copies of all options sit
+/// together: one cache miss rather than two per option, which on a large
+/// fleet is most of what destroying a disk costs.
+#[derive(Clone, Debug)]
+pub struct DiskIndex {
+    options: usize,
+    /// CSR: copies of option k on disk d are
+    /// `entries[starts[d * options + k]..starts[d * options + k + 1]]`.
+    starts: Vec<u32>,
+    /// (extent, slot), in extent order within a disk and option.
+    entries: Vec<(u32, u8)>,
+}
+
+impl DiskIndex {
+    pub fn new(disks: u32, placements: &[Placement]) -> Self {
+        let options = placements.len();
+        let mut starts = vec![0u32; disks as usize * options + 1];
+        for (k, p) in placements.iter().enumerate() {
+            for &d in &p.copies {
+                starts[d as usize * options + k + 1] += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut entries = vec![(0, 0); starts[starts.len() - 1] as usize];
+        for (k, p) in placements.iter().enumerate() {
+            let n = p.copies_per_extent;
+            for (i, &d) in p.copies.iter().enumerate() {
+                let at = &mut fill[d as usize * options + k];
+                entries[*at as usize] = ((i / n) as u32, (i % n) as u8);
+                *at += 1;
+            }
+        }
+        Self {
+            options,
+            starts,
+            entries,
+        }
+    }
+
+    /// Copies of option `k` initially placed on `disk`, as (extent, slot).
+    pub fn on_disk(&self, k: usize, disk: u32) -> &[(u32, u8)] {
+        let i = disk as usize * self.options + k;
+        let (a, b) = (self.starts[i], self.starts[i + 1]);
+        &self.entries[a as usize..b as usize]
     }
 }
 

@@ -1,8 +1,8 @@
 //! The physical hierarchy: region → zone → facility → rack → node → disk.
 //!
 //! Components of each level are numbered in tree order, so the disks below
-//! any component form one contiguous range and each disk's ancestors are a
-//! table lookup. This keeps failure handling and placement allocation-free.
+//! any component form one contiguous range and each disk's ancestors follow
+//! by division. This keeps failure handling and placement allocation-free.
 
 use std::ops::Range;
 
@@ -79,14 +79,27 @@ pub struct Region {
     pub shape: Shape,
 }
 
+/// Where one region's components sit in the numbering: every region is a
+/// uniform tree, so a component's index follows from a disk's by division.
+#[derive(Clone, Debug)]
+struct RegionIndex {
+    /// Per level, the index of the region's first component.
+    first: [u32; 6],
+    /// Per level, the disks below one component.
+    disks_per: [u32; 6],
+}
+
 /// The built hierarchy.
+///
+/// Ancestors and disk ranges are computed, not stored: a table of them
+/// would hold about 33 bytes per disk, and on a large fleet each lookup at a
+/// random disk would miss the cache, where a division or two does not.
 #[derive(Clone, Debug)]
 pub struct Topology {
     pub regions: Vec<Region>,
-    /// Per level, the disk range of each component.
-    disk_ranges: [Vec<Range<u32>>; 6],
-    /// Per disk, its ancestor at every level (index = level; [5] is itself).
-    ancestors: Vec<[u32; 6]>,
+    index: Vec<RegionIndex>,
+    /// Per level, the components of the whole hierarchy.
+    counts: [u32; 6],
     /// Bytes a disk holds.
     pub disk_bytes: u64,
 }
@@ -100,62 +113,70 @@ impl Topology {
                 "{total} disks is more than replisim supports (2^32)"
             ));
         }
-        let mut topo = Topology {
+        let mut counts = [0u32; 6];
+        let index = regions
+            .iter()
+            .map(|r| {
+                let first = counts;
+                let fanout = r.shape.fanout();
+                let mut disks_per = [1u32; 6];
+                let mut below = [1u32; 6];
+                for l in (0..5).rev() {
+                    disks_per[l] = disks_per[l + 1] * fanout[l];
+                    below[l] = below[l + 1] * fanout[l];
+                }
+                // Components of level l in this region: the product of the
+                // fanouts above it.
+                for (l, count) in counts.iter_mut().enumerate() {
+                    *count += below[0] / below[l];
+                }
+                RegionIndex { first, disks_per }
+            })
+            .collect();
+        Ok(Topology {
             regions,
-            disk_ranges: Default::default(),
-            ancestors: Vec::with_capacity(total as usize),
+            index,
+            counts,
             disk_bytes,
-        };
-        for r in 0..topo.regions.len() {
-            let fanout = topo.regions[r].shape.fanout();
-            topo.add_subtree(Level::Region, r as u32, &fanout);
-        }
-        Ok(topo)
-    }
-
-    /// Adds component `index` of `level` and everything below it.
-    fn add_subtree(&mut self, level: Level, index: u32, fanout: &[u32]) {
-        let first_disk = self.ancestors.len() as u32;
-        if level == Level::Disk {
-            let mut anc = [0u32; 6];
-            for l in Level::ALL.into_iter().take(5) {
-                anc[l as usize] = self.disk_ranges[l as usize].len() as u32 - 1;
-            }
-            anc[5] = index;
-            self.ancestors.push(anc);
-            self.disk_ranges[5].push(index..index + 1);
-            return;
-        }
-        self.disk_ranges[level as usize].push(first_disk..first_disk);
-        let child = level.narrower();
-        for _ in 0..fanout[level as usize] {
-            let next = self.disk_ranges[child as usize].len() as u32;
-            self.add_subtree(child, next, fanout);
-        }
-        let end = self.ancestors.len() as u32;
-        self.disk_ranges[level as usize][index as usize].end = end;
+        })
     }
 
     pub fn disks(&self) -> u32 {
-        self.ancestors.len() as u32
+        self.counts[Level::Disk as usize]
     }
 
     pub fn count(&self, level: Level) -> u32 {
-        self.disk_ranges[level as usize].len() as u32
+        self.counts[level as usize]
+    }
+
+    /// The region holding component `index` of `level`.
+    fn region_of(&self, level: Level, index: u32) -> &RegionIndex {
+        let r = self
+            .index
+            .partition_point(|r| r.first[level as usize] <= index);
+        &self.index[r.saturating_sub(1)]
     }
 
     /// The disks below component `index` of `level`.
     pub fn disk_range(&self, level: Level, index: u32) -> Range<u32> {
-        self.disk_ranges[level as usize][index as usize].clone()
+        if level == Level::Disk {
+            return index..index + 1;
+        }
+        let r = self.region_of(level, index);
+        let l = level as usize;
+        let per = r.disks_per[l];
+        let start = r.first[5] + (index - r.first[l]) * per;
+        start..start + per
     }
 
     /// The ancestor of `disk` at `level`.
     pub fn ancestor(&self, disk: u32, level: Level) -> u32 {
-        self.ancestors[disk as usize][level as usize]
-    }
-
-    pub fn ancestors(&self, disk: u32) -> &[u32; 6] {
-        &self.ancestors[disk as usize]
+        if level == Level::Disk {
+            return disk;
+        }
+        let r = self.region_of(Level::Disk, disk);
+        let l = level as usize;
+        r.first[l] + (disk - r.first[5]) / r.disks_per[l]
     }
 
     /// The components of level `below` inside component `index` of `level`.
@@ -166,7 +187,7 @@ impl Topology {
 
     /// The ancestor at `level` of component `index` of a narrower level.
     pub fn ancestor_of(&self, level: Level, index: u32, at: Level) -> u32 {
-        let first_disk = self.disk_ranges[level as usize][index as usize].start;
+        let first_disk = self.disk_range(level, index).start;
         self.ancestor(first_disk, at)
     }
 }

@@ -13,8 +13,7 @@
 //! behaviour thus never changes what another sees, and adding outages
 //! leaves the failure trace as it was.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
 use std::ops::Range;
 
 use rand::RngExt;
@@ -23,12 +22,17 @@ use rand_distr::Exp1;
 
 use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABLE, hour_of};
 use super::fleet::{Fleet, Service, link_of};
-use super::placement::{InService, Placement, replacement_disk};
+use super::placement::{DiskIndex, InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
+use super::scratch::{IdMap, Scratch, Tables};
+use super::trace::{TraceEvent, What};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
 use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
 use crate::units::{HOUR, Micros};
+
+mod availability;
+mod outages;
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
@@ -105,6 +109,8 @@ pub struct TrialOutcome {
 pub struct Plan<'s> {
     pub system: &'s System,
     pub placements: Vec<Placement>,
+    /// The copies each disk holds, from the placements.
+    pub by_disk: DiskIndex,
     pub seed: u64,
     /// Per option, the first option that stores data alike (same copy
     /// groups and `needed`): its random streams are the twin's, so options
@@ -135,37 +141,72 @@ impl<'s> Plan<'s> {
                 let mut rng = trial_rng(seed, u64::MAX, 1 + twin as u32);
                 Placement::new(&system.topology, option, system.extents, &mut rng)
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             system,
+            by_disk: DiskIndex::new(system.topology.disks(), &placements),
             placements,
             seed,
             twins,
         })
     }
 
-    /// Simulates trial `trial` to the horizon.
+    /// Simulates trial `trial` to the horizon, in this thread's allocations
+    /// of earlier trials (their content does not carry over).
     pub fn run_trial(&self, trial: u64) -> TrialOutcome {
-        let mut world = World::new(self, trial);
-        let mut sim = Scheduler::default();
+        SCRATCH.with(|cell| {
+            let (outcome, parts, _) = self.run_trial_in(trial, cell.take(), None);
+            cell.set(parts);
+            outcome
+        })
+    }
+
+    /// Simulates trial `trial` exactly as [`Plan::run_trial`] does, and
+    /// records its events in order.
+    pub fn trace_trial(&self, trial: u64) -> (TrialOutcome, Vec<TraceEvent>) {
+        let (outcome, _, trace) = self.run_trial_in(trial, Scratch::default(), Some(Vec::new()));
+        (outcome, trace.unwrap_or_default())
+    }
+
+    /// Simulates trial `trial` in the allocations `parts`, recording into
+    /// `trace` if given, and hands them back.
+    fn run_trial_in(
+        &self,
+        trial: u64,
+        mut parts: Scratch,
+        trace: Option<Vec<TraceEvent>>,
+    ) -> (TrialOutcome, Scratch, Option<Vec<TraceEvent>>) {
+        let mut sim = std::mem::take(&mut parts.sim);
+        sim.reset();
+        let mut world = World::new(self, trial, parts);
+        world.trace = trace;
         world.start(&mut sim);
         let limits = Limits {
             horizon: self.system.horizon,
             max_events: MAX_EVENTS,
         };
         let end = engine::run(&mut world, &mut sim, limits);
-        TrialOutcome {
-            options: world.finish(),
+        let events = sim.handled();
+        let trace = world.trace.take();
+        let (options, parts) = world.finish(sim);
+        let outcome = TrialOutcome {
+            options,
             weight: 1.0,
-            events: sim.handled(),
+            events,
             end,
-        }
+        };
+        (outcome, parts, trace)
     }
+}
+
+thread_local! {
+    /// The allocations of this thread's last trial, reused by the next.
+    static SCRATCH: Cell<Scratch> = Cell::default();
 }
 
 /// Copies of one extent that have changed during the trial.
 #[derive(Clone, Debug)]
-struct ExtentState {
+pub struct ExtentState {
     disks: [u32; MAX_COPIES],
     alive: u16,
     lost: bool,
@@ -175,44 +216,12 @@ struct ExtentState {
     queued: u16,
 }
 
-/// A map keyed by extent or disk index.
-type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
-
-/// Fibonacci hashing: one multiplication per u32 key. Keys are indices, not
-/// adversarial input, so SipHash's protection buys nothing here.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u32(u32::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.0 = (self.0 ^ u64::from(i)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// One option's state within a trial: only extents touched by a failure or
-/// outage are stored; the others are as the plan placed them.
+/// One option's state within a trial.
 struct OptionState<'s> {
     rng: ChaCha8Rng,
     /// Re-homing delays and failover durations.
     aux: ChaCha8Rng,
-    changed: IdMap<ExtentState>,
-    /// Copies re-created on a disk during the trial, as (extent, slot).
-    added: IdMap<Vec<(u32, u8)>>,
-    /// Repairs waiting for capacity to return, as (extent, slot), by the
-    /// region of the copy's group.
-    blocked: Vec<Vec<(u32, u8)>>,
-    /// Extents that cannot be read or written now (UNREADABLE | UNWRITABLE).
-    impaired: IdMap<u8>,
+    tables: Tables,
     account: Account<'s>,
     outcome: OptionOutcome,
 }
@@ -225,7 +234,7 @@ struct World<'p, 's> {
     /// Links between paired regions, by link id (lower region index).
     links: Vec<u32>,
     /// Components down, with when they are marked out and due back.
-    down: HashMap<(Level, u32), Down>,
+    down: std::collections::HashMap<(Level, u32), Down>,
     options: Vec<OptionState<'s>>,
     now: Micros,
     /// A region or link changed state: every account must look.
@@ -233,21 +242,26 @@ struct World<'p, 's> {
     scratch: Vec<(u32, u8)>,
     /// Re-creations drawn during one destruction: (delay, extent, slot).
     repairs: Vec<(Micros, u32, u8)>,
+    /// The trial's events, when traced (`replisim trace`); None costs one
+    /// branch where an event would be recorded.
+    trace: Option<Vec<TraceEvent>>,
 }
 
 impl<'p, 's> World<'p, 's> {
-    fn new(plan: &'p Plan<'s>, trial: u64) -> Self {
+    /// The world of trial `trial`, in the allocations of `parts` (emptied
+    /// here; their scheduler is not used).
+    fn new(plan: &'p Plan<'s>, trial: u64, mut parts: Scratch) -> Self {
         let system = plan.system;
         let topo = &system.topology;
+        parts.clear(topo, system.options.len());
         let data = (system.extents, system.extents as u64 * system.extent_bytes);
-        let options = (0..system.options.len())
-            .map(|k| OptionState {
+        let options = std::mem::take(&mut parts.tables)
+            .into_iter()
+            .enumerate()
+            .map(|(k, tables)| OptionState {
                 rng: trial_rng(plan.seed, trial, 1 + plan.twins[k] as u32),
                 aux: trial_rng(plan.seed, trial, AUX + plan.twins[k] as u32),
-                changed: IdMap::default(),
-                added: IdMap::default(),
-                blocked: vec![Vec::new(); topo.regions.len()],
-                impaired: IdMap::default(),
+                tables,
                 account: Account::new(
                     &system.options[k],
                     k as u16,
@@ -267,14 +281,28 @@ impl<'p, 's> World<'p, 's> {
             plan,
             rng: trial_rng(plan.seed, trial, 0),
             outage_rng: trial_rng(plan.seed, trial, OUTAGES),
-            fleet: Fleet::new(topo),
+            fleet: parts.fleet,
             links,
-            down: HashMap::new(),
+            down: parts.down,
             options,
             now: 0,
             env_changed: false,
-            scratch: Vec::new(),
-            repairs: Vec::new(),
+            scratch: parts.copies,
+            repairs: parts.repairs,
+            trace: None,
+        }
+    }
+
+    /// Records `what` at the current time, if the trial is traced.
+    fn record(&mut self, what: impl FnOnce(&Self) -> What) {
+        if self.trace.is_some() {
+            let event = TraceEvent {
+                at: self.now,
+                what: what(self),
+            };
+            if let Some(trace) = &mut self.trace {
+                trace.push(event);
+            }
         }
     }
 
@@ -317,16 +345,29 @@ impl<'p, 's> World<'p, 's> {
         }
     }
 
-    /// Closes every account at the horizon.
-    fn finish(self) -> Vec<OptionOutcome> {
+    /// Closes every account at the horizon; hands back the allocations
+    /// (with `sim` as their scheduler) for the next trial.
+    fn finish(self, sim: Scheduler<Event>) -> (Vec<OptionOutcome>, Scratch) {
         let horizon = self.system().horizon;
-        self.options
+        let mut tables = Vec::with_capacity(self.options.len());
+        let outcomes = self
+            .options
             .into_iter()
             .map(|mut o| {
+                tables.push(o.tables);
                 o.outcome.account = o.account.finish(horizon);
                 o.outcome
             })
-            .collect()
+            .collect();
+        let parts = Scratch {
+            sim,
+            fleet: self.fleet,
+            tables,
+            down: self.down,
+            copies: self.scratch,
+            repairs: self.repairs,
+        };
+        (outcomes, parts)
     }
 
     /// One clock for a whole class of memoryless components: the next failure
@@ -392,6 +433,10 @@ impl<'p, 's> World<'p, 's> {
     /// Component `c` is back in service, empty.
     fn restore(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
         self.fleet.set_destroyed(level, c, false);
+        self.record(|_| What::Replaced {
+            level,
+            component: c,
+        });
         self.env_changed |= level == Level::Region;
         self.retry_blocked(level, c, sim);
     }
@@ -405,7 +450,7 @@ impl<'p, 's> World<'p, 's> {
             return;
         }
         for k in 0..self.options.len() {
-            let waiting = std::mem::take(&mut self.options[k].blocked[region as usize]);
+            let waiting = std::mem::take(&mut self.options[k].tables.blocked[region as usize]);
             for (extent, slot) in waiting {
                 self.on_repaired(k, extent, slot, sim);
             }
@@ -436,9 +481,47 @@ impl<'p, 's> World<'p, 's> {
         sim.schedule(replaced.0, replaced.1);
         let detection = self.system().detection.sample(&mut self.rng);
         let disks = self.system().topology.disk_range(level, c);
+        let repair = RepairTiming::after(self.system(), detection, level, c);
+        let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
         for k in 0..self.options.len() {
-            let repair = RepairTiming::after(self.system(), detection, level, c);
             self.destroy_copies(k, disks.clone(), repair, sim);
+        }
+        if let Some((at, before)) = before {
+            self.record_destroyed(at, before, (level, c), detection);
+        }
+    }
+
+    /// Per option, copies destroyed and extents lost so far.
+    fn tally(&self) -> Vec<(u64, u32)> {
+        let outcome = |o: &OptionState| (o.outcome.copies_destroyed, o.outcome.lost_extents);
+        self.options.iter().map(outcome).collect()
+    }
+
+    /// Traces a destruction of `component` (level, index), ahead of the
+    /// losses it caused (recorded from position `at` on), from the tallies
+    /// `before` it.
+    fn record_destroyed(
+        &mut self,
+        at: usize,
+        before: Vec<(u64, u32)>,
+        (level, component): (Level, u32),
+        detection: Micros,
+    ) {
+        let after = self.tally();
+        let delta = |f: fn(&(u64, u32)) -> u64| -> Vec<u32> {
+            let diff = |(a, b): (&(u64, u32), &(u64, u32))| (f(a) - f(b)) as u32;
+            after.iter().zip(&before).map(diff).collect()
+        };
+        let what = What::Destroyed {
+            level,
+            component,
+            detected: self.now.saturating_add(detection),
+            copies: delta(|t| t.0),
+            lost: delta(|t| u64::from(t.1)),
+        };
+        let event = TraceEvent { at: self.now, what };
+        if let Some(trace) = &mut self.trace {
+            trace.insert(at, event);
         }
     }
 
@@ -459,6 +542,8 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
         touched.clear();
+        let (trace, now) = (&mut self.trace, self.now);
+        let traced_from = trace.as_ref().map_or(0, Vec::len);
         let repairs = &mut self.repairs;
         repairs.clear();
         // Without outages, an extent keeping enough live serving copies, and
@@ -469,13 +554,10 @@ impl<'p, 's> World<'p, 's> {
         let quiet = self.fleet.quiet();
         let lost_before = state.outcome.lost_extents;
         for disk in disks {
-            let base = placement.on_disk(disk).iter();
-            let added = state.added.remove(&disk).unwrap_or_default();
-            for &(extent, slot) in base.chain(added.iter()) {
-                let ext = state
-                    .changed
-                    .entry(extent)
-                    .or_insert_with(|| fresh(placement.extent(extent)));
+            let base = plan.by_disk.on_disk(k, disk).iter().copied();
+            let added = state.tables.added.take(disk);
+            for (extent, slot) in base.chain(state.tables.added.chain(added)) {
+                let ext = changed_state(&mut state.tables.changed, placement, extent);
                 let bit = 1u16 << slot;
                 if ext.lost || ext.alive & bit == 0 || ext.disks[slot as usize] != disk {
                     continue;
@@ -485,10 +567,14 @@ impl<'p, 's> World<'p, 's> {
                 let fine = quiet
                     && (ext.alive & serving).count_ones() >= enough
                     && ext.alive.count_ones() >= option.needed;
-                if !fine || state.impaired.contains_key(&extent) {
+                if !fine || state.tables.impaired.contains_key(&extent) {
                     touched.push((extent, slot));
                 }
-                if ext.alive.count_ones() < option.needed {
+                let alive = ext.alive.count_ones();
+                if let Some(trace) = trace.as_mut() {
+                    record_exposure(trace, now, (k as u16, extent), alive, option.needed);
+                }
+                if alive < option.needed {
                     ext.lost = true;
                     state.outcome.lost_extents += 1;
                     continue;
@@ -510,8 +596,11 @@ impl<'p, 's> World<'p, 's> {
             let n = state.outcome.lost_extents - lost_before;
             state.outcome.losses.push((sim.now(), n));
         }
+        if let Some(trace) = trace.as_mut().filter(|_| any_lost) {
+            drop_superseded(trace, traced_from);
+        }
         for &(delay, extent, slot) in repairs.iter() {
-            if !any_lost || !state.changed.get(&extent).is_some_and(|e| e.lost) {
+            if !any_lost || !state.tables.changed.get(&extent).is_some_and(|e| e.lost) {
                 let option = k as u16;
                 let event = Event::Repaired {
                     option,
@@ -528,7 +617,7 @@ impl<'p, 's> World<'p, 's> {
     fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
         let plan = self.plan;
         let state = &mut self.options[k];
-        let Some(ext) = state.changed.get_mut(&extent) else {
+        let Some(ext) = state.tables.changed.get_mut(&extent) else {
             return;
         };
         if ext.lost {
@@ -537,501 +626,35 @@ impl<'p, 's> World<'p, 's> {
         let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.rng) else {
             let option = &plan.system.options[k];
             let region = option.groups[option.group_of(slot).0].region;
-            state.blocked[region as usize].push((extent, slot));
+            state.tables.blocked[region as usize].push((extent, slot));
             return;
         };
         ext.disks[slot as usize] = disk;
         ext.alive |= 1 << slot;
-        state.added.entry(disk).or_default().push((extent, slot));
-        state.outcome.copies_repaired += 1;
         if ext.repairing {
             start_next_repair(ext, &plan.system.repair, k, extent, &mut state.rng, sim);
         }
-        if state.impaired.contains_key(&extent) {
-            self.refresh(k, extent);
-        }
+        self.recreated(k, (extent, slot), disk, false);
     }
 
-    // ----- outages -----
-
-    /// Components (or links) an outage process can strike.
-    fn scope_count(&self, scope: Scope) -> u32 {
-        match scope {
-            Scope::Component(level) => self.system().topology.count(level),
-            Scope::Link => self.links.len() as u32,
-        }
-    }
-
-    /// The fleet-wide clock of a memoryless outage process; thinning (a pick
-    /// already down or destroyed is ignored) keeps the rate of up components.
-    fn schedule_fleet_outage(&mut self, process: u16, sim: &mut Scheduler<Event>) {
-        let p = &self.system().outages[process as usize];
-        let rate = p.between.exponential_rate().unwrap_or(0.0);
-        let total = rate * f64::from(self.scope_count(p.scope));
-        let wait = self.outage_rng.sample::<f64, _>(Exp1) / total;
-        if wait.is_finite() {
-            sim.schedule(wait.ceil() as Micros, Event::FleetOutage { process });
-        }
-    }
-
-    fn on_fleet_outage(&mut self, process: u16, sim: &mut Scheduler<Event>) {
-        let scope = self.system().outages[process as usize].scope;
-        let c = self.outage_rng.random_range(0..self.scope_count(scope));
-        if self.can_go_down(scope, c) {
-            self.begin_random_outage(process, c, sim);
-        }
-        self.schedule_fleet_outage(process, sim);
-    }
-
-    fn schedule_own_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
-        let between = &self.system().outages[process as usize].between;
-        let at = between.sample(&mut self.outage_rng);
-        let event = Event::Outage {
-            process,
-            component: c,
-        };
-        sim.schedule(at, event);
-    }
-
-    fn on_own_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
-        let scope = self.system().outages[process as usize].scope;
-        if self.can_go_down(scope, c) {
-            self.begin_random_outage(process, c, sim);
-        } else {
-            self.schedule_own_outage(process, c, sim);
-        }
-    }
-
-    /// Whether a random outage can start: the target is up and in service.
-    fn can_go_down(&self, scope: Scope, c: u32) -> bool {
-        match scope {
-            Scope::Component(level) => {
-                !self.fleet.down(level, c) && self.component_in_service(level, c)
-            }
-            Scope::Link => self.fleet.link_up(self.links[c as usize]),
-        }
-    }
-
-    fn begin_random_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
-        let p = &self.system().outages[process as usize];
-        let duration = p.duration.sample(&mut self.outage_rng);
-        self.begin_outage(p.scope, c, duration, sim);
-        let end = Event::OutageEnd {
-            process,
-            component: c,
-        };
-        sim.schedule(duration, end);
-    }
-
-    fn on_outage_end(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
-        let p = &self.system().outages[process as usize];
-        self.end_outage(p.scope, c, sim);
-        if p.between.exponential_rate().is_none() {
-            self.schedule_own_outage(process, c, sim);
-        }
-    }
-
-    /// Takes `c` down for `duration`: its copies become unavailable; if it
-    /// is still down after the detection delay, they are re-created elsewhere.
-    fn begin_outage(&mut self, scope: Scope, c: u32, duration: Micros, sim: &mut Scheduler<Event>) {
-        let level = match scope {
-            Scope::Link => {
-                self.fleet.begin_link_outage(self.links[c as usize]);
-                self.env_changed = true;
-                return;
-            }
-            Scope::Component(level) => level,
-        };
-        let back = self.now.saturating_add(duration);
-        if !self.fleet.begin_outage(level, c) {
-            if let Some(d) = self.down.get_mut(&(level, c)) {
-                d.back = d.back.max(back);
-            }
-            return;
-        }
-        let detection = self.system().detection.sample(&mut self.outage_rng);
-        let mark = self.now.saturating_add(detection);
-        self.down.insert((level, c), Down { mark, back });
-        sim.schedule(
-            detection,
-            Event::MarkOut {
-                level,
-                component: c,
-            },
-        );
-        self.env_changed |= level == Level::Region;
-        self.refresh_below(level, c, false);
-    }
-
-    /// Ends an outage of `c`: its copies are available again unless another
-    /// outage keeps it down.
-    fn end_outage(&mut self, scope: Scope, c: u32, sim: &mut Scheduler<Event>) {
-        let level = match scope {
-            Scope::Link => {
-                self.fleet.end_link_outage(self.links[c as usize]);
-                self.env_changed = true;
-                return;
-            }
-            Scope::Component(level) => level,
-        };
-        if !self.fleet.end_outage(level, c) {
-            return;
-        }
-        self.down.remove(&(level, c));
-        self.env_changed |= level == Level::Region;
-        self.refresh_below(level, c, true);
-        self.retry_blocked(level, c, sim);
-    }
-
-    /// The outage of `c` outlasted detection: each unavailable copy below it
-    /// is re-created elsewhere from an available one, if that can finish
-    /// before `c` is due back (the return cancels re-creation under way).
-    /// None inside a region outage: the group has nowhere to go in its region.
-    fn on_mark_out(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
-        let Some(&Down { mark, back }) = self.down.get(&(level, c)) else {
-            return;
-        };
-        if mark != self.now || level == Level::Region {
-            return;
-        }
-        let system = self.system();
-        let repair = RepairTiming::after(system, 0, level, c);
-        for k in 0..self.options.len() {
-            self.collect_below(k, level, c);
-            let copies = std::mem::take(&mut self.scratch);
-            for &(extent, slot) in &copies {
-                let Some(local) = self.rehome_source(k, extent, slot) else {
-                    continue;
-                };
-                let aux = &mut self.options[k].aux;
-                let delay = repair.delay(&system.repair, local, aux);
-                if self.now.saturating_add(delay) >= back {
-                    continue;
-                }
-                let option = k as u16;
-                let event = Event::Rehomed {
-                    option,
-                    extent,
-                    slot,
-                };
-                schedule_within(sim, system.horizon, delay, event);
-            }
-            self.scratch = copies;
-        }
-    }
-
-    /// Where an unavailable copy can be re-created from: Some(true) from an
-    /// available copy of its own group, Some(false) from the other group's
-    /// (over the geo link), None from nowhere, or when the group's scope is
-    /// out (an LRS group stays in its datacenter).
-    fn rehome_source(&self, k: usize, extent: u32, slot: u8) -> Option<bool> {
-        let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
-        if lost {
-            return None;
-        }
-        let option = &self.system().options[k];
-        let topo = &self.system().topology;
-        let (g, slots) = option.group_of(slot);
-        let within = option.groups[g].within;
-        let mut kept = slots.filter(|&s| s != slot as usize && alive & (1 << s) != 0);
-        if let Some(s) = kept.next() {
-            let anchor = topo.ancestor(disks[s], within);
-            if !Service(&self.fleet, topo).component(within, anchor) {
-                return None;
-            }
-        }
-        let others = alive & !(1u16 << slot);
-        let available =
-            |mask: u16| (0..disks.len()).any(|s| mask & (1 << s) != 0 && self.usable(disks[s]));
-        if available(others & option.group_mask(slot)) {
-            Some(true)
-        } else {
-            available(others).then_some(false)
-        }
-    }
-
-    /// Re-creates an unavailable copy elsewhere, unless it is back (or gone).
-    fn on_rehomed(&mut self, k: usize, extent: u32, slot: u8) {
-        let plan = self.plan;
-        let topo = &plan.system.topology;
+    /// A copy of option `k`'s (extent, slot) now lives on `disk`, re-created
+    /// after its loss or, if `rehomed`, while unavailable: counts it, looks
+    /// at its extent again if that was impaired, and traces it.
+    fn recreated(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32, rehomed: bool) {
         let state = &mut self.options[k];
-        let placement = &plan.placements[k];
-        let ext = state
-            .changed
-            .entry(extent)
-            .or_insert_with(|| fresh(placement.extent(extent)));
-        let bit = 1u16 << slot;
-        let old = ext.disks[slot as usize];
-        if ext.lost || ext.alive & bit == 0 || self.fleet.disk_available(topo, old) {
-            return;
-        }
-        let others = ext.alive & !bit;
-        let source = (0..MAX_COPIES)
-            .any(|s| others & (1 << s) != 0 && self.fleet.disk_available(topo, ext.disks[s]));
-        if !source {
-            return;
-        }
-        let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.aux) else {
-            return;
-        };
-        ext.disks[slot as usize] = disk;
-        state.added.entry(disk).or_default().push((extent, slot));
+        state.tables.added.push(disk, extent, slot);
         state.outcome.copies_repaired += 1;
-        if state.impaired.contains_key(&extent) {
+        if state.tables.impaired.contains_key(&extent) {
             self.refresh(k, extent);
         }
-    }
-
-    // ----- scripted faults -----
-
-    fn on_fault(&mut self, f: u16, sim: &mut Scheduler<Event>) {
-        let fault = &self.system().faults[f as usize];
-        match (fault.kind, fault.scope) {
-            (FaultKind::Destroyed { replace }, Scope::Component(level)) => {
-                if self.component_in_service(level, fault.component) {
-                    let over = Event::FaultOver { fault: f };
-                    self.destroy(level, fault.component, (replace, over), sim);
-                }
-            }
-            (FaultKind::Destroyed { .. }, Scope::Link) => {}
-            (FaultKind::Down { duration }, scope) => {
-                let c = self.scope_index(scope, fault.component);
-                self.begin_outage(scope, c, duration, sim);
-                sim.schedule(duration, Event::FaultOver { fault: f });
-            }
-        }
-    }
-
-    fn on_fault_over(&mut self, f: u16, sim: &mut Scheduler<Event>) {
-        let fault = &self.system().faults[f as usize];
-        match (fault.kind, fault.scope) {
-            (FaultKind::Destroyed { .. }, Scope::Component(level)) => {
-                self.restore(level, fault.component, sim);
-            }
-            (FaultKind::Destroyed { .. }, Scope::Link) => {}
-            (FaultKind::Down { .. }, scope) => {
-                let c = self.scope_index(scope, fault.component);
-                self.end_outage(scope, c, sim);
-            }
-        }
-    }
-
-    /// The index an outage of `scope` uses for component or link id `id`.
-    fn scope_index(&self, scope: Scope, id: u32) -> u32 {
-        match scope {
-            Scope::Component(_) => id,
-            Scope::Link => self.links.iter().position(|&l| l == id).unwrap_or(0) as u32,
-        }
-    }
-
-    // ----- availability -----
-
-    /// Whether a live copy on `disk` can be read now.
-    fn usable(&self, disk: u32) -> bool {
-        self.fleet.copy_available(&self.system().topology, disk)
-    }
-
-    /// Current copies of option `k` on the disks below `c`, into `scratch`.
-    fn collect_below(&mut self, k: usize, level: Level, c: u32) {
-        let placement = &self.plan.placements[k];
-        let state = &self.options[k];
-        self.scratch.clear();
-        for disk in self.system().topology.disk_range(level, c) {
-            let added = state.added.get(&disk).map_or(&[][..], Vec::as_slice);
-            for &(extent, slot) in placement.on_disk(disk).iter().chain(added) {
-                let current = state
-                    .changed
-                    .get(&extent)
-                    .is_none_or(|e| e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk);
-                if current {
-                    self.scratch.push((extent, slot));
-                }
-            }
-        }
-    }
-
-    /// Re-evaluates every option's extents with a copy below `c`; when
-    /// `improved`, only those impaired now can change.
-    fn refresh_below(&mut self, level: Level, c: u32, improved: bool) {
-        for k in 0..self.options.len() {
-            if improved && self.options[k].impaired.is_empty() {
-                continue;
-            }
-            self.collect_below(k, level, c);
-            self.refresh_touched(k, improved);
-        }
-    }
-
-    /// Re-evaluates the extents listed in `scratch` for option `k`, when
-    /// the copy that changed belongs to a group that serves it (or the
-    /// extent is lost).
-    fn refresh_touched(&mut self, k: usize, improved: bool) {
-        let touched = std::mem::take(&mut self.scratch);
-        let option = &self.system().options[k];
-        let account = &self.options[k].account;
-        let (serve, any_group) = (account.serve(), account.reads_secondary());
-        for &(extent, slot) in &touched {
-            let state = &self.options[k];
-            let lost = || state.changed.get(&extent).is_some_and(|e| e.lost);
-            let serving = any_group || option.group_of(slot).0 == serve || lost();
-            if serving && (!improved || state.impaired.contains_key(&extent)) {
-                self.refresh(k, extent);
-            }
-        }
-        self.scratch = touched;
-    }
-
-    /// Re-evaluates whether extent `extent` of option `k` can be read and
-    /// written, and tells the account of any change.
-    fn refresh(&mut self, k: usize, extent: u32) {
-        let flags = self.impairment(k, extent);
-        let state = &mut self.options[k];
-        let old = state.impaired.get(&extent).copied().unwrap_or(0);
-        if flags == old {
-            return;
-        }
-        if flags == 0 {
-            state.impaired.remove(&extent);
-        } else {
-            state.impaired.insert(extent, flags);
-        }
-        let delta = |bit: u8| i32::from(flags & bit != 0) - i32::from(old & bit != 0);
-        let now = self.now;
-        state
-            .account
-            .change(now, delta(UNREADABLE), delta(UNWRITABLE));
-    }
-
-    /// Whether an extent can be read and written: enough available copies in
-    /// the serving group (writes, and reads), or, for RA- options while
-    /// geo-redundant, in the other group (reads only). A lost extent can do
-    /// neither.
-    fn impairment(&self, k: usize, extent: u32) -> u8 {
-        let account = &self.options[k].account;
-        let serve = account.serve();
-        if self.group_serves(k, extent, serve) {
-            return 0;
-        }
-        let groups = self.system().options[k].groups.len();
-        if groups > 1 && account.reads_secondary() && self.group_serves(k, extent, 1 - serve) {
-            UNWRITABLE
-        } else {
-            UNREADABLE | UNWRITABLE
-        }
-    }
-
-    /// Whether copy group `g` of option `k` has enough available copies of
-    /// `extent` to serve it (a lost extent has none).
-    fn group_serves(&self, k: usize, extent: u32, g: usize) -> bool {
-        let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
-        let option = &self.system().options[k];
-        let start: usize = option.groups[..g].iter().map(|g| g.copies as usize).sum();
-        let copies = option.groups[g].copies;
-        let up = (start..start + copies as usize)
-            .filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]))
-            .count() as u32;
-        !lost && up >= option.needed.min(copies)
-    }
-
-    /// Whether the group option `k` does not serve from could serve at
-    /// least `need` extents; stops as soon as the answer is known.
-    fn other_serves(&self, k: usize, need: u32) -> bool {
-        let other = 1 - self.options[k].account.serve();
-        let extents = self.system().extents;
-        let (mut yes, mut no) = (0, 0);
-        for e in 0..extents {
-            if yes >= need || no > extents - need {
-                break;
-            }
-            if self.group_serves(k, e, other) {
-                yes += 1;
-            } else {
-                no += 1;
-            }
-        }
-        yes >= need
-    }
-
-    /// Re-evaluates every extent of option `k` (its serving group or read
-    /// access changed).
-    fn refresh_all(&mut self, k: usize) {
-        for extent in 0..self.system().extents {
-            self.refresh(k, extent);
-        }
-    }
-
-    /// What the account of option `k` sees of its regions and link.
-    fn env(&self, k: usize) -> Env {
-        let option = &self.system().options[k];
-        let serve = self.options[k].account.serve();
-        let region = |g: usize| option.groups.get(g).map(|g| g.region);
-        let primary = region(serve).unwrap_or(0);
-        let secondary = if option.groups.len() > 1 {
-            region(1 - serve)
-        } else {
-            None
-        };
-        Env {
-            other_better: false,
-            other_as_good: false,
-            primary_up: self.fleet.region_up(primary),
-            secondary_up: secondary.is_some_and(|r| self.fleet.region_up(r)),
-            link_up: secondary.is_some_and(|r| self.fleet.link_up(link_of(primary, r))),
-        }
-    }
-
-    fn on_failover(&mut self, k: usize, timer: Timer, epoch: u32, sim: &mut Scheduler<Event>) {
-        let mut env = self.env(k);
-        let deciding = matches!(
-            timer,
-            Timer::Customer | Timer::Provider | Timer::Failback | Timer::Planned
-        );
-        if deciding && self.options[k].account.timer_live(timer, epoch) {
-            let writable = self.options[k].account.writable();
-            let extents = self.system().extents;
-            env.other_as_good = self.other_serves(k, writable);
-            env.other_better = writable < extents && self.other_serves(k, writable + 1);
-        }
-        let now = self.now;
-        let state = &mut self.options[k];
-        if state
-            .account
-            .on_timer(now, timer, epoch, env, &mut state.aux, sim)
-        {
-            self.refresh_all(k);
-        }
-    }
-
-    fn on_hour(&mut self, sim: &mut Scheduler<Event>) {
-        let rate = self.system().geo.write_rate[hour_of(self.now)];
-        let now = self.now;
-        for state in &mut self.options {
-            state.account.set_write_rate(now, rate);
-        }
-        self.schedule_rate_change(sim);
-    }
-
-    /// The next hour boundary at which the profile's write rate changes.
-    fn schedule_rate_change(&mut self, sim: &mut Scheduler<Event>) {
-        let rates = &self.system().geo.write_rate;
-        let hour = self.now / HOUR;
-        let current = rates[hour_of(self.now)];
-        let ahead = (1..=24).find(|&h| rates[((hour + h) % 24) as usize] != current);
-        if let Some(h) = ahead {
-            sim.schedule_at((hour + h) * HOUR, Event::Hour);
-        }
-    }
-
-    /// After each event: accounts whose counts or surroundings changed
-    /// update their replication and failover triggers.
-    fn settle(&mut self, sim: &mut Scheduler<Event>) {
-        let all = std::mem::take(&mut self.env_changed);
-        for k in 0..self.options.len() {
-            if all || self.options[k].account.dirty {
-                let env = self.env(k);
-                self.options[k].account.settle(self.now, env, sim);
-            }
-        }
+        let option = k as u16;
+        self.record(|_| What::Recreated {
+            option,
+            extent,
+            slot,
+            disk,
+            rehomed,
+        });
     }
 }
 
@@ -1083,7 +706,7 @@ fn schedule_within(sim: &mut Scheduler<Event>, horizon: Micros, delay: Micros, e
 /// An outage under way at a component: when it is marked out, when it is
 /// due back.
 #[derive(Clone, Copy, Debug)]
-struct Down {
+pub struct Down {
     mark: Micros,
     back: Micros,
 }
@@ -1102,7 +725,7 @@ fn copies_of<'a>(
     k: usize,
     extent: u32,
 ) -> (&'a [u32], u16, bool) {
-    match state.changed.get(&extent) {
+    match state.tables.changed.get(&extent) {
         Some(e) => (&e.disks[..], e.alive, e.lost),
         None => {
             let disks = plan.placements[k].extent(extent);
@@ -1164,6 +787,53 @@ fn start_next_repair(
     );
 }
 
+/// Traces an extent of `(option, extent)` left with `alive` copies, when
+/// that loses it or leaves it one failure from loss.
+fn record_exposure(
+    trace: &mut Vec<TraceEvent>,
+    at: Micros,
+    (option, extent): (u16, u32),
+    alive: u32,
+    needed: u32,
+) {
+    let what = if alive < needed {
+        What::Lost { option, extent }
+    } else if alive == needed {
+        What::LastCopy { option, extent }
+    } else {
+        return;
+    };
+    trace.push(TraceEvent { at, what });
+}
+
+/// Within one destruction's events (from `from` on), an extent first left
+/// one failure from loss and then lost is only lost.
+fn drop_superseded(trace: &mut Vec<TraceEvent>, from: usize) {
+    let lost: std::collections::BTreeSet<u32> = trace[from..]
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Lost { extent, .. } => Some(extent),
+            _ => None,
+        })
+        .collect();
+    let mut i = 0;
+    trace.retain(|e| {
+        i += 1;
+        i <= from || !matches!(e.what, What::LastCopy { extent, .. } if lost.contains(&extent))
+    });
+}
+
+/// The state of `extent` in an option's changed extents, entered as
+/// `placement` placed it if the trial has not touched it yet.
+fn changed_state<'t>(
+    changed: &'t mut IdMap<ExtentState>,
+    placement: &Placement,
+    extent: u32,
+) -> &'t mut ExtentState {
+    let entry = changed.entry(extent);
+    entry.or_insert_with(|| fresh(placement.extent(extent)))
+}
+
 /// An extent as the plan placed it, all copies alive.
 fn fresh(disks: &[u32]) -> ExtentState {
     let mut state = ExtentState {
@@ -1178,193 +848,4 @@ fn fresh(disks: &[u32]) -> ExtentState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Topology;
-    use crate::scenario;
-
-    /// Three zones of one facility each, in two paired regions; no random
-    /// failures (the facility process exists only to be triggered by hand).
-    const TEXT: &str = r#"
-options = ["LRS", "ZRS", "GRS"]
-detection = "0s"
-[topology]
-racks_per_facility = 4
-nodes_per_rack = 1
-disks_per_node = 2
-[data]
-size = "60GB"
-[failures.disk]
-afr = 0
-[failures.facility]
-afr = 1e-9
-replace = "1y"
-[repair]
-time = "1h"
-"#;
-
-    fn extents_with_a_copy_in(plan: &Plan, option: usize, facility: u32) -> Vec<u32> {
-        let topo = &plan.system.topology;
-        (0..plan.system.extents)
-            .filter(|&e| {
-                let copies = plan.placements[option].extent(e);
-                copies
-                    .iter()
-                    .any(|&d| topo.ancestor(d, Level::Facility) == facility)
-            })
-            .collect()
-    }
-
-    fn alive_disks(world: &World, option: usize, extent: u32) -> Vec<u32> {
-        let ext = &world.options[option].changed[&extent];
-        (0..MAX_COPIES)
-            .filter(|&s| ext.alive & (1 << s) != 0)
-            .map(|s| ext.disks[s])
-            .collect()
-    }
-
-    fn facility_of(topo: &Topology, d: u32) -> u32 {
-        topo.ancestor(d, Level::Facility)
-    }
-
-    #[test]
-    fn a_destroyed_facility_kills_lrs_there_and_zrs_grs_recover() {
-        let s = scenario::parse("t.toml", TEXT, "t").unwrap();
-        let plan = Plan::new(&s.system, 5).unwrap();
-        let topo = &s.system.topology;
-        let mut world = World::new(&plan, 0);
-        let mut sim = Scheduler::default();
-        world.destroy_by(0, 0, &mut sim);
-
-        let lrs_there = extents_with_a_copy_in(&plan, 0, 0);
-        let zrs_there = extents_with_a_copy_in(&plan, 1, 0);
-        let grs_there = extents_with_a_copy_in(&plan, 2, 0);
-        assert!(!lrs_there.is_empty() && !grs_there.is_empty());
-        assert_eq!(
-            zrs_there.len() as u32,
-            s.system.extents,
-            "ZRS has a copy in every zone"
-        );
-        let outcome = |w: &World, k: usize| w.options[k].outcome.clone();
-        assert_eq!(outcome(&world, 0).lost_extents, lrs_there.len() as u32);
-        assert_eq!(outcome(&world, 1).lost_extents, 0);
-        assert_eq!(outcome(&world, 2).lost_extents, 0);
-        assert_eq!(
-            outcome(&world, 1).copies_destroyed,
-            u64::from(s.system.extents)
-        );
-
-        let limits = Limits {
-            horizon: s.system.horizon,
-            max_events: 1_000_000,
-        };
-        engine::run(&mut world, &mut sim, limits);
-        assert_eq!(
-            outcome(&world, 1).copies_repaired,
-            u64::from(s.system.extents)
-        );
-        assert_eq!(
-            outcome(&world, 2).copies_repaired,
-            3 * grs_there.len() as u64
-        );
-        for &e in &zrs_there {
-            let disks = alive_disks(&world, 1, e);
-            assert_eq!(disks.len(), 3, "ZRS extent {e} is whole again");
-            assert!(disks.iter().all(|&d| facility_of(topo, d) != 0));
-            let mut racks: Vec<u32> = disks
-                .iter()
-                .map(|&d| topo.ancestor(d, Level::Rack))
-                .collect();
-            racks.dedup();
-            assert_eq!(
-                racks.len(),
-                3,
-                "with a zone gone, copies still spread over racks"
-            );
-        }
-        for &e in &grs_there {
-            let disks = alive_disks(&world, 2, e);
-            let primary: Vec<u32> = disks[..3].iter().map(|&d| facility_of(topo, d)).collect();
-            assert!(
-                primary.iter().all(|&f| f == primary[0] && f != 0 && f < 3),
-                "{primary:?}"
-            );
-        }
-    }
-
-    /// A node of westeurope down for `down`, detected after 15 minutes;
-    /// repairs take a minute.
-    fn node_outage(down: &str) -> String {
-        format!(
-            r#"options = ["LRS", "ZRS"]
-detection = "15m"
-[topology]
-racks_per_facility = 4
-nodes_per_rack = 2
-disks_per_node = 2
-[data]
-size = "60GB"
-[failures.disk]
-afr = 0
-[repair]
-time = "1m"
-[[fault]]
-at = "1d"
-level = "node"
-target = "westeurope/1/1/1/1"
-kind = "down"
-duration = "{down}"
-"#
-        )
-    }
-
-    #[test]
-    fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
-        let short = scenario::parse("t.toml", &node_outage("10m"), "t").unwrap();
-        let plan = Plan::new(&short.system, 2).unwrap();
-        let outcome = plan.run_trial(0);
-        for o in &outcome.options {
-            assert_eq!(
-                (o.copies_repaired, o.copies_destroyed, o.lost_extents),
-                (0, 0, 0)
-            );
-            assert_eq!(o.account.unreadable, 0, "two other copies serve");
-        }
-
-        let long = scenario::parse("t.toml", &node_outage("2h"), "t").unwrap();
-        let plan = Plan::new(&long.system, 2).unwrap();
-        let topo = &long.system.topology;
-        let mut world = World::new(&plan, 0);
-        let mut sim = Scheduler::default();
-        world.start(&mut sim);
-        let limits = Limits {
-            horizon: long.system.horizon,
-            max_events: 1_000_000,
-        };
-        engine::run(&mut world, &mut sim, limits);
-        for k in 0..2 {
-            let on_node: Vec<u32> = (0..long.system.extents)
-                .filter(|&e| plan.placements[k].extent(e).iter().any(|&d| d < 2))
-                .collect();
-            assert!(!on_node.is_empty());
-            let o = &world.options[k].outcome;
-            assert_eq!(
-                o.copies_repaired,
-                on_node.len() as u64,
-                "each re-created once"
-            );
-            for &e in &on_node {
-                let disks = alive_disks(&world, k, e);
-                assert_eq!(disks.len(), 3);
-                assert!(disks.iter().all(|&d| d >= 2), "moved off the node");
-                let mut racks: Vec<u32> = disks
-                    .iter()
-                    .map(|&d| topo.ancestor(d, Level::Rack))
-                    .collect();
-                racks.sort_unstable();
-                racks.dedup();
-                assert_eq!(racks.len(), 3, "still on distinct racks");
-            }
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,240 @@
+//! Availability: whether each extent can be read and written now, and
+//! what the accounts see of it (serving group, failover decisions, hours of
+//! the write profile).
+
+use super::*;
+
+impl World<'_, '_> {
+    /// Whether a live copy on `disk` can be read now.
+    pub(super) fn usable(&self, disk: u32) -> bool {
+        self.fleet.copy_available(&self.system().topology, disk)
+    }
+
+    /// Current copies of option `k` on the disks below `c`, into `scratch`.
+    pub(super) fn collect_below(&mut self, k: usize, level: Level, c: u32) {
+        let state = &self.options[k];
+        self.scratch.clear();
+        for disk in self.system().topology.disk_range(level, c) {
+            let added = state.tables.added.on(disk);
+            for (extent, slot) in self
+                .plan
+                .by_disk
+                .on_disk(k, disk)
+                .iter()
+                .copied()
+                .chain(added)
+            {
+                let current =
+                    state.tables.changed.get(&extent).is_none_or(|e| {
+                        e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk
+                    });
+                if current {
+                    self.scratch.push((extent, slot));
+                }
+            }
+        }
+    }
+
+    /// Re-evaluates every option's extents with a copy below `c`; when
+    /// `improved`, only those impaired now can change.
+    pub(super) fn refresh_below(&mut self, level: Level, c: u32, improved: bool) {
+        for k in 0..self.options.len() {
+            if improved && self.options[k].tables.impaired.is_empty() {
+                continue;
+            }
+            self.collect_below(k, level, c);
+            self.refresh_touched(k, improved);
+        }
+    }
+
+    /// Re-evaluates the extents listed in `scratch` for option `k`, when
+    /// the copy that changed belongs to a group that serves it (or the
+    /// extent is lost).
+    pub(super) fn refresh_touched(&mut self, k: usize, improved: bool) {
+        let touched = std::mem::take(&mut self.scratch);
+        let option = &self.system().options[k];
+        let account = &self.options[k].account;
+        let (serve, any_group) = (account.serve(), account.reads_secondary());
+        for &(extent, slot) in &touched {
+            let state = &self.options[k];
+            let lost = || state.tables.changed.get(&extent).is_some_and(|e| e.lost);
+            let serving = any_group || option.group_of(slot).0 == serve || lost();
+            if serving && (!improved || state.tables.impaired.contains_key(&extent)) {
+                self.refresh(k, extent);
+            }
+        }
+        self.scratch = touched;
+    }
+
+    /// Re-evaluates whether extent `extent` of option `k` can be read and
+    /// written, and tells the account of any change.
+    pub(super) fn refresh(&mut self, k: usize, extent: u32) {
+        let flags = self.impairment(k, extent);
+        let state = &mut self.options[k];
+        let old = state.tables.impaired.get(&extent).copied().unwrap_or(0);
+        if flags == old {
+            return;
+        }
+        if flags == 0 {
+            state.tables.impaired.remove(&extent);
+        } else {
+            state.tables.impaired.insert(extent, flags);
+        }
+        let delta = |bit: u8| i32::from(flags & bit != 0) - i32::from(old & bit != 0);
+        let now = self.now;
+        state
+            .account
+            .change(now, delta(UNREADABLE), delta(UNWRITABLE));
+    }
+
+    /// Whether an extent can be read and written: enough available copies in
+    /// the serving group (writes, and reads), or, for RA- options while
+    /// geo-redundant, in the other group (reads only). A lost extent can do
+    /// neither.
+    pub(super) fn impairment(&self, k: usize, extent: u32) -> u8 {
+        let account = &self.options[k].account;
+        let serve = account.serve();
+        if self.group_serves(k, extent, serve) {
+            return 0;
+        }
+        let groups = self.system().options[k].groups.len();
+        if groups > 1 && account.reads_secondary() && self.group_serves(k, extent, 1 - serve) {
+            UNWRITABLE
+        } else {
+            UNREADABLE | UNWRITABLE
+        }
+    }
+
+    /// Whether copy group `g` of option `k` has enough available copies of
+    /// `extent` to serve it (a lost extent has none).
+    pub(super) fn group_serves(&self, k: usize, extent: u32, g: usize) -> bool {
+        let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
+        let option = &self.system().options[k];
+        let start: usize = option.groups[..g].iter().map(|g| g.copies as usize).sum();
+        let copies = option.groups[g].copies;
+        let up = (start..start + copies as usize)
+            .filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]))
+            .count() as u32;
+        !lost && up >= option.needed.min(copies)
+    }
+
+    /// Whether the group option `k` does not serve from could serve at
+    /// least `need` extents; stops as soon as the answer is known.
+    pub(super) fn other_serves(&self, k: usize, need: u32) -> bool {
+        let other = 1 - self.options[k].account.serve();
+        let extents = self.system().extents;
+        let (mut yes, mut no) = (0, 0);
+        for e in 0..extents {
+            if yes >= need || no > extents - need {
+                break;
+            }
+            if self.group_serves(k, e, other) {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+        yes >= need
+    }
+
+    /// Re-evaluates every extent of option `k` (its serving group or read
+    /// access changed).
+    pub(super) fn refresh_all(&mut self, k: usize) {
+        for extent in 0..self.system().extents {
+            self.refresh(k, extent);
+        }
+    }
+
+    /// What the account of option `k` sees of its regions and link.
+    pub(super) fn env(&self, k: usize) -> Env {
+        let option = &self.system().options[k];
+        let serve = self.options[k].account.serve();
+        let region = |g: usize| option.groups.get(g).map(|g| g.region);
+        let primary = region(serve).unwrap_or(0);
+        let secondary = if option.groups.len() > 1 {
+            region(1 - serve)
+        } else {
+            None
+        };
+        Env {
+            other_better: false,
+            other_as_good: false,
+            primary_up: self.fleet.region_up(primary),
+            secondary_up: secondary.is_some_and(|r| self.fleet.region_up(r)),
+            link_up: secondary.is_some_and(|r| self.fleet.link_up(link_of(primary, r))),
+        }
+    }
+
+    pub(super) fn on_failover(
+        &mut self,
+        k: usize,
+        timer: Timer,
+        epoch: u32,
+        sim: &mut Scheduler<Event>,
+    ) {
+        let mut env = self.env(k);
+        let deciding = matches!(
+            timer,
+            Timer::Customer | Timer::Provider | Timer::Failback | Timer::Planned
+        );
+        if deciding && self.options[k].account.timer_live(timer, epoch) {
+            let writable = self.options[k].account.writable();
+            let extents = self.system().extents;
+            env.other_as_good = self.other_serves(k, writable);
+            env.other_better = writable < extents && self.other_serves(k, writable + 1);
+        }
+        let now = self.now;
+        let state = &mut self.options[k];
+        let live = state.account.timer_live(timer, epoch);
+        if state
+            .account
+            .on_timer(now, timer, epoch, env, &mut state.aux, sim)
+        {
+            self.refresh_all(k);
+        }
+        if live {
+            self.record(|w| {
+                let account = &w.options[k].account;
+                let option = &w.system().options[k];
+                What::Failover {
+                    option: k as u16,
+                    step: timer.name(),
+                    now: account.doing(),
+                    serving: option.groups[account.serve()].region,
+                }
+            });
+        }
+    }
+
+    pub(super) fn on_hour(&mut self, sim: &mut Scheduler<Event>) {
+        let rate = self.system().geo.write_rate[hour_of(self.now)];
+        let now = self.now;
+        for state in &mut self.options {
+            state.account.set_write_rate(now, rate);
+        }
+        self.schedule_rate_change(sim);
+    }
+
+    /// The next hour boundary at which the profile's write rate changes.
+    pub(super) fn schedule_rate_change(&mut self, sim: &mut Scheduler<Event>) {
+        let rates = &self.system().geo.write_rate;
+        let hour = self.now / HOUR;
+        let current = rates[hour_of(self.now)];
+        let ahead = (1..=24).find(|&h| rates[((hour + h) % 24) as usize] != current);
+        if let Some(h) = ahead {
+            sim.schedule_at((hour + h) * HOUR, Event::Hour);
+        }
+    }
+
+    /// After each event: accounts whose counts or surroundings changed
+    /// update their replication and failover triggers.
+    pub(super) fn settle(&mut self, sim: &mut Scheduler<Event>) {
+        let all = std::mem::take(&mut self.env_changed);
+        for k in 0..self.options.len() {
+            if all || self.options[k].account.dirty {
+                let env = self.env(k);
+                self.options[k].account.settle(self.now, env, sim);
+            }
+        }
+    }
+}

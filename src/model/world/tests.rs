@@ -1,0 +1,188 @@
+use super::*;
+use crate::model::Topology;
+use crate::scenario;
+
+/// Three zones of one facility each, in two paired regions; no random
+/// failures (the facility process exists only to be triggered by hand).
+const TEXT: &str = r#"
+options = ["LRS", "ZRS", "GRS"]
+detection = "0s"
+[topology]
+racks_per_facility = 4
+nodes_per_rack = 1
+disks_per_node = 2
+[data]
+size = "60GB"
+[failures.disk]
+afr = 0
+[failures.facility]
+afr = 1e-9
+replace = "1y"
+[repair]
+time = "1h"
+"#;
+
+fn extents_with_a_copy_in(plan: &Plan, option: usize, facility: u32) -> Vec<u32> {
+    let topo = &plan.system.topology;
+    (0..plan.system.extents)
+        .filter(|&e| {
+            let copies = plan.placements[option].extent(e);
+            copies
+                .iter()
+                .any(|&d| topo.ancestor(d, Level::Facility) == facility)
+        })
+        .collect()
+}
+
+fn alive_disks(world: &World, option: usize, extent: u32) -> Vec<u32> {
+    let ext = &world.options[option].tables.changed[&extent];
+    (0..MAX_COPIES)
+        .filter(|&s| ext.alive & (1 << s) != 0)
+        .map(|s| ext.disks[s])
+        .collect()
+}
+
+fn facility_of(topo: &Topology, d: u32) -> u32 {
+    topo.ancestor(d, Level::Facility)
+}
+
+#[test]
+fn a_destroyed_facility_kills_lrs_there_and_zrs_grs_recover() {
+    let s = scenario::parse("t.toml", TEXT, "t").unwrap();
+    let plan = Plan::new(&s.system, 5).unwrap();
+    let topo = &s.system.topology;
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    world.destroy_by(0, 0, &mut sim);
+
+    let lrs_there = extents_with_a_copy_in(&plan, 0, 0);
+    let zrs_there = extents_with_a_copy_in(&plan, 1, 0);
+    let grs_there = extents_with_a_copy_in(&plan, 2, 0);
+    assert!(!lrs_there.is_empty() && !grs_there.is_empty());
+    assert_eq!(
+        zrs_there.len() as u32,
+        s.system.extents,
+        "ZRS has a copy in every zone"
+    );
+    let outcome = |w: &World, k: usize| w.options[k].outcome.clone();
+    assert_eq!(outcome(&world, 0).lost_extents, lrs_there.len() as u32);
+    assert_eq!(outcome(&world, 1).lost_extents, 0);
+    assert_eq!(outcome(&world, 2).lost_extents, 0);
+    assert_eq!(
+        outcome(&world, 1).copies_destroyed,
+        u64::from(s.system.extents)
+    );
+
+    let limits = Limits {
+        horizon: s.system.horizon,
+        max_events: 1_000_000,
+    };
+    engine::run(&mut world, &mut sim, limits);
+    assert_eq!(
+        outcome(&world, 1).copies_repaired,
+        u64::from(s.system.extents)
+    );
+    assert_eq!(
+        outcome(&world, 2).copies_repaired,
+        3 * grs_there.len() as u64
+    );
+    for &e in &zrs_there {
+        let disks = alive_disks(&world, 1, e);
+        assert_eq!(disks.len(), 3, "ZRS extent {e} is whole again");
+        assert!(disks.iter().all(|&d| facility_of(topo, d) != 0));
+        let mut racks: Vec<u32> = disks
+            .iter()
+            .map(|&d| topo.ancestor(d, Level::Rack))
+            .collect();
+        racks.dedup();
+        assert_eq!(
+            racks.len(),
+            3,
+            "with a zone gone, copies still spread over racks"
+        );
+    }
+    for &e in &grs_there {
+        let disks = alive_disks(&world, 2, e);
+        let primary: Vec<u32> = disks[..3].iter().map(|&d| facility_of(topo, d)).collect();
+        assert!(
+            primary.iter().all(|&f| f == primary[0] && f != 0 && f < 3),
+            "{primary:?}"
+        );
+    }
+}
+
+/// A node of westeurope down for `down`, detected after 15 minutes;
+/// repairs take a minute.
+fn node_outage(down: &str) -> String {
+    format!(
+        r#"options = ["LRS", "ZRS"]
+detection = "15m"
+[topology]
+racks_per_facility = 4
+nodes_per_rack = 2
+disks_per_node = 2
+[data]
+size = "60GB"
+[failures.disk]
+afr = 0
+[repair]
+time = "1m"
+[[fault]]
+at = "1d"
+level = "node"
+target = "westeurope/1/1/1/1"
+kind = "down"
+duration = "{down}"
+"#
+    )
+}
+
+#[test]
+fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
+    let short = scenario::parse("t.toml", &node_outage("10m"), "t").unwrap();
+    let plan = Plan::new(&short.system, 2).unwrap();
+    let outcome = plan.run_trial(0);
+    for o in &outcome.options {
+        assert_eq!(
+            (o.copies_repaired, o.copies_destroyed, o.lost_extents),
+            (0, 0, 0)
+        );
+        assert_eq!(o.account.unreadable, 0, "two other copies serve");
+    }
+
+    let long = scenario::parse("t.toml", &node_outage("2h"), "t").unwrap();
+    let plan = Plan::new(&long.system, 2).unwrap();
+    let topo = &long.system.topology;
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    world.start(&mut sim);
+    let limits = Limits {
+        horizon: long.system.horizon,
+        max_events: 1_000_000,
+    };
+    engine::run(&mut world, &mut sim, limits);
+    for k in 0..2 {
+        let on_node: Vec<u32> = (0..long.system.extents)
+            .filter(|&e| plan.placements[k].extent(e).iter().any(|&d| d < 2))
+            .collect();
+        assert!(!on_node.is_empty());
+        let o = &world.options[k].outcome;
+        assert_eq!(
+            o.copies_repaired,
+            on_node.len() as u64,
+            "each re-created once"
+        );
+        for &e in &on_node {
+            let disks = alive_disks(&world, k, e);
+            assert_eq!(disks.len(), 3);
+            assert!(disks.iter().all(|&d| d >= 2), "moved off the node");
+            let mut racks: Vec<u32> = disks
+                .iter()
+                .map(|&d| topo.ancestor(d, Level::Rack))
+                .collect();
+            racks.sort_unstable();
+            racks.dedup();
+            assert_eq!(racks.len(), 3, "still on distinct racks");
+        }
+    }
+}
