@@ -142,23 +142,44 @@ fn availability_figure(
     out: &Path,
     files: &mut Vec<PathBuf>,
 ) -> Result<Figure, String> {
-    let bars: Vec<Bar> = summary
-        .options
-        .iter()
-        .flat_map(|o| {
-            let a = &o.availability;
-            [("read", &a.read), ("write", &a.write)]
-                .map(|(kind, f)| availability_bar(&format!("{} {kind}", o.option), f))
-        })
-        .collect();
-    if bars.iter().all(|b| b.value.is_nan()) {
+    let mut bars = Vec::new();
+    // Never unavailable is infinitely many nines: named in the title, not drawn.
+    let mut never = Vec::new();
+    for o in &summary.options {
+        let a = &o.availability;
+        let kinds = [("read", &a.read), ("write", &a.write)];
+        let drawn: Vec<Bar> = kinds
+            .iter()
+            .filter(|(_, f)| f.nines.is_some())
+            .map(|(kind, f)| availability_bar(&format!("{} {kind}", o.option), f))
+            .collect();
+        match drawn.len() {
+            0 => never.push(o.option.clone()),
+            1 => never.push(format!(
+                "{} {}",
+                o.option,
+                if a.read.nines.is_none() {
+                    "read"
+                } else {
+                    "write"
+                }
+            )),
+            _ => {}
+        }
+        bars.extend(drawn);
+    }
+    if bars.is_empty() {
         return Ok(Figure::Skipped(
             "No availability chart: every extent could be read and written at all times.".into(),
         ));
     }
+    let mut title = "Availability in nines".to_string();
+    if !never.is_empty() {
+        title += &format!(" (never unavailable: {})", never.join(", "));
+    }
     let written = plot::bars_with_ci(
         &out.join("availability"),
-        "Availability per option: nines of the unavailable fraction of time",
+        &title,
         "nines (−log10 unavailable fraction)",
         &bars,
     )?;
@@ -169,12 +190,12 @@ fn availability_figure(
     )
 }
 
-/// Nines of the unavailable fraction, NaN (left out) when it is 0.
+/// Nines of the unavailable fraction (some: something was unavailable).
 fn availability_bar(label: &str, f: &AvailabilityFigure) -> Bar {
     let nines = |available: f64| -(1.0 - available).log10();
     Bar {
         label: label.to_string(),
-        value: f.nines.unwrap_or(f64::NAN),
+        value: f.nines.unwrap_or(f64::INFINITY),
         ci95: [nines(f.ci95[0]), nines(f.ci95[1])],
         at_least: false,
     }
