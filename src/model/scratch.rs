@@ -10,7 +10,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::Topology;
 use super::fleet::Fleet;
-use super::world::{Event, ExtentState};
+use super::placement::Placement;
+use super::world::Event;
 use crate::engine::Scheduler;
 
 /// A map keyed by extent or disk index.
@@ -112,28 +113,182 @@ impl Iterator for Chain<'_> {
     }
 }
 
+/// The state of one extent's copies within a trial, as they stand: 12
+/// bytes, in a table indexed by extent, so that the first touch of an
+/// extent is one write into a table that stays in cache from one trial to
+/// the next (no hashing, no copy of its placement).
+#[derive(Clone, Copy, Debug)]
+pub struct ExtentState {
+    /// The copies alive, one bit per slot.
+    pub alive: u16,
+    /// One-at-a-time repair: the lost copies waiting for their turn.
+    pub queued: u16,
+    flags: u8,
+    /// UNREADABLE | UNWRITABLE, when the extent cannot be read or written.
+    impaired: u8,
+    /// The row of `Extents::moved` holding its disks, once a copy has been
+    /// re-created elsewhere; until then (`NONE`) they are the placement's.
+    row: u32,
+}
+
+const LOST: u8 = 1;
+const REPAIRING: u8 = 2;
+/// Written during the trial: to be restored when the next one starts.
+const DIRTY: u8 = 4;
+
+impl ExtentState {
+    /// An extent of `copies` copies as the plan placed it, all alive.
+    fn pristine(copies: usize) -> Self {
+        Self {
+            alive: ((1u32 << copies) - 1) as u16,
+            queued: 0,
+            flags: 0,
+            impaired: 0,
+            row: NONE,
+        }
+    }
+
+    pub fn lost(&self) -> bool {
+        self.flags & LOST != 0
+    }
+
+    pub fn set_lost(&mut self) {
+        self.flags |= LOST;
+    }
+
+    /// One-at-a-time repair: whether a re-creation is under way.
+    pub fn repairing(&self) -> bool {
+        self.flags & REPAIRING != 0
+    }
+
+    pub fn set_repairing(&mut self, on: bool) {
+        self.flags = if on {
+            self.flags | REPAIRING
+        } else {
+            self.flags & !REPAIRING
+        };
+    }
+
+    /// Whether every copy is where the plan placed it.
+    pub fn unmoved(&self) -> bool {
+        self.row == NONE
+    }
+}
+
+/// One option's extents within a trial: a dense table of their states, the
+/// disks of those whose copies moved, and the list of entries written, so
+/// that a trial restores only what the last one touched.
+#[derive(Debug, Default)]
+pub struct Extents {
+    states: Vec<ExtentState>,
+    copies: usize,
+    /// The extents written during the trial.
+    dirty: Vec<u32>,
+    /// Rows of `copies` disks, one per extent with a copy re-created.
+    moved: Vec<u32>,
+    /// Extents impaired now.
+    impaired: u32,
+}
+
+impl Extents {
+    /// Every extent of a placement of `copies` copies per extent back as
+    /// the plan placed it.
+    fn reset(&mut self, extents: u32, copies: usize) {
+        if self.states.len() == extents as usize && self.copies == copies {
+            for &e in &self.dirty {
+                self.states[e as usize] = ExtentState::pristine(copies);
+            }
+        } else {
+            self.states.clear();
+            self.states
+                .resize(extents as usize, ExtentState::pristine(copies));
+            self.copies = copies;
+        }
+        self.dirty.clear();
+        self.moved.clear();
+        self.impaired = 0;
+    }
+
+    pub fn get(&self, extent: u32) -> &ExtentState {
+        &self.states[extent as usize]
+    }
+
+    pub fn get_mut(&mut self, extent: u32) -> &mut ExtentState {
+        let state = &mut self.states[extent as usize];
+        if state.flags & DIRTY == 0 {
+            state.flags |= DIRTY;
+            self.dirty.push(extent);
+        }
+        state
+    }
+
+    /// The disks of `extent`'s copies now (those not alive are where they
+    /// were lost).
+    pub fn disks<'a>(&'a self, placement: &'a Placement, extent: u32) -> &'a [u32] {
+        match self.states[extent as usize].row {
+            NONE => placement.extent(extent),
+            row => &self.moved[row as usize * self.copies..(row as usize + 1) * self.copies],
+        }
+    }
+
+    /// Whether copy `slot` of `extent`, alive, is on `disk`. For an extent
+    /// whose copies never moved, only the plan's copies can be looked up,
+    /// so the answer is yes without reading the placement.
+    pub fn alive_on(&self, extent: u32, slot: u8, disk: u32) -> bool {
+        let state = &self.states[extent as usize];
+        state.alive & (1 << slot) != 0
+            && (state.row == NONE
+                || self.moved[state.row as usize * self.copies + slot as usize] == disk)
+    }
+
+    /// Copy `slot` of `extent` now lives on `disk`.
+    pub fn set_disk(&mut self, placement: &Placement, extent: u32, slot: u8, disk: u32) {
+        let copies = self.copies;
+        let mut row = self.states[extent as usize].row;
+        if row == NONE {
+            row = (self.moved.len() / copies) as u32;
+            self.moved.extend_from_slice(placement.extent(extent));
+            self.get_mut(extent).row = row;
+        }
+        self.moved[row as usize * copies + slot as usize] = disk;
+    }
+
+    /// The extent's impairment (0 when it can be read and written).
+    pub fn impaired(&self, extent: u32) -> u8 {
+        self.states[extent as usize].impaired
+    }
+
+    pub fn set_impaired(&mut self, extent: u32, flags: u8) {
+        let old = self.states[extent as usize].impaired;
+        self.impaired = self.impaired + u32::from(flags != 0) - u32::from(old != 0);
+        self.get_mut(extent).impaired = flags;
+    }
+
+    /// Whether no extent is impaired.
+    pub fn none_impaired(&self) -> bool {
+        self.impaired == 0
+    }
+}
+
 /// One option's tables within a trial.
 #[derive(Debug, Default)]
 pub struct Tables {
-    /// Extents touched by a failure or outage; the others are as the plan
-    /// placed them.
-    pub changed: IdMap<ExtentState>,
+    /// Every extent's copies as they stand.
+    pub extents: Extents,
     /// Copies re-created on a disk during the trial.
     pub added: AddedCopies,
     /// Repairs waiting for capacity to return, as (extent, slot), by the
     /// region of the copy's group.
     pub blocked: Vec<Vec<(u32, u8)>>,
-    /// Extents that cannot be read or written now (UNREADABLE | UNWRITABLE).
-    pub impaired: IdMap<u8>,
 }
 
 impl Tables {
-    fn clear(&mut self, regions: usize) {
-        self.changed.clear();
+    fn clear(&mut self, regions: usize, placement: &Placement) {
+        let extents = (placement.copies.len() / placement.copies_per_extent.max(1)) as u32;
+        self.extents.reset(extents, placement.copies_per_extent);
         self.added.clear();
         self.blocked.resize_with(regions, Vec::new);
         self.blocked.iter_mut().for_each(Vec::clear);
-        self.impaired.clear();
     }
 }
 
@@ -150,14 +305,14 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Empties every table for a trial of `options` options on `topo`
-    /// (the scheduler is reset by its user, who takes it out).
-    pub fn clear(&mut self, topo: &Topology, options: usize) {
+    /// Empties every table for a trial of options placed as `placements`
+    /// on `topo` (the scheduler is reset by its user, who takes it out).
+    pub fn clear(&mut self, topo: &Topology, placements: &[Placement]) {
         self.fleet.reset(topo);
-        self.tables.resize_with(options, Tables::default);
-        self.tables
-            .iter_mut()
-            .for_each(|t| t.clear(topo.regions.len()));
+        self.tables.resize_with(placements.len(), Tables::default);
+        for (t, p) in self.tables.iter_mut().zip(placements) {
+            t.clear(topo.regions.len(), p);
+        }
         self.down.clear();
         self.copies.clear();
         self.repairs.clear();
