@@ -113,38 +113,34 @@ impl Iterator for Chain<'_> {
     }
 }
 
-/// The state of one extent's copies within a trial, as they stand: 12
-/// bytes, in a table indexed by extent, so that the first touch of an
-/// extent is one write into a table that stays in cache from one trial to
-/// the next (no hashing, no copy of its placement).
+/// The state of one extent's copies within a trial, as they stand: 4
+/// bytes, in a table indexed by extent (40 KB per 10,000 extents), so that
+/// the first touch of an extent is one write into a table that stays in
+/// cache from one trial to the next (no hashing, no copy of its placement).
 #[derive(Clone, Copy, Debug)]
 pub struct ExtentState {
     /// The copies alive, one bit per slot.
     pub alive: u16,
-    /// One-at-a-time repair: the lost copies waiting for their turn.
-    pub queued: u16,
     flags: u8,
     /// UNREADABLE | UNWRITABLE, when the extent cannot be read or written.
     impaired: u8,
-    /// The row of `Extents::moved` holding its disks, once a copy has been
-    /// re-created elsewhere; until then (`NONE`) they are the placement's.
-    row: u32,
 }
 
 const LOST: u8 = 1;
+/// One-at-a-time repair: a re-creation is under way.
 const REPAIRING: u8 = 2;
 /// Written during the trial: to be restored when the next one starts.
 const DIRTY: u8 = 4;
+/// A copy has been re-created elsewhere: the disks are in `Extents::moved`.
+const MOVED: u8 = 8;
 
 impl ExtentState {
     /// An extent of `copies` copies as the plan placed it, all alive.
     fn pristine(copies: usize) -> Self {
         Self {
             alive: ((1u32 << copies) - 1) as u16,
-            queued: 0,
             flags: 0,
             impaired: 0,
-            row: NONE,
         }
     }
 
@@ -160,28 +156,20 @@ impl ExtentState {
     pub fn repairing(&self) -> bool {
         self.flags & REPAIRING != 0
     }
-
-    pub fn set_repairing(&mut self, on: bool) {
-        self.flags = if on {
-            self.flags | REPAIRING
-        } else {
-            self.flags & !REPAIRING
-        };
-    }
-
-    /// Whether every copy is where the plan placed it.
-    pub fn unmoved(&self) -> bool {
-        self.row == NONE
-    }
 }
 
-/// One option's extents within a trial: a dense table of their states, the
-/// disks of those whose copies moved, and the list of entries written, so
-/// that a trial restores only what the last one touched.
+/// One option's extents within a trial: a dense table of their states,
+/// the disks of those whose copies moved, and the list of entries written,
+/// so that a trial restores only what the last one touched.
 #[derive(Debug, Default)]
 pub struct Extents {
     states: Vec<ExtentState>,
     copies: usize,
+    /// Per extent, while `MOVED`, its row of `moved`.
+    rows: Vec<u32>,
+    /// Per extent, while `REPAIRING`, the lost copies waiting for their
+    /// turn (one-at-a-time repair).
+    queued: Vec<u16>,
     /// The extents written during the trial.
     dirty: Vec<u32>,
     /// Rows of `copies` disks, one per extent with a copy re-created.
@@ -199,9 +187,11 @@ impl Extents {
                 self.states[e as usize] = ExtentState::pristine(copies);
             }
         } else {
+            let n = extents as usize;
             self.states.clear();
-            self.states
-                .resize(extents as usize, ExtentState::pristine(copies));
+            self.states.resize(n, ExtentState::pristine(copies));
+            self.rows.resize(n, 0);
+            self.queued.resize(n, 0);
             self.copies = copies;
         }
         self.dirty.clear();
@@ -222,12 +212,18 @@ impl Extents {
         state
     }
 
+    /// The row of `moved` holding `extent`'s disks.
+    fn row(&self, extent: u32) -> Option<usize> {
+        (self.states[extent as usize].flags & MOVED != 0)
+            .then(|| self.rows[extent as usize] as usize)
+    }
+
     /// The disks of `extent`'s copies now (those not alive are where they
     /// were lost).
     pub fn disks<'a>(&'a self, placement: &'a Placement, extent: u32) -> &'a [u32] {
-        match self.states[extent as usize].row {
-            NONE => placement.extent(extent),
-            row => &self.moved[row as usize * self.copies..(row as usize + 1) * self.copies],
+        match self.row(extent) {
+            None => placement.extent(extent),
+            Some(row) => &self.moved[row * self.copies..(row + 1) * self.copies],
         }
     }
 
@@ -235,22 +231,51 @@ impl Extents {
     /// whose copies never moved, only the plan's copies can be looked up,
     /// so the answer is yes without reading the placement.
     pub fn alive_on(&self, extent: u32, slot: u8, disk: u32) -> bool {
-        let state = &self.states[extent as usize];
-        state.alive & (1 << slot) != 0
-            && (state.row == NONE
-                || self.moved[state.row as usize * self.copies + slot as usize] == disk)
+        self.states[extent as usize].alive & (1 << slot) != 0
+            && self
+                .row(extent)
+                .is_none_or(|row| self.moved[row * self.copies + slot as usize] == disk)
     }
 
     /// Copy `slot` of `extent` now lives on `disk`.
     pub fn set_disk(&mut self, placement: &Placement, extent: u32, slot: u8, disk: u32) {
         let copies = self.copies;
-        let mut row = self.states[extent as usize].row;
-        if row == NONE {
-            row = (self.moved.len() / copies) as u32;
-            self.moved.extend_from_slice(placement.extent(extent));
-            self.get_mut(extent).row = row;
+        let row = match self.row(extent) {
+            Some(row) => row,
+            None => {
+                let row = self.moved.len() / copies;
+                self.moved.extend_from_slice(placement.extent(extent));
+                self.rows[extent as usize] = row as u32;
+                self.get_mut(extent).flags |= MOVED;
+                row
+            }
+        };
+        self.moved[row * copies + slot as usize] = disk;
+    }
+
+    /// One-at-a-time repair: a re-creation of `extent` starts, nothing
+    /// waiting behind it.
+    pub fn start_repairing(&mut self, extent: u32) {
+        self.get_mut(extent).flags |= REPAIRING;
+        self.queued[extent as usize] = 0;
+    }
+
+    /// One-at-a-time repair: lost copy `slot` waits for its turn.
+    pub fn queue(&mut self, extent: u32, slot: u8) {
+        self.queued[extent as usize] |= 1 << slot;
+    }
+
+    /// One-at-a-time repair: the next copy waiting, taken off the queue;
+    /// when none, the extent's repairs are over.
+    pub fn next_queued(&mut self, extent: u32) -> Option<u8> {
+        let queued = &mut self.queued[extent as usize];
+        if *queued == 0 {
+            self.get_mut(extent).flags &= !REPAIRING;
+            return None;
         }
-        self.moved[row as usize * copies + slot as usize] = disk;
+        let slot = queued.trailing_zeros() as u8;
+        *queued &= !(1 << slot);
+        Some(slot)
     }
 
     /// The extent's impairment (0 when it can be read and written).

@@ -24,7 +24,7 @@ use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABL
 use super::fleet::{Fleet, Service, link_of};
 use super::placement::{DiskIndex, InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
-use super::scratch::{ExtentState, Extents, Scratch, Tables};
+use super::scratch::{Extents, Scratch, Tables};
 use super::trace::{TraceEvent, What};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
@@ -568,14 +568,14 @@ impl<'p, 's> World<'p, 's> {
                     state.outcome.lost_extents += 1;
                     continue;
                 }
+                let local_source = ext.alive & option.group_mask(slot) != 0;
                 if plan.system.discipline == RepairDiscipline::OneAtATime {
                     if ext.repairing() {
-                        ext.queued |= bit;
+                        extents.queue(extent, slot);
                         continue;
                     }
-                    ext.set_repairing(true);
+                    extents.start_repairing(extent);
                 }
-                let local_source = ext.alive & option.group_mask(slot) != 0;
                 let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
                 repairs.push((delay, extent, slot));
             }
@@ -621,7 +621,7 @@ impl<'p, 's> World<'p, 's> {
         let ext = extents.get_mut(extent);
         ext.alive |= 1 << slot;
         if ext.repairing() {
-            start_next_repair(ext, &plan.system.repair, k, extent, &mut state.rng, sim);
+            start_next_repair(extents, &plan.system.repair, k, extent, &mut state.rng, sim);
         }
         self.recreated(k, (extent, slot), disk, false);
     }
@@ -754,19 +754,16 @@ fn pick_for_slot(
 /// One-at-a-time repair: starts re-creating the next queued copy, if any
 /// (detection already happened when it was lost).
 fn start_next_repair(
-    ext: &mut ExtentState,
+    extents: &mut Extents,
     repair: &Repair,
     k: usize,
     extent: u32,
     rng: &mut ChaCha8Rng,
     sim: &mut Scheduler<Event>,
 ) {
-    if ext.queued == 0 {
-        ext.set_repairing(false);
+    let Some(slot) = extents.next_queued(extent) else {
         return;
-    }
-    let slot = ext.queued.trailing_zeros() as u8;
-    ext.queued &= !(1 << slot);
+    };
     let option = k as u16;
     let delay = repair::next_in_line(repair, rng);
     sim.schedule(
