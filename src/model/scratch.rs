@@ -10,7 +10,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::Topology;
 use super::fleet::Fleet;
-use super::world::{Event, ExtentState};
+use super::placement::Placement;
+use super::world::Event;
 use crate::engine::Scheduler;
 
 /// A map keyed by extent or disk index.
@@ -112,28 +113,207 @@ impl Iterator for Chain<'_> {
     }
 }
 
+/// The state of one extent's copies within a trial, as they stand: 4
+/// bytes, in a table indexed by extent (40 KB per 10,000 extents), so that
+/// the first touch of an extent is one write into a table that stays in
+/// cache from one trial to the next (no hashing, no copy of its placement).
+#[derive(Clone, Copy, Debug)]
+pub struct ExtentState {
+    /// The copies alive, one bit per slot.
+    pub alive: u16,
+    flags: u8,
+    /// UNREADABLE | UNWRITABLE, when the extent cannot be read or written.
+    impaired: u8,
+}
+
+const LOST: u8 = 1;
+/// One-at-a-time repair: a re-creation is under way.
+const REPAIRING: u8 = 2;
+/// Written during the trial: to be restored when the next one starts.
+const DIRTY: u8 = 4;
+/// A copy has been re-created elsewhere: the disks are in `Extents::moved`.
+const MOVED: u8 = 8;
+
+impl ExtentState {
+    /// An extent of `copies` copies as the plan placed it, all alive.
+    fn pristine(copies: usize) -> Self {
+        Self {
+            alive: ((1u32 << copies) - 1) as u16,
+            flags: 0,
+            impaired: 0,
+        }
+    }
+
+    pub fn lost(&self) -> bool {
+        self.flags & LOST != 0
+    }
+
+    pub fn set_lost(&mut self) {
+        self.flags |= LOST;
+    }
+
+    /// One-at-a-time repair: whether a re-creation is under way.
+    pub fn repairing(&self) -> bool {
+        self.flags & REPAIRING != 0
+    }
+}
+
+/// One option's extents within a trial: a dense table of their states,
+/// the disks of those whose copies moved, and the list of entries written,
+/// so that a trial restores only what the last one touched.
+#[derive(Debug, Default)]
+pub struct Extents {
+    states: Vec<ExtentState>,
+    copies: usize,
+    /// Per extent, while `MOVED`, its row of `moved`.
+    rows: Vec<u32>,
+    /// Per extent, while `REPAIRING`, the lost copies waiting for their
+    /// turn (one-at-a-time repair).
+    queued: Vec<u16>,
+    /// The extents written during the trial.
+    dirty: Vec<u32>,
+    /// Rows of `copies` disks, one per extent with a copy re-created.
+    moved: Vec<u32>,
+    /// Extents impaired now.
+    impaired: u32,
+}
+
+impl Extents {
+    /// Every extent of a placement of `copies` copies per extent back as
+    /// the plan placed it.
+    fn reset(&mut self, extents: u32, copies: usize) {
+        if self.states.len() == extents as usize && self.copies == copies {
+            for &e in &self.dirty {
+                self.states[e as usize] = ExtentState::pristine(copies);
+            }
+        } else {
+            let n = extents as usize;
+            self.states.clear();
+            self.states.resize(n, ExtentState::pristine(copies));
+            self.rows.resize(n, 0);
+            self.queued.resize(n, 0);
+            self.copies = copies;
+        }
+        self.dirty.clear();
+        self.moved.clear();
+        self.impaired = 0;
+    }
+
+    pub fn get(&self, extent: u32) -> &ExtentState {
+        &self.states[extent as usize]
+    }
+
+    pub fn get_mut(&mut self, extent: u32) -> &mut ExtentState {
+        let state = &mut self.states[extent as usize];
+        if state.flags & DIRTY == 0 {
+            state.flags |= DIRTY;
+            self.dirty.push(extent);
+        }
+        state
+    }
+
+    /// The row of `moved` holding `extent`'s disks.
+    fn row(&self, extent: u32) -> Option<usize> {
+        (self.states[extent as usize].flags & MOVED != 0)
+            .then(|| self.rows[extent as usize] as usize)
+    }
+
+    /// The disks of `extent`'s copies now (those not alive are where they
+    /// were lost).
+    pub fn disks<'a>(&'a self, placement: &'a Placement, extent: u32) -> &'a [u32] {
+        match self.row(extent) {
+            None => placement.extent(extent),
+            Some(row) => &self.moved[row * self.copies..(row + 1) * self.copies],
+        }
+    }
+
+    /// Whether copy `slot` of `extent`, alive, is on `disk`. For an extent
+    /// whose copies never moved, only the plan's copies can be looked up,
+    /// so the answer is yes without reading the placement.
+    pub fn alive_on(&self, extent: u32, slot: u8, disk: u32) -> bool {
+        self.states[extent as usize].alive & (1 << slot) != 0
+            && self
+                .row(extent)
+                .is_none_or(|row| self.moved[row * self.copies + slot as usize] == disk)
+    }
+
+    /// Copy `slot` of `extent` now lives on `disk`.
+    pub fn set_disk(&mut self, placement: &Placement, extent: u32, slot: u8, disk: u32) {
+        let copies = self.copies;
+        let row = match self.row(extent) {
+            Some(row) => row,
+            None => {
+                let row = self.moved.len() / copies;
+                self.moved.extend_from_slice(placement.extent(extent));
+                self.rows[extent as usize] = row as u32;
+                self.get_mut(extent).flags |= MOVED;
+                row
+            }
+        };
+        self.moved[row * copies + slot as usize] = disk;
+    }
+
+    /// One-at-a-time repair: a re-creation of `extent` starts, nothing
+    /// waiting behind it.
+    pub fn start_repairing(&mut self, extent: u32) {
+        self.get_mut(extent).flags |= REPAIRING;
+        self.queued[extent as usize] = 0;
+    }
+
+    /// One-at-a-time repair: lost copy `slot` waits for its turn.
+    pub fn queue(&mut self, extent: u32, slot: u8) {
+        self.queued[extent as usize] |= 1 << slot;
+    }
+
+    /// One-at-a-time repair: the next copy waiting, taken off the queue;
+    /// when none, the extent's repairs are over.
+    pub fn next_queued(&mut self, extent: u32) -> Option<u8> {
+        let queued = &mut self.queued[extent as usize];
+        if *queued == 0 {
+            self.get_mut(extent).flags &= !REPAIRING;
+            return None;
+        }
+        let slot = queued.trailing_zeros() as u8;
+        *queued &= !(1 << slot);
+        Some(slot)
+    }
+
+    /// The extent's impairment (0 when it can be read and written).
+    pub fn impaired(&self, extent: u32) -> u8 {
+        self.states[extent as usize].impaired
+    }
+
+    pub fn set_impaired(&mut self, extent: u32, flags: u8) {
+        let old = self.states[extent as usize].impaired;
+        self.impaired = self.impaired + u32::from(flags != 0) - u32::from(old != 0);
+        self.get_mut(extent).impaired = flags;
+    }
+
+    /// Whether no extent is impaired.
+    pub fn none_impaired(&self) -> bool {
+        self.impaired == 0
+    }
+}
+
 /// One option's tables within a trial.
 #[derive(Debug, Default)]
 pub struct Tables {
-    /// Extents touched by a failure or outage; the others are as the plan
-    /// placed them.
-    pub changed: IdMap<ExtentState>,
+    /// Every extent's copies as they stand.
+    pub extents: Extents,
     /// Copies re-created on a disk during the trial.
     pub added: AddedCopies,
     /// Repairs waiting for capacity to return, as (extent, slot), by the
     /// region of the copy's group.
     pub blocked: Vec<Vec<(u32, u8)>>,
-    /// Extents that cannot be read or written now (UNREADABLE | UNWRITABLE).
-    pub impaired: IdMap<u8>,
 }
 
 impl Tables {
-    fn clear(&mut self, regions: usize) {
-        self.changed.clear();
+    fn clear(&mut self, regions: usize, placement: &Placement) {
+        let extents = (placement.copies.len() / placement.copies_per_extent.max(1)) as u32;
+        self.extents.reset(extents, placement.copies_per_extent);
         self.added.clear();
         self.blocked.resize_with(regions, Vec::new);
         self.blocked.iter_mut().for_each(Vec::clear);
-        self.impaired.clear();
     }
 }
 
@@ -150,14 +330,14 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Empties every table for a trial of `options` options on `topo`
-    /// (the scheduler is reset by its user, who takes it out).
-    pub fn clear(&mut self, topo: &Topology, options: usize) {
+    /// Empties every table for a trial of options placed as `placements`
+    /// on `topo` (the scheduler is reset by its user, who takes it out).
+    pub fn clear(&mut self, topo: &Topology, placements: &[Placement]) {
         self.fleet.reset(topo);
-        self.tables.resize_with(options, Tables::default);
-        self.tables
-            .iter_mut()
-            .for_each(|t| t.clear(topo.regions.len()));
+        self.tables.resize_with(placements.len(), Tables::default);
+        for (t, p) in self.tables.iter_mut().zip(placements) {
+            t.clear(topo.regions.len(), p);
+        }
         self.down.clear();
         self.copies.clear();
         self.repairs.clear();

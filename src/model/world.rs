@@ -24,7 +24,7 @@ use super::failover::{Account, AccountOutcome, Env, Timer, UNREADABLE, UNWRITABL
 use super::fleet::{Fleet, Service, link_of};
 use super::placement::{DiskIndex, InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
-use super::scratch::{IdMap, Scratch, Tables};
+use super::scratch::{Extents, Scratch, Tables};
 use super::trace::{TraceEvent, What};
 use super::{FaultKind, Level, Repair, RepairDiscipline, Scope, System};
 use crate::engine::trials::trial_rng;
@@ -204,18 +204,6 @@ thread_local! {
     static SCRATCH: Cell<Scratch> = Cell::default();
 }
 
-/// Copies of one extent that have changed during the trial.
-#[derive(Clone, Debug)]
-pub struct ExtentState {
-    disks: [u32; MAX_COPIES],
-    alive: u16,
-    lost: bool,
-    /// One-at-a-time repair: whether a re-creation is under way, and the
-    /// lost copies waiting for their turn.
-    repairing: bool,
-    queued: u16,
-}
-
 /// One option's state within a trial.
 struct OptionState<'s> {
     rng: ChaCha8Rng,
@@ -253,7 +241,7 @@ impl<'p, 's> World<'p, 's> {
     fn new(plan: &'p Plan<'s>, trial: u64, mut parts: Scratch) -> Self {
         let system = plan.system;
         let topo = &system.topology;
-        parts.clear(topo, system.options.len());
+        parts.clear(topo, &plan.placements);
         let data = (system.extents, system.extents as u64 * system.extent_bytes);
         let options = std::mem::take(&mut parts.tables)
             .into_iter()
@@ -537,7 +525,6 @@ impl<'p, 's> World<'p, 's> {
         sim: &mut Scheduler<Event>,
     ) {
         let plan = self.plan;
-        let placement = &plan.placements[k];
         let option = &plan.system.options[k];
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
@@ -557,17 +544,19 @@ impl<'p, 's> World<'p, 's> {
             let base = plan.by_disk.on_disk(k, disk).iter().copied();
             let added = state.tables.added.take(disk);
             for (extent, slot) in base.chain(state.tables.added.chain(added)) {
-                let ext = changed_state(&mut state.tables.changed, placement, extent);
-                let bit = 1u16 << slot;
-                if ext.lost || ext.alive & bit == 0 || ext.disks[slot as usize] != disk {
+                let extents = &mut state.tables.extents;
+                if extents.get(extent).lost() || !extents.alive_on(extent, slot, disk) {
                     continue;
                 }
+                let impaired = extents.impaired(extent) != 0;
+                let ext = extents.get_mut(extent);
+                let bit = 1u16 << slot;
                 ext.alive &= !bit;
                 state.outcome.copies_destroyed += 1;
                 let fine = quiet
                     && (ext.alive & serving).count_ones() >= enough
                     && ext.alive.count_ones() >= option.needed;
-                if !fine || state.tables.impaired.contains_key(&extent) {
+                if !fine || impaired {
                     touched.push((extent, slot));
                 }
                 let alive = ext.alive.count_ones();
@@ -575,18 +564,18 @@ impl<'p, 's> World<'p, 's> {
                     record_exposure(trace, now, (k as u16, extent), alive, option.needed);
                 }
                 if alive < option.needed {
-                    ext.lost = true;
+                    ext.set_lost();
                     state.outcome.lost_extents += 1;
                     continue;
                 }
+                let local_source = ext.alive & option.group_mask(slot) != 0;
                 if plan.system.discipline == RepairDiscipline::OneAtATime {
-                    if ext.repairing {
-                        ext.queued |= bit;
+                    if ext.repairing() {
+                        extents.queue(extent, slot);
                         continue;
                     }
-                    ext.repairing = true;
+                    extents.start_repairing(extent);
                 }
-                let local_source = ext.alive & option.group_mask(slot) != 0;
                 let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
                 repairs.push((delay, extent, slot));
             }
@@ -600,7 +589,7 @@ impl<'p, 's> World<'p, 's> {
             drop_superseded(trace, traced_from);
         }
         for &(delay, extent, slot) in repairs.iter() {
-            if !any_lost || !state.tables.changed.get(&extent).is_some_and(|e| e.lost) {
+            if !any_lost || !state.tables.extents.get(extent).lost() {
                 let option = k as u16;
                 let event = Event::Repaired {
                     option,
@@ -617,22 +606,22 @@ impl<'p, 's> World<'p, 's> {
     fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
         let plan = self.plan;
         let state = &mut self.options[k];
-        let Some(ext) = state.tables.changed.get_mut(&extent) else {
-            return;
-        };
-        if ext.lost {
+        let extents = &mut state.tables.extents;
+        if extents.get(extent).lost() {
             return;
         }
-        let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.rng) else {
+        let picked = pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.rng);
+        let Some(disk) = picked else {
             let option = &plan.system.options[k];
             let region = option.groups[option.group_of(slot).0].region;
             state.tables.blocked[region as usize].push((extent, slot));
             return;
         };
-        ext.disks[slot as usize] = disk;
+        extents.set_disk(&plan.placements[k], extent, slot, disk);
+        let ext = extents.get_mut(extent);
         ext.alive |= 1 << slot;
-        if ext.repairing {
-            start_next_repair(ext, &plan.system.repair, k, extent, &mut state.rng, sim);
+        if ext.repairing() {
+            start_next_repair(extents, &plan.system.repair, k, extent, &mut state.rng, sim);
         }
         self.recreated(k, (extent, slot), disk, false);
     }
@@ -644,7 +633,7 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         state.tables.added.push(disk, extent, slot);
         state.outcome.copies_repaired += 1;
-        if state.tables.impaired.contains_key(&extent) {
+        if state.tables.extents.impaired(extent) != 0 {
             self.refresh(k, extent);
         }
         let option = k as u16;
@@ -725,13 +714,13 @@ fn copies_of<'a>(
     k: usize,
     extent: u32,
 ) -> (&'a [u32], u16, bool) {
-    match state.tables.changed.get(&extent) {
-        Some(e) => (&e.disks[..], e.alive, e.lost),
-        None => {
-            let disks = plan.placements[k].extent(extent);
-            (disks, ((1u32 << disks.len()) - 1) as u16, false)
-        }
-    }
+    let extents = &state.tables.extents;
+    let e = extents.get(extent);
+    (
+        extents.disks(&plan.placements[k], extent),
+        e.alive,
+        e.lost(),
+    )
 }
 
 /// A disk for a new copy in `slot`'s group, keeping the group's placement
@@ -740,7 +729,8 @@ fn pick_for_slot(
     plan: &Plan,
     fleet: &Fleet,
     k: usize,
-    ext: &ExtentState,
+    extents: &Extents,
+    extent: u32,
     slot: u8,
     rng: &mut ChaCha8Rng,
 ) -> Option<u32> {
@@ -748,33 +738,32 @@ fn pick_for_slot(
     let option = &plan.system.options[k];
     let (g, group_slots) = option.group_of(slot);
     let group = &option.groups[g];
+    let live = extents.get(extent).alive;
+    let disks = extents.disks(&plan.placements[k], extent);
     let mut taken = [0; MAX_COPIES];
     let mut alive = 0;
-    for s in group_slots.filter(|&s| s != slot as usize && ext.alive & (1 << s) != 0) {
-        taken[alive] = ext.disks[s];
+    for s in group_slots.filter(|&s| s != slot as usize && live & (1 << s) != 0) {
+        taken[alive] = disks[s];
         alive += 1;
     }
     let taken = &taken[..alive];
-    let old = ext.disks[slot as usize];
+    let old = disks[slot as usize];
     replacement_disk(topo, group, taken, old, &Service(fleet, topo), rng)
 }
 
 /// One-at-a-time repair: starts re-creating the next queued copy, if any
 /// (detection already happened when it was lost).
 fn start_next_repair(
-    ext: &mut ExtentState,
+    extents: &mut Extents,
     repair: &Repair,
     k: usize,
     extent: u32,
     rng: &mut ChaCha8Rng,
     sim: &mut Scheduler<Event>,
 ) {
-    if ext.queued == 0 {
-        ext.repairing = false;
+    let Some(slot) = extents.next_queued(extent) else {
         return;
-    }
-    let slot = ext.queued.trailing_zeros() as u8;
-    ext.queued &= !(1 << slot);
+    };
     let option = k as u16;
     let delay = repair::next_in_line(repair, rng);
     sim.schedule(
@@ -821,30 +810,6 @@ fn drop_superseded(trace: &mut Vec<TraceEvent>, from: usize) {
         i += 1;
         i <= from || !matches!(e.what, What::LastCopy { extent, .. } if lost.contains(&extent))
     });
-}
-
-/// The state of `extent` in an option's changed extents, entered as
-/// `placement` placed it if the trial has not touched it yet.
-fn changed_state<'t>(
-    changed: &'t mut IdMap<ExtentState>,
-    placement: &Placement,
-    extent: u32,
-) -> &'t mut ExtentState {
-    let entry = changed.entry(extent);
-    entry.or_insert_with(|| fresh(placement.extent(extent)))
-}
-
-/// An extent as the plan placed it, all copies alive.
-fn fresh(disks: &[u32]) -> ExtentState {
-    let mut state = ExtentState {
-        disks: [0; MAX_COPIES],
-        alive: ((1u32 << disks.len()) - 1) as u16,
-        lost: false,
-        repairing: false,
-        queued: 0,
-    };
-    state.disks[..disks.len()].copy_from_slice(disks);
-    state
 }
 
 #[cfg(test)]

@@ -24,11 +24,7 @@ impl World<'_, '_> {
                 .copied()
                 .chain(added)
             {
-                let current =
-                    state.tables.changed.get(&extent).is_none_or(|e| {
-                        e.alive & (1 << slot) != 0 && e.disks[slot as usize] == disk
-                    });
-                if current {
+                if state.tables.extents.alive_on(extent, slot, disk) {
                     self.scratch.push((extent, slot));
                 }
             }
@@ -39,7 +35,7 @@ impl World<'_, '_> {
     /// `improved`, only those impaired now can change.
     pub(super) fn refresh_below(&mut self, level: Level, c: u32, improved: bool) {
         for k in 0..self.options.len() {
-            if improved && self.options[k].tables.impaired.is_empty() {
+            if improved && self.options[k].tables.extents.none_impaired() {
                 continue;
             }
             self.collect_below(k, level, c);
@@ -57,9 +53,10 @@ impl World<'_, '_> {
         let (serve, any_group) = (account.serve(), account.reads_secondary());
         for &(extent, slot) in &touched {
             let state = &self.options[k];
-            let lost = || state.tables.changed.get(&extent).is_some_and(|e| e.lost);
-            let serving = any_group || option.group_of(slot).0 == serve || lost();
-            if serving && (!improved || state.tables.impaired.contains_key(&extent)) {
+            let extents = &state.tables.extents;
+            let serving =
+                any_group || option.group_of(slot).0 == serve || extents.get(extent).lost();
+            if serving && (!improved || extents.impaired(extent) != 0) {
                 self.refresh(k, extent);
             }
         }
@@ -71,15 +68,11 @@ impl World<'_, '_> {
     pub(super) fn refresh(&mut self, k: usize, extent: u32) {
         let flags = self.impairment(k, extent);
         let state = &mut self.options[k];
-        let old = state.tables.impaired.get(&extent).copied().unwrap_or(0);
+        let old = state.tables.extents.impaired(extent);
         if flags == old {
             return;
         }
-        if flags == 0 {
-            state.tables.impaired.remove(&extent);
-        } else {
-            state.tables.impaired.insert(extent, flags);
-        }
+        state.tables.extents.set_impaired(extent, flags);
         let delta = |bit: u8| i32::from(flags & bit != 0) - i32::from(old & bit != 0);
         let now = self.now;
         state

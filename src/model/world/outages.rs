@@ -229,22 +229,25 @@ impl World<'_, '_> {
         let topo = &plan.system.topology;
         let state = &mut self.options[k];
         let placement = &plan.placements[k];
-        let ext = changed_state(&mut state.tables.changed, placement, extent);
+        let extents = &mut state.tables.extents;
+        let ext = *extents.get(extent);
+        let disks = extents.disks(placement, extent);
         let bit = 1u16 << slot;
-        let old = ext.disks[slot as usize];
-        if ext.lost || ext.alive & bit == 0 || self.fleet.disk_available(topo, old) {
+        let old = disks[slot as usize];
+        if ext.lost() || ext.alive & bit == 0 || self.fleet.disk_available(topo, old) {
             return;
         }
         let others = ext.alive & !bit;
-        let source = (0..MAX_COPIES)
-            .any(|s| others & (1 << s) != 0 && self.fleet.disk_available(topo, ext.disks[s]));
+        let source = (0..disks.len())
+            .any(|s| others & (1 << s) != 0 && self.fleet.disk_available(topo, disks[s]));
         if !source {
             return;
         }
-        let Some(disk) = pick_for_slot(plan, &self.fleet, k, ext, slot, &mut state.aux) else {
+        let picked = pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.aux);
+        let Some(disk) = picked else {
             return;
         };
-        ext.disks[slot as usize] = disk;
+        extents.set_disk(placement, extent, slot, disk);
         self.recreated(k, (extent, slot), disk, true);
     }
 
