@@ -260,7 +260,21 @@ impl<'s> Account<'s> {
         self.extents - self.unwritable.min(self.extents)
     }
 
-    /// Whether a timer event is still the current one.
+    /// What a timer that has just fired did, for a trace: a planned
+    /// failover that could not start did nothing, and a student should not
+    /// read "time to fail back" as a failback.
+    pub fn step(&self, timer: Timer) -> &'static str {
+        match (timer, &self.mode) {
+            (Timer::Failback, Mode::Normal) => {
+                "time to fail back, not possible yet (the original region cannot serve all the data, or a region or the link is down); tried again later"
+            }
+            (Timer::Planned, Mode::Normal) => {
+                "planned failover drill skipped (a region or the link is down, or the other region cannot serve all the data)"
+            }
+            _ => timer.name(),
+        }
+    }
+
     /// What the account is doing now, for a trace.
     pub fn doing(&self) -> &'static str {
         match self.mode {
@@ -272,6 +286,7 @@ impl<'s> Account<'s> {
         }
     }
 
+    /// Whether a timer event is still the current one.
     pub fn timer_live(&self, timer: Timer, epoch: u32) -> bool {
         timer == Timer::Planned || self.epochs[timer as usize] == epoch
     }

@@ -191,7 +191,7 @@ impl World<'_, '_> {
                 let option = &w.system().options[k];
                 What::Failover {
                     option: k as u16,
-                    step: timer.name(),
+                    step: account.step(timer),
                     now: account.doing(),
                     serving: option.groups[account.serve()].region,
                 }
