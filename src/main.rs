@@ -96,7 +96,8 @@ enum Command {
         /// Change a scenario field, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
-        /// Directory for the results [default: results/<scenario name>].
+        /// Directory for the results [default: results/<scenario name>/compare,
+        /// beside, not over, the run's own results].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -283,7 +284,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let s = args.load(&set)?;
             let config = args.config(&s)?;
-            let out = out.unwrap_or_else(|| default_out(&s, &set));
+            let out = out.unwrap_or_else(|| default_out(&s, &set).join("compare"));
             run_compare(&s, config, options.as_deref(), &out, args.quiet)
         }
         Command::Analyze { scenario, json } => {
