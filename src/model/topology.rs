@@ -176,6 +176,7 @@ impl Topology {
     }
 
     /// The disks below component `index` of `level`.
+    #[inline]
     pub fn disk_range(&self, level: Level, index: u32) -> Range<u32> {
         if level == Level::Disk {
             return index..index + 1;
@@ -193,6 +194,7 @@ impl Topology {
     }
 
     /// The ancestor of `disk` at `level`.
+    #[inline]
     pub fn ancestor(&self, disk: u32, level: Level) -> u32 {
         if level == Level::Disk {
             return disk;
@@ -206,12 +208,14 @@ impl Topology {
     }
 
     /// The components of level `below` inside component `index` of `level`.
+    #[inline]
     pub fn components_within(&self, level: Level, index: u32, below: Level) -> Range<u32> {
         let disks = self.disk_range(level, index);
         self.ancestor(disks.start, below)..self.ancestor(disks.end - 1, below) + 1
     }
 
     /// The ancestor at `level` of component `index` of a narrower level.
+    #[inline]
     pub fn ancestor_of(&self, level: Level, index: u32, at: Level) -> u32 {
         let first_disk = self.disk_range(level, index).start;
         self.ancestor(first_disk, at)
