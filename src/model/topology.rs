@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use strength_reduce::StrengthReducedU32;
+
 /// Levels of the hierarchy, from the widest to the narrowest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,6 +102,14 @@ pub struct Topology {
     index: Vec<RegionIndex>,
     /// Per level, the components of the whole hierarchy.
     counts: [u32; 6],
+    /// When every region has the same shape (the usual fleet), per level
+    /// the disks below one component: then a component of level `l` covers
+    /// disks `c * per[l]..(c + 1) * per[l]` across the whole fleet, and an
+    /// ancestor is one division, with no search for the region. Held as
+    /// reduced divisors (`strength_reduce`: a multiply and a shift, exact
+    /// for every u32 numerator), since placement checks divide at every
+    /// level of every candidate disk.
+    uniform: Option<[StrengthReducedU32; 6]>,
     /// Bytes a disk holds.
     pub disk_bytes: u64,
 }
@@ -132,11 +142,19 @@ impl Topology {
                 }
                 RegionIndex { first, disks_per }
             })
-            .collect();
+            .collect::<Vec<RegionIndex>>();
+        let uniform = regions
+            .windows(2)
+            .all(|w| w[0].shape == w[1].shape)
+            .then(|| index.first())
+            .flatten()
+            .filter(|r| r.disks_per.iter().all(|&n| n > 0))
+            .map(|r| r.disks_per.map(StrengthReducedU32::new));
         Ok(Topology {
             regions,
             index,
             counts,
+            uniform,
             disk_bytes,
         })
     }
@@ -158,9 +176,15 @@ impl Topology {
     }
 
     /// The disks below component `index` of `level`.
+    #[inline]
     pub fn disk_range(&self, level: Level, index: u32) -> Range<u32> {
         if level == Level::Disk {
             return index..index + 1;
+        }
+        if let Some(per) = &self.uniform {
+            let per = per[level as usize].get();
+            let start = index * per;
+            return start..start + per;
         }
         let r = self.region_of(level, index);
         let l = level as usize;
@@ -170,9 +194,13 @@ impl Topology {
     }
 
     /// The ancestor of `disk` at `level`.
+    #[inline]
     pub fn ancestor(&self, disk: u32, level: Level) -> u32 {
         if level == Level::Disk {
             return disk;
+        }
+        if let Some(per) = &self.uniform {
+            return disk / per[level as usize];
         }
         let r = self.region_of(Level::Disk, disk);
         let l = level as usize;
@@ -180,12 +208,14 @@ impl Topology {
     }
 
     /// The components of level `below` inside component `index` of `level`.
+    #[inline]
     pub fn components_within(&self, level: Level, index: u32, below: Level) -> Range<u32> {
         let disks = self.disk_range(level, index);
         self.ancestor(disks.start, below)..self.ancestor(disks.end - 1, below) + 1
     }
 
     /// The ancestor at `level` of component `index` of a narrower level.
+    #[inline]
     pub fn ancestor_of(&self, level: Level, index: u32, at: Level) -> u32 {
         let first_disk = self.disk_range(level, index).start;
         self.ancestor(first_disk, at)
@@ -215,19 +245,7 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ranges_and_ancestors_agree() {
-        let topo = Topology::build(
-            vec![
-                region("a", shape(3, 2, 4, 2, 3)),
-                region("b", shape(1, 1, 5, 1, 2)),
-            ],
-            1,
-        )
-        .unwrap();
-        assert_eq!(topo.disks(), 3 * 2 * 4 * 2 * 3 + 10);
-        assert_eq!(topo.count(Level::Zone), 4);
-        assert_eq!(topo.count(Level::Rack), 3 * 2 * 4 + 5);
+    fn assert_consistent(topo: &Topology) {
         for level in Level::ALL {
             let mut next = 0;
             for c in 0..topo.count(level) {
@@ -241,6 +259,50 @@ mod tests {
             }
             assert_eq!(next, topo.disks());
         }
+    }
+
+    #[test]
+    fn ranges_and_ancestors_agree() {
+        let topo = Topology::build(
+            vec![
+                region("a", shape(3, 2, 4, 2, 3)),
+                region("b", shape(1, 1, 5, 1, 2)),
+            ],
+            1,
+        )
+        .unwrap();
+        assert!(topo.uniform.is_none());
+        assert_eq!(topo.disks(), 3 * 2 * 4 * 2 * 3 + 10);
+        assert_eq!(topo.count(Level::Zone), 4);
+        assert_eq!(topo.count(Level::Rack), 3 * 2 * 4 + 5);
+        assert_consistent(&topo);
         assert_eq!(topo.ancestor_of(Level::Rack, 24, Level::Region), 1);
+    }
+
+    #[test]
+    fn uniform_regions_divide_directly() {
+        let topo = Topology::build(
+            vec![
+                region("a", shape(3, 1, 7, 5, 3)),
+                region("b", shape(3, 1, 7, 5, 3)),
+                region("c", shape(3, 1, 7, 5, 3)),
+            ],
+            1,
+        )
+        .unwrap();
+        assert!(topo.uniform.is_some());
+        assert_consistent(&topo);
+        let general = Topology {
+            uniform: None,
+            ..topo.clone()
+        };
+        for level in Level::ALL {
+            for c in 0..topo.count(level) {
+                assert_eq!(topo.disk_range(level, c), general.disk_range(level, c));
+            }
+            for d in 0..topo.disks() {
+                assert_eq!(topo.ancestor(d, level), general.ancestor(d, level));
+            }
+        }
     }
 }
