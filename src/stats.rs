@@ -301,7 +301,7 @@ fn half_width(z: f64, se: f64) -> f64 {
 }
 
 /// Φ⁻¹((1+c)/2) via statrs; infinite for c outside (0, 1) or NaN.
-fn normal_quantile_two_sided(confidence: f64) -> f64 {
+pub fn normal_quantile_two_sided(confidence: f64) -> f64 {
     if !(confidence > 0.0 && confidence < 1.0) {
         return if confidence == 0.0 {
             0.0

@@ -70,7 +70,7 @@ fn rare_event_intervals_cover_the_exact_values_of_all_options() {
     let summary = estimate(&s, config).unwrap();
     // Four intervals at once: widened to a family-wise 99% (Bonferroni,
     // z = Φ⁻¹(1 − 0.01/8) = 3.023 instead of 1.960).
-    let widen = 3.023 / 1.960;
+    let widen = common::bonferroni_99(4);
     for (e, o) in exact.iter().zip(&summary.options) {
         let d = &o.durability;
         let half = (d.ci95[1] - d.ci95[0]) / 2.0 * widen;

@@ -69,7 +69,7 @@ fn plain_monte_carlo_curve_matches_the_chain_at_four_times() {
     check_shape(o, 1.0);
     let chain = replica_group(2, 1, 0.5, 365.25 / 14.0, RepairDiscipline::Parallel).unwrap();
     // Four points at once: a family-wise 99% (Bonferroni, z = Φ⁻¹(1 − 0.01/8)).
-    let widen = 3.023 / 1.960;
+    let widen = common::bonferroni_99(4);
     for (c, _, years) in CHECKED {
         let exact = chain.loss_probability(years).unwrap().probability;
         assert_covers(&o.option, &o.loss_by_horizon[c], exact, widen);
@@ -87,7 +87,7 @@ fn rare_event_curve_matches_analyze_at_four_times_for_every_option() {
     };
     let summary = estimate(&s, config).unwrap();
     // 16 points at once: a family-wise 99% (Bonferroni, z = Φ⁻¹(1 − 0.01/32)).
-    let widen = 3.42 / 1.960;
+    let widen = common::bonferroni_99(16);
     for (c, horizon, _) in CHECKED {
         let at = scenario::parse("exact.toml", &common::correlated(horizon), "exact").unwrap();
         let exact = analyze(&at.system).unwrap();

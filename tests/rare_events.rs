@@ -88,7 +88,7 @@ fn covers_exact_values_from_1e_3_to_below_1e_20() {
     // each is widened to the Bonferroni level for a family-wise 99%
     // (z = Φ⁻¹(1 − 0.01/16) = 3.227 instead of 1.960). Calibration of the
     // 95% interval itself is the coverage test below.
-    let widen = 3.227 / 1.960;
+    let widen = common::bonferroni_99(8);
     for c in cases {
         let exact = exact(c);
         let (p, ci, rel) = simulate(c, 1000, 1);

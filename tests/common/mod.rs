@@ -4,6 +4,14 @@
 #![allow(dead_code)]
 
 use replisim::markov::RepairDiscipline;
+use replisim::stats::{Z95, normal_quantile_two_sided};
+
+/// The factor that widens a reported 95% interval so that `n` intervals
+/// cover their exact values together with 99% probability (Bonferroni:
+/// z = Φ⁻¹(1 − 0.01/2n) instead of Φ⁻¹(0.975)).
+pub fn bonferroni_99(n: u32) -> f64 {
+    normal_quantile_two_sided(1.0 - 0.01 / f64::from(n)) / Z95
+}
 
 /// One extent of `copies` copies (lost once fewer than `needed` survive) in a
 /// facility of 8 single-disk racks; only disks fail, with the
