@@ -49,6 +49,16 @@ fn unknown_field() {
 }
 
 #[test]
+fn a_value_where_a_table_belongs_says_which_table() {
+    assert_error(
+        "seed = 1\ndata = 3\n",
+        2,
+        "data",
+        "expected a [data] table (size, extent_size, primary)",
+    );
+}
+
+#[test]
 fn negative_rate() {
     assert_error(
         "[failures.disk]\nafr = -0.5\n",

@@ -196,7 +196,10 @@ pub struct ScenarioFile {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a region table ([[region]] with name, zones, ...)"
+)]
 pub struct RegionSpec {
     pub name: String,
     #[serde(default = "defaults::geography")]
@@ -210,7 +213,11 @@ pub struct RegionSpec {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "a [topology] table (zones, facilities_per_zone, racks_per_facility, ...)"
+)]
 pub struct ShapeSpec {
     pub zones: Count,
     pub facilities_per_zone: Count,
@@ -236,7 +243,11 @@ impl Default for ShapeSpec {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "a [data] table (size, extent_size, primary)"
+)]
 pub struct DataSpec {
     pub size: Size,
     pub extent_size: Size,
@@ -271,7 +282,10 @@ pub struct CustomOption {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a copy group table (copies, within, spread)"
+)]
 pub struct CopyGroupSpec {
     pub copies: Count,
     #[serde(default = "defaults::within")]
@@ -282,7 +296,11 @@ pub struct CopyGroupSpec {
 
 /// Permanent-failure processes per class of component.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "a [failures] table of failure classes ([failures.disk], [failures.facility], ...)"
+)]
 pub struct FailuresSpec {
     pub disk: Option<FailureSpec>,
     pub node: Option<FailureSpec>,
@@ -310,7 +328,10 @@ impl Default for FailuresSpec {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a failure class table (afr or lifetime, replace)"
+)]
 pub struct FailureSpec {
     /// Failures per component-year (exponential lifetimes).
     pub afr: Option<NonNegative>,
@@ -321,7 +342,7 @@ pub struct FailureSpec {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a [repair] table")]
 pub struct RepairSpec {
     pub disk_bandwidth: Bandwidth,
     pub facility_bandwidth: Bandwidth,
@@ -347,7 +368,11 @@ impl Default for RepairSpec {
 /// Transient-outage processes per class of component, and of the links
 /// between paired regions. None by default.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "an [outages] table of outage classes ([outages.zone], ...)"
+)]
 pub struct OutagesSpec {
     pub node: Option<OutageSpec>,
     pub rack: Option<OutageSpec>,
@@ -358,7 +383,7 @@ pub struct OutagesSpec {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an outage class table")]
 pub struct OutageSpec {
     /// Outages per component-year (exponential time between outages).
     pub rate: Option<NonNegative>,
@@ -370,7 +395,10 @@ pub struct OutageSpec {
 
 /// A fault at a fixed time: `[[fault]]`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[fault]] table (at, level, target, kind, ...)"
+)]
 pub struct FaultSpec {
     pub at: Duration,
     pub level: String,
@@ -385,7 +413,7 @@ pub struct FaultSpec {
 
 /// Asynchronous geo-replication of options with a secondary.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a [geo_replication] table")]
 pub struct GeoSpec {
     pub write_rate: Bandwidth,
     /// 24 hourly multipliers of `write_rate` (hour 0 first).
@@ -407,7 +435,7 @@ impl Default for GeoSpec {
 
 /// Failover of options with a secondary.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a [failover] table")]
 pub struct FailoverSpec {
     /// "customer", "provider" or "none".
     pub policy: String,
