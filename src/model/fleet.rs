@@ -77,12 +77,13 @@ impl Fleet {
     }
 
     /// Sets the state of component `c`, keeping the per-level counts and
-    /// bits.
+    /// bits. The old state is read through [`Fleet::get`], like the
+    /// callers', which skips the state table for a component in service:
+    /// on a large fleet, one cache miss less per destruction.
     fn set(&mut self, level: Level, c: u32, new: u16) {
         let l = level as usize;
-        let s = &mut self.state[l][c as usize];
-        let was = *s;
-        *s = new;
+        let was = self.get(l, c);
+        self.state[l][c as usize] = new;
         let word = &mut self.bits[l][c as usize / 64];
         if new == 0 {
             *word &= !(1 << (c % 64));
@@ -98,7 +99,7 @@ impl Fleet {
     }
 
     pub fn set_destroyed(&mut self, level: Level, c: u32, destroyed: bool) {
-        let s = self.state[level as usize][c as usize];
+        let s = self.get(level as usize, c);
         let new = if destroyed {
             s | DESTROYED
         } else {
@@ -131,7 +132,7 @@ impl Fleet {
 
     /// Starts an outage of `c`; true when it was up before.
     pub fn begin_outage(&mut self, level: Level, c: u32) -> bool {
-        let s = self.state[level as usize][c as usize];
+        let s = self.get(level as usize, c);
         let was_up = s & !DESTROYED == 0;
         self.set(level, c, s.saturating_add(1));
         self.down += u32::from(was_up);
@@ -140,7 +141,7 @@ impl Fleet {
 
     /// Ends an outage of `c`; true when no other outage keeps it down.
     pub fn end_outage(&mut self, level: Level, c: u32) -> bool {
-        let s = self.state[level as usize][c as usize];
+        let s = self.get(level as usize, c);
         if s & !DESTROYED == 0 {
             return true;
         }

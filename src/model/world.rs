@@ -541,7 +541,7 @@ impl<'p, 's> World<'p, 's> {
         let quiet = self.fleet.quiet();
         let lost_before = state.outcome.lost_extents;
         for disk in disks {
-            let base = plan.by_disk.on_disk(k, disk).iter().copied();
+            let base = plan.by_disk.on_disk(k, disk);
             let added = state.tables.added.take(disk);
             for (extent, slot) in base.chain(state.tables.added.chain(added)) {
                 let extents = &mut state.tables.extents;

@@ -20,8 +20,6 @@ impl World<'_, '_> {
                 .plan
                 .by_disk
                 .on_disk(k, disk)
-                .iter()
-                .copied()
                 .chain(added)
             {
                 if state.tables.extents.alive_on(extent, slot, disk) {
