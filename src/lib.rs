@@ -5,6 +5,7 @@
 //! numbers, via [`stats`]) → [`report`] (table, JSON, CSV). [`markov`] solves
 //! the Markovian cases exactly, as an oracle.
 pub mod analyze;
+pub mod cache;
 pub mod compare;
 pub mod dist;
 pub mod engine;

@@ -87,6 +87,14 @@ impl<E> Scheduler<E> {
 pub trait Model {
     type Event;
     fn handle(&mut self, event: Self::Event, sim: &mut Scheduler<Self::Event>) -> Flow;
+
+    /// A hint, given before each event is handled: `next` is the event
+    /// due after it, unless handling schedules an earlier one. A model may
+    /// start loading the memory `next` will read ([`crate::cache`]), so
+    /// that its cache misses overlap the work in between. It must change
+    /// nothing: results never depend on hints.
+    #[inline(always)]
+    fn prepare(&self, _next: &Self::Event) {}
 }
 
 /// Limits of one run.
@@ -115,6 +123,9 @@ pub fn run<M: Model>(model: &mut M, sim: &mut Scheduler<M::Event>, limits: Limit
         };
         sim.now = at;
         sim.handled += 1;
+        if let Some(next) = sim.queue.peek() {
+            model.prepare(next);
+        }
         if model.handle(event, sim) == Flow::Stop {
             return RunEnd::Stopped;
         }

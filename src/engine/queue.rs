@@ -17,6 +17,7 @@
 use std::collections::HashSet;
 use std::ptr;
 
+use crate::cache::prefetch;
 use crate::units::Micros;
 
 /// A handle to a scheduled event, used to cancel it.
@@ -153,16 +154,26 @@ impl<E> EventQueue<E> {
 
     /// Time of the earliest entry (possibly a cancelled one), without removing it.
     pub fn peek_time(&self) -> Option<Micros> {
+        self.first().map(|e| e.key.at)
+    }
+
+    /// The earliest entry's event (possibly a cancelled one), without
+    /// removing it.
+    #[inline(always)]
+    pub fn peek(&self) -> Option<&E> {
+        self.first().map(|e| &e.event)
+    }
+
+    /// The earliest entry: the root, or while the root is vacant the least
+    /// of its children.
+    #[inline(always)]
+    fn first(&self) -> Option<&Entry<E>> {
         let candidates = if self.vacant {
             self.heap.get(1..self.heap.len().min(D + 1))?
         } else {
             self.heap.get(..1)?
         };
-        candidates
-            .iter()
-            .map(|e| e.key)
-            .min_by_key(|k| k.order())
-            .map(|k| k.at)
+        candidates.iter().min_by_key(|e| e.key.order())
     }
 
     /// True when no entry, live or cancelled, is left.
@@ -310,16 +321,6 @@ impl<E> EventQueue<E> {
 /// made no difference at 10k.
 const PREFETCH_FROM: usize = 8192;
 
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// Byte offset from `p` of the least of four consecutive entries. Compares
 /// times only, as a tournament so that the two first comparisons are

@@ -76,6 +76,12 @@ impl Fleet {
         }
     }
 
+    /// Starts loading the state of component `c` ([`crate::cache`]).
+    #[inline]
+    pub fn prefetch(&self, level: Level, c: u32) {
+        crate::cache::prefetch(self.state[level as usize].as_ptr().wrapping_add(c as usize));
+    }
+
     /// Sets the state of component `c`, keeping the per-level counts and
     /// bits. The old state is read through [`Fleet::get`], like the
     /// callers', which skips the state table for a component in service:

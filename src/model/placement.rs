@@ -325,6 +325,14 @@ impl DiskIndex {
         let to = from + all[from..].partition_point(|e| e.option == k);
         all[from..to].iter().map(|e| (e.extent, e.slot))
     }
+
+    /// Starts loading the copies on `disk` ([`crate::cache`]).
+    #[inline]
+    pub fn prefetch(&self, disk: u32) {
+        if let Some(&start) = self.starts.get(disk as usize) {
+            crate::cache::prefetch(self.entries.as_ptr().wrapping_add(start as usize));
+        }
+    }
 }
 
 fn too_few_disks(option: &ReplicationOption, group: &CopyGroup) -> String {

@@ -199,6 +199,12 @@ impl Extents {
         self.impaired = 0;
     }
 
+    /// Starts loading `extent`'s state ([`crate::cache`]).
+    #[inline]
+    pub fn prefetch(&self, extent: u32) {
+        crate::cache::prefetch(self.states.as_ptr().wrapping_add(extent as usize));
+    }
+
     pub fn get(&self, extent: u32) -> &ExtentState {
         &self.states[extent as usize]
     }

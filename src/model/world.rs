@@ -32,6 +32,7 @@ use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
 use crate::units::{HOUR, Micros};
 
 mod availability;
+mod lookahead;
 mod outages;
 
 /// The most copies one option may keep of an extent.
@@ -380,7 +381,7 @@ impl<'p, 's> World<'p, 's> {
     fn on_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
         let level = self.system().failures[process as usize].level;
         let count = self.system().topology.count(level);
-        let c = self.rng.random_range(0..count);
+        let c = draw_component(&mut self.rng, count);
         if self.component_in_service(level, c) {
             self.destroy_by(process, c, sim);
         }
@@ -682,6 +683,15 @@ impl Model for World<'_, '_> {
         self.settle(sim);
         Flow::Continue
     }
+
+    fn prepare(&self, next: &Event) {
+        self.load_ahead(next);
+    }
+}
+
+/// The component a fleet-wide clock strikes, uniform among `count`.
+fn draw_component(rng: &mut ChaCha8Rng, count: u32) -> u32 {
+    rng.random_range(0..count)
 }
 
 /// Schedules `event` after `delay` unless it would fall beyond the horizon,
