@@ -321,7 +321,6 @@ impl<E> EventQueue<E> {
 /// made no difference at 10k.
 const PREFETCH_FROM: usize = 8192;
 
-
 /// Byte offset from `p` of the least of four consecutive entries. Compares
 /// times only, as a tournament so that the two first comparisons are
 /// independent; a tie that could matter takes the exact path.

@@ -326,6 +326,21 @@ impl DiskIndex {
         all[from..to].iter().map(|e| (e.extent, e.slot))
     }
 
+    /// Every option's copies initially placed on `disk`, as (option,
+    /// extent).
+    pub fn extents_on(&self, disk: u32) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
+        let all = &self.entries[a as usize..b as usize];
+        all.iter().map(|e| (usize::from(e.option), e.extent))
+    }
+
+    /// Starts loading where the copies on `disk` are: a first step, well
+    /// ahead, so that [`DiskIndex::prefetch`] finds it in cache.
+    #[inline]
+    pub fn prefetch_bounds(&self, disk: u32) {
+        crate::cache::prefetch(self.starts.as_ptr().wrapping_add(disk as usize));
+    }
+
     /// Starts loading the copies on `disk` ([`crate::cache`]).
     #[inline]
     pub fn prefetch(&self, disk: u32) {

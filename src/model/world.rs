@@ -49,8 +49,9 @@ pub const AUX: u32 = 1026;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
-    /// The fleet-wide clock of an exponential failure process fired.
-    FleetFailure { process: u16 },
+    /// The fleet-wide clock of an exponential failure process struck a
+    /// component (drawn when the clock was set).
+    FleetFailure { process: u16, component: u32 },
     /// One component's own (non-exponential) lifetime ended.
     Failure { process: u16, component: u32 },
     /// A destroyed component is back in service, empty.
@@ -361,14 +362,20 @@ impl<'p, 's> World<'p, 's> {
 
     /// One clock for a whole class of memoryless components: the next failure
     /// of any of N components comes at rate N·λ. Components out of service
-    /// are thinned out when picked, which leaves exactly the in-service rate.
+    /// are thinned out when struck, which leaves exactly the in-service rate.
+    /// The clock picks its component when it is set, uniform and independent
+    /// of the time, so that the copies of a disk about to fail can be loaded
+    /// into cache a few events ahead ([`World::load_early`]).
     fn schedule_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
         let p = &self.system().failures[process as usize];
+        let (level, count) = (p.level, self.system().topology.count(p.level));
         let rate = p.lifetime.exponential_rate().unwrap_or(0.0);
-        let total = rate * f64::from(self.system().topology.count(p.level));
-        let wait = self.rng.sample::<f64, _>(Exp1) / total;
+        let wait = self.rng.sample::<f64, _>(Exp1) / (rate * f64::from(count));
         if wait.is_finite() {
-            sim.schedule(wait.ceil() as Micros, Event::FleetFailure { process });
+            let component = self.rng.random_range(0..count);
+            self.load_early(level, component);
+            let event = Event::FleetFailure { process, component };
+            sim.schedule(wait.ceil() as Micros, event);
         }
     }
 
@@ -378,10 +385,8 @@ impl<'p, 's> World<'p, 's> {
         !self.fleet.destroyed(&self.system().topology, level, c)
     }
 
-    fn on_fleet_failure(&mut self, process: u16, sim: &mut Scheduler<Event>) {
+    fn on_fleet_failure(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
         let level = self.system().failures[process as usize].level;
-        let count = self.system().topology.count(level);
-        let c = draw_component(&mut self.rng, count);
         if self.component_in_service(level, c) {
             self.destroy_by(process, c, sim);
         }
@@ -472,6 +477,9 @@ impl<'p, 's> World<'p, 's> {
         let disks = self.system().topology.disk_range(level, c);
         let repair = RepairTiming::after(self.system(), detection, level, c);
         let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
+        if level == Level::Disk {
+            self.load_states(c);
+        }
         for k in 0..self.options.len() {
             self.destroy_copies(k, disks.clone(), repair, sim);
         }
@@ -654,7 +662,9 @@ impl Model for World<'_, '_> {
     fn handle(&mut self, event: Event, sim: &mut Scheduler<Event>) -> Flow {
         self.now = sim.now();
         match event {
-            Event::FleetFailure { process } => self.on_fleet_failure(process, sim),
+            Event::FleetFailure { process, component } => {
+                self.on_fleet_failure(process, component, sim)
+            }
             Event::Failure { process, component } => self.on_failure(process, component, sim),
             Event::Replaced { process, component } => self.on_replaced(process, component, sim),
             Event::Repaired {
@@ -687,11 +697,6 @@ impl Model for World<'_, '_> {
     fn prepare(&self, next: &Event) {
         self.load_ahead(next);
     }
-}
-
-/// The component a fleet-wide clock strikes, uniform among `count`.
-fn draw_component(rng: &mut ChaCha8Rng, count: u32) -> u32 {
-    rng.random_range(0..count)
 }
 
 /// Schedules `event` after `delay` unless it would fall beyond the horizon,

@@ -16,12 +16,7 @@ impl World<'_, '_> {
         self.scratch.clear();
         for disk in self.system().topology.disk_range(level, c) {
             let added = state.tables.added.on(disk);
-            for (extent, slot) in self
-                .plan
-                .by_disk
-                .on_disk(k, disk)
-                .chain(added)
-            {
+            for (extent, slot) in self.plan.by_disk.on_disk(k, disk).chain(added) {
                 if state.tables.extents.alive_on(extent, slot, disk) {
                     self.scratch.push((extent, slot));
                 }

@@ -1,28 +1,46 @@
-//! Loading ahead ([`crate::engine::Model::prepare`]): while one event is
-//! handled, the memory the next one will read is brought into cache. On a
-//! 100k-disk fleet most of a trial's time is spent waiting for memory at
-//! random addresses (a failed disk's copies, an extent's state and
-//! placement row), which this overlaps with the work of the event before.
+//! Loading ahead: the memory an event will read is brought into cache
+//! before it is handled, while other work goes on. On a 100k-disk fleet
+//! most of a trial's time is spent waiting for memory at random addresses
+//! (a failed disk's copies, an extent's state and placement row); loading
+//! them ahead overlaps those waits with the work of the events before.
+//! Three steps for a disk's failure: when it is scheduled,
+//! [`World::load_early`]; when it is next in the queue
+//! ([`crate::engine::Model::prepare`]), [`World::load_ahead`]; when it
+//! strikes, [`World::load_states`].
 
-use super::{Event, World, draw_component};
+use super::{Event, World};
 use crate::model::Level;
 
 impl World<'_, '_> {
+    /// Starts loading where the copies of component `c` are listed, for a
+    /// failure due a few events from now.
+    pub(super) fn load_early(&self, level: Level, c: u32) {
+        if level == Level::Disk {
+            self.plan.by_disk.prefetch_bounds(c);
+        }
+    }
+
+    /// Starts loading the states of every extent with a copy on `disk`, so
+    /// that their cache misses overlap rather than come one by one.
+    pub(super) fn load_states(&self, disk: u32) {
+        for (k, extent) in self.plan.by_disk.extents_on(disk) {
+            self.options[k].tables.extents.prefetch(extent);
+        }
+    }
+
     /// Starts loading what handling `next` will read first.
     pub(super) fn load_ahead(&self, next: &Event) {
         match *next {
-            Event::FleetFailure { process } => {
-                // The component is drawn when the event fires, from the
-                // world's stream: draw it now from a copy. The guess is
-                // right unless the event handled before draws from that
-                // stream too; then only the hint is wasted.
+            Event::FleetFailure { process, component } | Event::Failure { process, component } => {
                 let level = self.system().failures[process as usize].level;
-                let count = self.system().topology.count(level);
-                let c = draw_component(&mut self.rng.clone(), count);
-                self.load_component(level, c);
+                self.fleet.prefetch(level, component);
+                if level == Level::Disk {
+                    self.plan.by_disk.prefetch(component);
+                }
             }
-            Event::Failure { process, component } | Event::Replaced { process, component } => {
-                self.load_component(self.system().failures[process as usize].level, component);
+            Event::Replaced { process, component } => {
+                let level = self.system().failures[process as usize].level;
+                self.fleet.prefetch(level, component);
             }
             Event::Repaired { option, extent, .. } | Event::Rehomed { option, extent, .. } => {
                 let k = option as usize;
@@ -30,14 +48,6 @@ impl World<'_, '_> {
                 crate::cache::prefetch_slice(self.plan.placements[k].extent(extent));
             }
             _ => {}
-        }
-    }
-
-    /// Component `c`'s state and, for a disk, the copies it holds.
-    fn load_component(&self, level: Level, c: u32) {
-        self.fleet.prefetch(level, c);
-        if level == Level::Disk {
-            self.plan.by_disk.prefetch(c);
         }
     }
 }
