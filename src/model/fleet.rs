@@ -2,37 +2,33 @@
 //! destroyed (permanently, until replaced) and which are down (transiently,
 //! with their data intact), and which inter-region links are down.
 //!
-//! One `u16` per component: the top bit marks destruction, the rest counts
-//! the outages under way there (a scripted outage may overlap a random one).
-//! A component is usable only when it and every ancestor read 0, so the
-//! placement check stays one lookup per level.
+//! One `u16` per component out of service: the top bit marks destruction,
+//! the rest counts the outages under way there (a scripted outage may
+//! overlap a random one). A component is usable only when it and every
+//! ancestor read 0, so the placement check stays one lookup per level.
 
 use std::ops::Range;
 
 use super::placement::InService;
+use super::scratch::IdMap;
 use super::{Level, Topology};
 
 const DESTROYED: u16 = 1 << 15;
 
 #[derive(Clone, Debug, Default)]
 pub struct Fleet {
-    state: [Vec<u16>; 6],
+    /// Per level, the state of each component whose state is not 0. A
+    /// fleet has few components out at a time (a 100k-disk fleet about 5
+    /// disks), so a small map that stays in cache holds them, where a state
+    /// per component would cost a cache miss per change.
+    state: [IdMap<u16>; 6],
     /// Outages under way per region-pair link, indexed by the lower region
     /// index of the pair.
     links: Vec<u16>,
     /// Components down now: while 0, every live copy is available.
     down: u32,
-    /// Per level, the components whose state is not 0: levels with none
-    /// are skipped by the lookups, which on a fleet with only disks out
-    /// leaves one level of six.
-    out: [u32; 6],
-    /// Components whose state has been set during the trial, so a reset
-    /// clears them rather than the whole fleet.
-    touched: Vec<(Level, u32)>,
-    /// Per level, one bit per component whose state is not 0: lookups read
-    /// the state only where the bit is set. 100,000 disks take 12.5 KB,
-    /// which stays in cache, where their 200 KB of states would cost a
-    /// cache miss per lookup.
+    /// Per level, one bit per component whose state is not 0: lookups go
+    /// to the map only where the bit is set. 100,000 disks take 12.5 KB.
     bits: [Vec<u64>; 6],
 }
 
@@ -44,26 +40,21 @@ impl Fleet {
     }
 
     /// Back to every component in service and every link up, keeping the
-    /// allocations: a trial's fleet is reset rather than rebuilt, and only
-    /// the components it touched are cleared.
+    /// allocations: only the bits of components out are cleared.
     pub fn reset(&mut self, topo: &Topology) {
-        let sized = Level::ALL
-            .iter()
-            .all(|&l| self.state[l as usize].len() == topo.count(l) as usize);
-        if sized {
-            for &(l, c) in &self.touched {
-                self.state[l as usize][c as usize] = 0;
-                self.bits[l as usize][c as usize / 64] = 0;
+        for l in Level::ALL {
+            let (state, bits) = (&mut self.state[l as usize], &mut self.bits[l as usize]);
+            let words = (topo.count(l) as usize).div_ceil(64);
+            if bits.len() == words {
+                state.keys().for_each(|&c| bits[c as usize / 64] = 0);
+            } else {
+                *bits = vec![0; words];
             }
-        } else {
-            self.state = Level::ALL.map(|l| vec![0; topo.count(l) as usize]);
-            self.bits = Level::ALL.map(|l| vec![0; (topo.count(l) as usize).div_ceil(64)]);
+            state.clear();
         }
-        self.touched.clear();
         self.links.clear();
         self.links.resize(topo.regions.len(), 0);
         self.down = 0;
-        self.out = [0; 6];
     }
 
     /// The state of component `c` of level `l`.
@@ -72,35 +63,26 @@ impl Fleet {
         if self.bits[l][c as usize / 64] & (1 << (c % 64)) == 0 {
             0
         } else {
-            self.state[l][c as usize]
+            self.state[l].get(&c).copied().unwrap_or(0)
         }
     }
 
-    /// Starts loading the state of component `c` ([`crate::cache`]).
-    #[inline]
-    pub fn prefetch(&self, level: Level, c: u32) {
-        crate::cache::prefetch(self.state[level as usize].as_ptr().wrapping_add(c as usize));
+    /// Whether some component of level `l` is out of service.
+    #[inline(always)]
+    fn any_out(&self, l: usize) -> bool {
+        !self.state[l].is_empty()
     }
 
-    /// Sets the state of component `c`, keeping the per-level counts and
-    /// bits. The old state is read through [`Fleet::get`], like the
-    /// callers', which skips the state table for a component in service:
-    /// on a large fleet, one cache miss less per destruction.
+    /// Sets the state of component `c`, keeping the bits.
     fn set(&mut self, level: Level, c: u32, new: u16) {
         let l = level as usize;
-        let was = self.get(l, c);
-        self.state[l][c as usize] = new;
         let word = &mut self.bits[l][c as usize / 64];
         if new == 0 {
             *word &= !(1 << (c % 64));
+            self.state[l].remove(&c);
         } else {
             *word |= 1 << (c % 64);
-        }
-        if was == 0 && new != 0 {
-            self.out[l] += 1;
-            self.touched.push((level, c));
-        } else if was != 0 && new == 0 {
-            self.out[l] -= 1;
+            self.state[l].insert(c, new);
         }
     }
 
@@ -116,12 +98,12 @@ impl Fleet {
 
     /// Whether component `c` or one of its ancestors is destroyed.
     pub fn destroyed(&self, topo: &Topology, level: Level, c: u32) -> bool {
-        if self.out[..=level as usize].iter().all(|&n| n == 0) {
+        if !(0..=level as usize).any(|l| self.any_out(l)) {
             return false;
         }
         let disk = topo.disk_range(level, c).start;
         Level::ALL[..=level as usize].iter().any(|&l| {
-            self.out[l as usize] != 0
+            self.any_out(l as usize)
                 && self.get(l as usize, topo.ancestor(disk, l)) & DESTROYED != 0
         })
     }
@@ -178,12 +160,12 @@ impl Fleet {
     /// levels down to `narrowest` only.
     #[inline]
     fn widest_out(&self, topo: &Topology, disk: u32, narrowest: Level) -> Option<(Level, u32)> {
-        if self.out[..=narrowest as usize].iter().all(|&n| n == 0) {
+        if !(0..=narrowest as usize).any(|l| self.any_out(l)) {
             return None;
         }
         Level::ALL[..=narrowest as usize]
             .iter()
-            .filter(|&&l| self.out[l as usize] != 0)
+            .filter(|&&l| self.any_out(l as usize))
             .map(|&l| (l, topo.ancestor(disk, l)))
             .find(|&(l, c)| self.get(l as usize, c) != 0)
     }

@@ -33,14 +33,9 @@ impl World<'_, '_> {
         match *next {
             Event::FleetFailure { process, component } | Event::Failure { process, component } => {
                 let level = self.system().failures[process as usize].level;
-                self.fleet.prefetch(level, component);
                 if level == Level::Disk {
                     self.plan.by_disk.prefetch(component);
                 }
-            }
-            Event::Replaced { process, component } => {
-                let level = self.system().failures[process as usize].level;
-                self.fleet.prefetch(level, component);
             }
             Event::Repaired { option, extent, .. } | Event::Rehomed { option, extent, .. } => {
                 let k = option as usize;
