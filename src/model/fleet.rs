@@ -30,6 +30,10 @@ pub struct Fleet {
     /// Per level, one bit per component whose state is not 0: lookups go
     /// to the map only where the bit is set. 100,000 disks take 12.5 KB.
     bits: [Vec<u64>; 6],
+    /// Bit `l` set while some component of level `l` is out: lookups skip
+    /// the other levels, which on a fleet with only disks out leaves one
+    /// level of six.
+    levels_out: u8,
 }
 
 impl Fleet {
@@ -55,6 +59,7 @@ impl Fleet {
         self.links.clear();
         self.links.resize(topo.regions.len(), 0);
         self.down = 0;
+        self.levels_out = 0;
     }
 
     /// The state of component `c` of level `l`.
@@ -67,10 +72,11 @@ impl Fleet {
         }
     }
 
-    /// Whether some component of level `l` is out of service.
+    /// The levels from the widest down to `narrowest` with a component
+    /// out of service, as a mask of `levels_out`.
     #[inline(always)]
-    fn any_out(&self, l: usize) -> bool {
-        !self.state[l].is_empty()
+    fn out_down_to(&self, narrowest: Level) -> u8 {
+        self.levels_out & ((2u16 << narrowest as u8) - 1) as u8
     }
 
     /// Sets the state of component `c`, keeping the bits.
@@ -83,6 +89,11 @@ impl Fleet {
         } else {
             *word |= 1 << (c % 64);
             self.state[l].insert(c, new);
+        }
+        if self.state[l].is_empty() {
+            self.levels_out &= !(1 << l);
+        } else {
+            self.levels_out |= 1 << l;
         }
     }
 
@@ -98,12 +109,13 @@ impl Fleet {
 
     /// Whether component `c` or one of its ancestors is destroyed.
     pub fn destroyed(&self, topo: &Topology, level: Level, c: u32) -> bool {
-        if !(0..=level as usize).any(|l| self.any_out(l)) {
+        let levels = self.out_down_to(level);
+        if levels == 0 {
             return false;
         }
         let disk = topo.disk_range(level, c).start;
         Level::ALL[..=level as usize].iter().any(|&l| {
-            self.any_out(l as usize)
+            levels & (1 << l as u8) != 0
                 && self.get(l as usize, topo.ancestor(disk, l)) & DESTROYED != 0
         })
     }
@@ -160,12 +172,13 @@ impl Fleet {
     /// levels down to `narrowest` only.
     #[inline]
     fn widest_out(&self, topo: &Topology, disk: u32, narrowest: Level) -> Option<(Level, u32)> {
-        if !(0..=narrowest as usize).any(|l| self.any_out(l)) {
+        let levels = self.out_down_to(narrowest);
+        if levels == 0 {
             return None;
         }
         Level::ALL[..=narrowest as usize]
             .iter()
-            .filter(|&&l| self.any_out(l as usize))
+            .filter(|&&l| levels & (1 << l as u8) != 0)
             .map(|&l| (l, topo.ancestor(disk, l)))
             .find(|&(l, c)| self.get(l as usize, c) != 0)
     }
