@@ -73,10 +73,15 @@ impl Fleet {
     }
 
     /// The levels from the widest down to `narrowest` with a component
-    /// out of service, as a mask of `levels_out`.
+    /// out of service, widest first.
     #[inline(always)]
-    fn out_down_to(&self, narrowest: Level) -> u8 {
-        self.levels_out & ((2u16 << narrowest as u8) - 1) as u8
+    fn levels_out_to(&self, narrowest: Level) -> impl Iterator<Item = Level> {
+        let mut mask = self.levels_out & ((2u16 << narrowest as u8) - 1) as u8;
+        std::iter::from_fn(move || {
+            let l = mask.trailing_zeros() as usize;
+            mask &= mask.wrapping_sub(1);
+            Level::ALL.get(l).copied()
+        })
     }
 
     /// Sets the state of component `c`, keeping the bits.
@@ -109,15 +114,9 @@ impl Fleet {
 
     /// Whether component `c` or one of its ancestors is destroyed.
     pub fn destroyed(&self, topo: &Topology, level: Level, c: u32) -> bool {
-        let levels = self.out_down_to(level);
-        if levels == 0 {
-            return false;
-        }
         let disk = topo.disk_range(level, c).start;
-        Level::ALL[..=level as usize].iter().any(|&l| {
-            levels & (1 << l as u8) != 0
-                && self.get(l as usize, topo.ancestor(disk, l)) & DESTROYED != 0
-        })
+        self.levels_out_to(level)
+            .any(|l| self.get(l as usize, topo.ancestor(disk, l)) & DESTROYED != 0)
     }
 
     /// Whether component `c` itself has an outage under way.
@@ -172,14 +171,8 @@ impl Fleet {
     /// levels down to `narrowest` only.
     #[inline]
     fn widest_out(&self, topo: &Topology, disk: u32, narrowest: Level) -> Option<(Level, u32)> {
-        let levels = self.out_down_to(narrowest);
-        if levels == 0 {
-            return None;
-        }
-        Level::ALL[..=narrowest as usize]
-            .iter()
-            .filter(|&&l| levels & (1 << l as u8) != 0)
-            .map(|&l| (l, topo.ancestor(disk, l)))
+        self.levels_out_to(narrowest)
+            .map(|l| (l, topo.ancestor(disk, l)))
             .find(|&(l, c)| self.get(l as usize, c) != 0)
     }
 
