@@ -478,7 +478,7 @@ impl<'p, 's> World<'p, 's> {
         let repair = RepairTiming::after(self.system(), detection, level, c);
         let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
         if level == Level::Disk {
-            self.load_states(c);
+            self.load_copies(c);
         }
         for k in 0..self.options.len() {
             self.destroy_copies(k, disks.clone(), repair, sim);

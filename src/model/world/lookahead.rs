@@ -6,7 +6,7 @@
 //! Three steps for a disk's failure: when it is scheduled,
 //! [`World::load_early`]; when it is next in the queue
 //! ([`crate::engine::Model::prepare`]), [`World::load_ahead`]; when it
-//! strikes, [`World::load_states`].
+//! strikes, [`World::load_copies`].
 
 use super::{Event, World};
 use crate::model::Level;
@@ -20,11 +20,15 @@ impl World<'_, '_> {
         }
     }
 
-    /// Starts loading the states of every extent with a copy on `disk`, so
-    /// that their cache misses overlap rather than come one by one.
-    pub(super) fn load_states(&self, disk: u32) {
+    /// Starts loading the state and placement row of every extent with a
+    /// copy on `disk`, which is being destroyed: their cache misses overlap
+    /// rather than come one by one. The rows are read again when the lost
+    /// copies are re-created, which with detection in minutes and rebuilds
+    /// in seconds is usually within the next few events: still in cache.
+    pub(super) fn load_copies(&self, disk: u32) {
         for (k, extent) in self.plan.by_disk.extents_on(disk) {
             self.options[k].tables.extents.prefetch(extent);
+            crate::cache::prefetch_slice(self.plan.placements[k].extent(extent));
         }
     }
 
