@@ -57,14 +57,11 @@ impl AddedCopies {
     pub fn push(&mut self, disk: u32, extent: u32, slot: u8) {
         let new = self.entries.len() as u32;
         self.entries.push((extent, slot, NONE));
-        match self.ends.get_mut(&disk) {
-            Some((_, last)) => {
-                self.entries[*last as usize].2 = new;
-                *last = new;
-            }
-            None => {
-                self.ends.insert(disk, (new, new));
-            }
+        // One probe of the table: a new disk's chain starts and ends here.
+        let (_, last) = self.ends.entry(disk).or_insert((new, new));
+        if *last != new {
+            self.entries[*last as usize].2 = new;
+            *last = new;
         }
     }
 
