@@ -49,6 +49,10 @@ const NONE: u32 = u32::MAX;
 pub struct AddedCopies {
     /// Per disk with entries, its first and last entry.
     ends: IdMap<(u32, u32)>,
+    /// One bit per disk, set while it has entries: most disks that fail
+    /// have none, and a bit in a table that stays in cache says so where a
+    /// probe of `ends` would cost a cache miss.
+    has: Vec<u64>,
     /// (extent, slot, next entry of the same disk or `NONE`).
     entries: Vec<(u32, u8, u32)>,
 }
@@ -57,6 +61,7 @@ impl AddedCopies {
     pub fn push(&mut self, disk: u32, extent: u32, slot: u8) {
         let new = self.entries.len() as u32;
         self.entries.push((extent, slot, NONE));
+        self.has[disk as usize / 64] |= 1 << (disk % 64);
         // One probe of the table: a new disk's chain starts and ends here.
         let (_, last) = self.ends.entry(disk).or_insert((new, new));
         if *last != new {
@@ -65,9 +70,17 @@ impl AddedCopies {
         }
     }
 
+    /// Whether copies were re-created on `disk` (and not taken since).
+    fn has(&self, disk: u32) -> bool {
+        self.has[disk as usize / 64] & (1 << (disk % 64)) != 0
+    }
+
     /// The copies re-created on `disk`, oldest first.
     pub fn on(&self, disk: u32) -> Chain<'_> {
-        let first = self.ends.get(&disk).map_or(NONE, |&(first, _)| first);
+        let first = match self.has(disk) {
+            true => self.ends.get(&disk).map_or(NONE, |&(first, _)| first),
+            false => NONE,
+        };
         Chain {
             entries: &self.entries,
             next: first,
@@ -77,6 +90,10 @@ impl AddedCopies {
     /// Forgets the copies of `disk` (it was destroyed); returns where its
     /// chain starts, to be read with [`AddedCopies::chain`].
     pub fn take(&mut self, disk: u32) -> u32 {
+        if !self.has(disk) {
+            return NONE;
+        }
+        self.has[disk as usize / 64] &= !(1 << (disk % 64));
         self.ends.remove(&disk).map_or(NONE, |(first, _)| first)
     }
 
@@ -88,7 +105,15 @@ impl AddedCopies {
         }
     }
 
-    fn clear(&mut self) {
+    /// Empties the chains, for a fleet of `disks` disks.
+    fn clear(&mut self, disks: u32) {
+        let words = (disks as usize).div_ceil(64);
+        if self.has.len() == words {
+            let has = &mut self.has;
+            self.ends.keys().for_each(|&d| has[d as usize / 64] = 0);
+        } else {
+            self.has = vec![0; words];
+        }
         self.ends.clear();
         self.entries.clear();
     }
@@ -311,10 +336,11 @@ pub struct Tables {
 }
 
 impl Tables {
-    fn clear(&mut self, regions: usize, placement: &Placement) {
+    fn clear(&mut self, topo: &Topology, placement: &Placement) {
         let extents = (placement.copies.len() / placement.copies_per_extent.max(1)) as u32;
         self.extents.reset(extents, placement.copies_per_extent);
-        self.added.clear();
+        self.added.clear(topo.disks());
+        let regions = topo.regions.len();
         self.blocked.resize_with(regions, Vec::new);
         self.blocked.iter_mut().for_each(Vec::clear);
     }
@@ -339,7 +365,7 @@ impl Scratch {
         self.fleet.reset(topo);
         self.tables.resize_with(placements.len(), Tables::default);
         for (t, p) in self.tables.iter_mut().zip(placements) {
-            t.clear(topo.regions.len(), p);
+            t.clear(topo, p);
         }
         self.down.clear();
         self.copies.clear();
