@@ -38,36 +38,31 @@ impl Hasher for IdHasher {
     }
 }
 
-/// End of a chain in [`AddedCopies`].
-const NONE: u32 = u32::MAX;
+/// The disk of a log entry whose copy has been taken away.
+const TAKEN: u32 = u32::MAX;
 
-/// Copies re-created on each disk during a trial, as (extent, slot), oldest
-/// first: one arena of entries chained per disk, so a repair allocates
-/// nothing once the arena has grown. Entries of a disk taken away stay in the
-/// arena, unreachable, until the trial ends.
+/// Copies re-created on a disk during a trial, as (extent, slot), oldest
+/// first: one log that a repair appends to, read back by disk when a disk
+/// is destroyed or goes down. A bit per disk says whether it holds any:
+/// most disks that fail hold none, and for those that do the log (about a
+/// thousand entries in a trial of a 100k-disk fleet) is scanned in order.
+/// A repair so touches only the log's end and a bit in a table that stays
+/// in cache, where a table indexed by disk would cost a cache miss.
 #[derive(Debug, Default)]
 pub struct AddedCopies {
-    /// Per disk with entries, its first and last entry.
-    ends: IdMap<(u32, u32)>,
-    /// One bit per disk, set while it has entries: most disks that fail
-    /// have none, and a bit in a table that stays in cache says so where a
-    /// probe of `ends` would cost a cache miss.
+    /// One bit per disk, set while it holds entries.
     has: Vec<u64>,
-    /// (extent, slot, next entry of the same disk or `NONE`).
-    entries: Vec<(u32, u8, u32)>,
+    /// (disk, extent, slot), oldest first; `TAKEN` for a disk destroyed
+    /// since.
+    log: Vec<(u32, u32, u8)>,
+    /// The copies of the disk last taken ([`AddedCopies::take`]).
+    taken: Vec<(u32, u8)>,
 }
 
 impl AddedCopies {
     pub fn push(&mut self, disk: u32, extent: u32, slot: u8) {
-        let new = self.entries.len() as u32;
-        self.entries.push((extent, slot, NONE));
+        self.log.push((disk, extent, slot));
         self.has[disk as usize / 64] |= 1 << (disk % 64);
-        // One probe of the table: a new disk's chain starts and ends here.
-        let (_, last) = self.ends.entry(disk).or_insert((new, new));
-        if *last != new {
-            self.entries[*last as usize].2 = new;
-            *last = new;
-        }
     }
 
     /// Whether copies were re-created on `disk` (and not taken since).
@@ -75,63 +70,43 @@ impl AddedCopies {
         self.has[disk as usize / 64] & (1 << (disk % 64)) != 0
     }
 
+    /// The log, or none of it if `disk` holds no entry.
+    fn log_for(&self, disk: u32) -> &[(u32, u32, u8)] {
+        if self.has(disk) { &self.log } else { &[] }
+    }
+
     /// The copies re-created on `disk`, oldest first.
-    pub fn on(&self, disk: u32) -> Chain<'_> {
-        let first = match self.has(disk) {
-            true => self.ends.get(&disk).map_or(NONE, |&(first, _)| first),
-            false => NONE,
-        };
-        Chain {
-            entries: &self.entries,
-            next: first,
-        }
+    pub fn on(&self, disk: u32) -> impl Iterator<Item = (u32, u8)> + '_ {
+        let on_disk =
+            move |&(d, extent, slot): &(u32, u32, u8)| (d == disk).then_some((extent, slot));
+        self.log_for(disk).iter().filter_map(on_disk)
     }
 
-    /// Forgets the copies of `disk` (it was destroyed); returns where its
-    /// chain starts, to be read with [`AddedCopies::chain`].
-    pub fn take(&mut self, disk: u32) -> u32 {
-        if !self.has(disk) {
-            return NONE;
+    /// Takes away the copies of `disk` (it was destroyed) and returns them,
+    /// oldest first.
+    pub fn take(&mut self, disk: u32) -> &[(u32, u8)] {
+        self.taken.clear();
+        if self.has(disk) {
+            self.has[disk as usize / 64] &= !(1 << (disk % 64));
+            for entry in self.log.iter_mut().filter(|e| e.0 == disk) {
+                self.taken.push((entry.1, entry.2));
+                entry.0 = TAKEN;
+            }
         }
-        self.has[disk as usize / 64] &= !(1 << (disk % 64));
-        self.ends.remove(&disk).map_or(NONE, |(first, _)| first)
+        &self.taken
     }
 
-    /// The chain starting at entry `first` (from [`AddedCopies::take`]).
-    pub fn chain(&self, first: u32) -> Chain<'_> {
-        Chain {
-            entries: &self.entries,
-            next: first,
-        }
-    }
-
-    /// Empties the chains, for a fleet of `disks` disks.
+    /// Empties the log, for a fleet of `disks` disks.
     fn clear(&mut self, disks: u32) {
         let words = (disks as usize).div_ceil(64);
         if self.has.len() == words {
-            let has = &mut self.has;
-            self.ends.keys().for_each(|&d| has[d as usize / 64] = 0);
+            for &(d, ..) in self.log.iter().filter(|e| e.0 != TAKEN) {
+                self.has[d as usize / 64] = 0;
+            }
         } else {
             self.has = vec![0; words];
         }
-        self.ends.clear();
-        self.entries.clear();
-    }
-}
-
-/// The copies of one disk's chain, oldest first.
-pub struct Chain<'a> {
-    entries: &'a [(u32, u8, u32)],
-    next: u32,
-}
-
-impl Iterator for Chain<'_> {
-    type Item = (u32, u8);
-
-    fn next(&mut self) -> Option<(u32, u8)> {
-        let &(extent, slot, next) = self.entries.get(self.next as usize)?;
-        self.next = next;
-        Some((extent, slot))
+        self.log.clear();
     }
 }
 

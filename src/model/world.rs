@@ -551,8 +551,8 @@ impl<'p, 's> World<'p, 's> {
         let lost_before = state.outcome.lost_extents;
         for disk in disks {
             let base = plan.by_disk.on_disk(k, disk);
-            let added = state.tables.added.take(disk);
-            for (extent, slot) in base.chain(state.tables.added.chain(added)) {
+            let added = state.tables.added.take(disk).iter().copied();
+            for (extent, slot) in base.chain(added) {
                 let extents = &mut state.tables.extents;
                 if extents.get(extent).lost() || !extents.alive_on(extent, slot, disk) {
                     continue;
