@@ -56,6 +56,12 @@ impl<E> Scheduler<E> {
         self.now
     }
 
+    /// The next event due (possibly a cancelled one), without removing it.
+    #[inline(always)]
+    pub fn peek(&self) -> Option<&E> {
+        self.queue.peek()
+    }
+
     /// Number of events handled so far in this run.
     pub fn handled(&self) -> u64 {
         self.handled
@@ -88,13 +94,14 @@ pub trait Model {
     type Event;
     fn handle(&mut self, event: Self::Event, sim: &mut Scheduler<Self::Event>) -> Flow;
 
-    /// A hint, given before each event is handled: `next` is the event
-    /// due after it, unless handling schedules an earlier one. A model may
-    /// start loading the memory `next` will read ([`crate::cache`]), so
-    /// that its cache misses overlap the work in between. It must change
-    /// nothing: results never depend on hints.
+    /// A hint, given before each event is handled: the event due after it
+    /// ([`Scheduler::peek`]) is known, unless handling schedules an earlier
+    /// one. A model may start loading the memory that event will read
+    /// ([`crate::cache`]), so that its cache misses overlap the work in
+    /// between. It must change nothing: results never depend on hints. By
+    /// default it does nothing and costs nothing.
     #[inline(always)]
-    fn prepare(&self, _next: &Self::Event) {}
+    fn prepare(&self, _sim: &Scheduler<Self::Event>) {}
 }
 
 /// Limits of one run.
@@ -123,9 +130,7 @@ pub fn run<M: Model>(model: &mut M, sim: &mut Scheduler<M::Event>, limits: Limit
         };
         sim.now = at;
         sim.handled += 1;
-        if let Some(next) = sim.queue.peek() {
-            model.prepare(next);
-        }
+        model.prepare(sim);
         if model.handle(event, sim) == Flow::Stop {
             return RunEnd::Stopped;
         }

@@ -694,8 +694,10 @@ impl Model for World<'_, '_> {
         Flow::Continue
     }
 
-    fn prepare(&self, next: &Event) {
-        self.load_ahead(next);
+    fn prepare(&self, sim: &Scheduler<Event>) {
+        if let Some(next) = sim.peek() {
+            self.load_ahead(next);
+        }
     }
 }
 
