@@ -326,6 +326,13 @@ impl DiskIndex {
         all[from..to].iter().map(|e| (e.extent, e.slot))
     }
 
+    /// Whether option `k` placed a copy on `disk`.
+    pub fn holds(&self, k: usize, disk: u32) -> bool {
+        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
+        let k = k as u16;
+        self.entries[a as usize..b as usize].iter().any(|e| e.option == k)
+    }
+
     /// Every option's copies initially placed on `disk`, as (option,
     /// extent).
     pub fn extents_on(&self, disk: u32) -> impl Iterator<Item = (usize, u32)> + '_ {

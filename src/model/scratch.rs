@@ -66,7 +66,7 @@ impl AddedCopies {
     }
 
     /// Whether copies were re-created on `disk` (and not taken since).
-    fn has(&self, disk: u32) -> bool {
+    pub fn has(&self, disk: u32) -> bool {
         self.has[disk as usize / 64] & (1 << (disk % 64)) != 0
     }
 

@@ -481,11 +481,20 @@ impl<'p, 's> World<'p, 's> {
             self.load_copies(c);
         }
         for k in 0..self.options.len() {
-            self.destroy_copies(k, disks.clone(), repair, sim);
+            // A disk holds copies of few options; for the others there is
+            // nothing to do.
+            if level != Level::Disk || self.holds_copies(k, c) {
+                self.destroy_copies(k, disks.clone(), repair, sim);
+            }
         }
         if let Some((at, before)) = before {
             self.record_destroyed(at, before, (level, c), detection);
         }
+    }
+
+    /// Whether `disk` holds a copy of option `k`, placed or re-created.
+    fn holds_copies(&self, k: usize, disk: u32) -> bool {
+        self.plan.by_disk.holds(k, disk) || self.options[k].tables.added.has(disk)
     }
 
     /// Per option, copies destroyed and extents lost so far.
