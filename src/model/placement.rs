@@ -330,7 +330,9 @@ impl DiskIndex {
     pub fn holds(&self, k: usize, disk: u32) -> bool {
         let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
         let k = k as u16;
-        self.entries[a as usize..b as usize].iter().any(|e| e.option == k)
+        self.entries[a as usize..b as usize]
+            .iter()
+            .any(|e| e.option == k)
     }
 
     /// Every option's copies initially placed on `disk`, as (option,
