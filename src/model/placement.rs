@@ -48,12 +48,12 @@ impl InService for AllInService {
 /// copies are on `taken` and whose lost copy was on `old`: anchored on a
 /// surviving copy, else where the lost copy was, else anywhere in service in
 /// the group's region; then a disk that keeps the spread rule.
-pub fn replacement_disk<R: Rng + ?Sized>(
+pub fn replacement_disk<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     group: &CopyGroup,
     taken: &[u32],
     old: u32,
-    usable: &dyn InService,
+    usable: &S,
     rng: &mut R,
 ) -> Option<u32> {
     let anchor = match taken.first() {
@@ -70,12 +70,12 @@ pub fn replacement_disk<R: Rng + ?Sized>(
 /// the rule is relaxed one level at a time (rack → node → disk): redundancy
 /// degrades rather than the copy being refused. Only a disk already holding
 /// a copy, or no usable disk at all, is never chosen.
-pub fn pick_disk<R: Rng + ?Sized>(
+pub fn pick_disk<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     group: &CopyGroup,
     anchor: u32,
     taken: &[u32],
-    usable: &dyn InService,
+    usable: &S,
     rng: &mut R,
 ) -> Option<u32> {
     if !usable.component(group.within, anchor) {
@@ -98,13 +98,13 @@ pub fn pick_disk<R: Rng + ?Sized>(
 /// none qualifies. The first random choice usually works; when it does not,
 /// the candidates are listed in one pass, so that a mostly destroyed scope
 /// costs linear rather than quadratic time.
-fn pick_at_level<R: Rng + ?Sized>(
+fn pick_at_level<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     within: Level,
     anchor: u32,
     spread: Level,
     taken: &[u32],
-    usable: &dyn InService,
+    usable: &S,
     rng: &mut R,
 ) -> Option<u32> {
     let range = topo.components_within(within, anchor, spread);
@@ -176,11 +176,11 @@ fn nth_free(start: u32, n: u32, excluded: &[u32]) -> u32 {
 
 /// A uniformly chosen usable disk below a component, if any: a few random
 /// probes, then the first usable disk from a random start, wrapping around.
-fn usable_disk<R: Rng + ?Sized>(
+fn usable_disk<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     level: Level,
     component: u32,
-    usable: &dyn InService,
+    usable: &S,
     rng: &mut R,
 ) -> Option<u32> {
     let disks = topo.disk_range(level, component);
@@ -199,10 +199,10 @@ fn usable_disk<R: Rng + ?Sized>(
 
 /// A random in-service component of `group.within` inside the group's
 /// region, if there is one.
-pub fn pick_anchor<R: Rng + ?Sized>(
+pub fn pick_anchor<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     group: &CopyGroup,
-    usable: &dyn InService,
+    usable: &S,
     rng: &mut R,
 ) -> Option<u32> {
     let range = topo.components_within(Level::Region, group.region, group.within);
