@@ -65,6 +65,12 @@ impl AddedCopies {
         self.has[disk as usize / 64] |= 1 << (disk % 64);
     }
 
+    /// Starts loading the bit of `disk` ([`crate::cache`]).
+    #[inline]
+    pub fn prefetch(&self, disk: u32) {
+        crate::cache::prefetch(self.has.as_ptr().wrapping_add(disk as usize / 64));
+    }
+
     /// Whether copies were re-created on `disk` (and not taken since).
     pub fn has(&self, disk: u32) -> bool {
         self.has[disk as usize / 64] & (1 << (disk % 64)) != 0

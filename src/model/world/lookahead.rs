@@ -12,11 +12,15 @@ use super::{Event, World};
 use crate::model::Level;
 
 impl World<'_, '_> {
-    /// Starts loading where the copies of component `c` are listed, for a
-    /// failure due a few events from now.
+    /// Starts loading where the copies of component `c` are listed, and
+    /// whether copies were re-created there, for a failure due a few events
+    /// from now.
     pub(super) fn load_early(&self, level: Level, c: u32) {
         if level == Level::Disk {
             self.plan.by_disk.prefetch_bounds(c);
+            for state in &self.options {
+                state.tables.added.prefetch(c);
+            }
         }
     }
 
