@@ -315,11 +315,16 @@ impl DiskIndex {
         Self { starts, entries }
     }
 
+    /// Every option's copies initially placed on `disk`, by option.
+    fn of_disk(&self, disk: u32) -> &[DiskEntry] {
+        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
+        &self.entries[a as usize..b as usize]
+    }
+
     /// Copies of option `k` initially placed on `disk`, as (extent, slot),
     /// in extent order.
     pub fn on_disk(&self, k: usize, disk: u32) -> impl Iterator<Item = (u32, u8)> + '_ {
-        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
-        let all = &self.entries[a as usize..b as usize];
+        let all = self.of_disk(disk);
         let k = k as u16;
         let from = all.partition_point(|e| e.option < k);
         let to = from + all[from..].partition_point(|e| e.option == k);
@@ -328,19 +333,16 @@ impl DiskIndex {
 
     /// Whether option `k` placed a copy on `disk`.
     pub fn holds(&self, k: usize, disk: u32) -> bool {
-        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
         let k = k as u16;
-        self.entries[a as usize..b as usize]
-            .iter()
-            .any(|e| e.option == k)
+        self.of_disk(disk).iter().any(|e| e.option == k)
     }
 
     /// Every option's copies initially placed on `disk`, as (option,
     /// extent).
     pub fn extents_on(&self, disk: u32) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let (a, b) = (self.starts[disk as usize], self.starts[disk as usize + 1]);
-        let all = &self.entries[a as usize..b as usize];
-        all.iter().map(|e| (usize::from(e.option), e.extent))
+        self.of_disk(disk)
+            .iter()
+            .map(|e| (usize::from(e.option), e.extent))
     }
 
     /// Starts loading where the copies on `disk` are: a first step, well

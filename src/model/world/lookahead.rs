@@ -31,9 +31,14 @@ impl World<'_, '_> {
     /// in seconds is usually within the next few events: still in cache.
     pub(super) fn load_copies(&self, disk: u32) {
         for (k, extent) in self.plan.by_disk.extents_on(disk) {
-            self.options[k].tables.extents.prefetch(extent);
-            crate::cache::prefetch_slice(self.plan.placements[k].extent(extent));
+            self.load_extent(k, extent);
         }
+    }
+
+    /// Starts loading option `k`'s state and placement row of `extent`.
+    fn load_extent(&self, k: usize, extent: u32) {
+        self.options[k].tables.extents.prefetch(extent);
+        crate::cache::prefetch_slice(self.plan.placements[k].extent(extent));
     }
 
     /// Starts loading what handling `next` will read first.
@@ -46,9 +51,7 @@ impl World<'_, '_> {
                 }
             }
             Event::Repaired { option, extent, .. } | Event::Rehomed { option, extent, .. } => {
-                let k = option as usize;
-                self.options[k].tables.extents.prefetch(extent);
-                crate::cache::prefetch_slice(self.plan.placements[k].extent(extent));
+                self.load_extent(option as usize, extent);
             }
             _ => {}
         }
