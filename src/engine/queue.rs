@@ -411,10 +411,18 @@ mod tests {
             q.push(random(), pushed);
             pushed += 1;
         }
-        // Payloads number the pushes, so (time, payload) must increase.
+        // Payloads number the pushes, so (time, payload) must increase; and
+        // the peek before each pop (a vacant root after a pop alone, a full
+        // one after a push) names the event popped.
         let mut previous = None;
         let mut popped = 0;
-        while let Some((at, i)) = q.pop() {
+        loop {
+            let next = (q.peek_time(), q.peek().copied());
+            let Some((at, i)) = q.pop() else {
+                assert_eq!(next, (None, None));
+                break;
+            };
+            assert_eq!(next, (Some(at), Some(i)), "peek before pop {popped}");
             assert!(previous < Some((at, i)), "{at} {i} after {previous:?}");
             previous = Some((at, i));
             popped += 1;
