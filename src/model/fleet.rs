@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::placement::InService;
-use super::scratch::IdMap;
+use super::scratch::{Bits, IdMap};
 use super::{Level, Topology};
 
 const DESTROYED: u16 = 1 << 15;
@@ -29,7 +29,7 @@ pub struct Fleet {
     down: u32,
     /// Per level, one bit per component whose state is not 0: lookups go
     /// to the map only where the bit is set. 100,000 disks take 12.5 KB.
-    bits: [Vec<u64>; 6],
+    bits: [Bits; 6],
     /// Bit `l` set while some component of level `l` is out: lookups skip
     /// the other levels, which on a fleet with only disks out leaves one
     /// level of six.
@@ -47,13 +47,8 @@ impl Fleet {
     /// allocations: only the bits of components out are cleared.
     pub fn reset(&mut self, topo: &Topology) {
         for l in Level::ALL {
-            let (state, bits) = (&mut self.state[l as usize], &mut self.bits[l as usize]);
-            let words = (topo.count(l) as usize).div_ceil(64);
-            if bits.len() == words {
-                state.keys().for_each(|&c| bits[c as usize / 64] = 0);
-            } else {
-                *bits = vec![0; words];
-            }
+            let state = &mut self.state[l as usize];
+            self.bits[l as usize].reset(topo.count(l), state.keys().copied());
             state.clear();
         }
         self.links.clear();
@@ -65,7 +60,7 @@ impl Fleet {
     /// The state of component `c` of level `l`.
     #[inline(always)]
     fn get(&self, l: usize, c: u32) -> u16 {
-        if self.bits[l][c as usize / 64] & (1 << (c % 64)) == 0 {
+        if !self.bits[l].get(c) {
             0
         } else {
             self.state[l].get(&c).copied().unwrap_or(0)
@@ -87,12 +82,10 @@ impl Fleet {
     /// Sets the state of component `c`, keeping the bits.
     fn set(&mut self, level: Level, c: u32, new: u16) {
         let l = level as usize;
-        let word = &mut self.bits[l][c as usize / 64];
+        self.bits[l].set(c, new != 0);
         if new == 0 {
-            *word &= !(1 << (c % 64));
             self.state[l].remove(&c);
         } else {
-            *word |= 1 << (c % 64);
             self.state[l].insert(c, new);
         }
         if self.state[l].is_empty() {

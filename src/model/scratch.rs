@@ -38,6 +38,45 @@ impl Hasher for IdHasher {
     }
 }
 
+/// One bit per index (a component, a disk), for sets that are small but
+/// looked up at random: 12.5 KB for 100,000 indices, which stays in cache.
+#[derive(Clone, Debug, Default)]
+pub struct Bits(Vec<u64>);
+
+impl Bits {
+    /// Empty, for indices below `n`. Only the words of `set` (the indices
+    /// that may be set) are cleared when the size is unchanged.
+    pub fn reset(&mut self, n: u32, set: impl Iterator<Item = u32>) {
+        let words = (n as usize).div_ceil(64);
+        if self.0.len() == words {
+            set.for_each(|i| self.0[i as usize / 64] = 0);
+        } else {
+            self.0 = vec![0; words];
+        }
+    }
+
+    #[inline(always)]
+    pub fn get(&self, i: u32) -> bool {
+        self.0[i as usize / 64] & (1 << (i % 64)) != 0
+    }
+
+    #[inline(always)]
+    pub fn set(&mut self, i: u32, on: bool) {
+        let word = &mut self.0[i as usize / 64];
+        if on {
+            *word |= 1 << (i % 64);
+        } else {
+            *word &= !(1 << (i % 64));
+        }
+    }
+
+    /// Starts loading the word of `i` ([`crate::cache`]).
+    #[inline]
+    pub fn prefetch(&self, i: u32) {
+        crate::cache::prefetch(self.0.as_ptr().wrapping_add(i as usize / 64));
+    }
+}
+
 /// The disk of a log entry whose copy has been taken away.
 const TAKEN: u32 = u32::MAX;
 
@@ -51,7 +90,7 @@ const TAKEN: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub struct AddedCopies {
     /// One bit per disk, set while it holds entries.
-    has: Vec<u64>,
+    has: Bits,
     /// (disk, extent, slot), oldest first; `TAKEN` for a disk destroyed
     /// since.
     log: Vec<(u32, u32, u8)>,
@@ -62,18 +101,18 @@ pub struct AddedCopies {
 impl AddedCopies {
     pub fn push(&mut self, disk: u32, extent: u32, slot: u8) {
         self.log.push((disk, extent, slot));
-        self.has[disk as usize / 64] |= 1 << (disk % 64);
+        self.has.set(disk, true);
     }
 
     /// Starts loading the bit of `disk` ([`crate::cache`]).
     #[inline]
     pub fn prefetch(&self, disk: u32) {
-        crate::cache::prefetch(self.has.as_ptr().wrapping_add(disk as usize / 64));
+        self.has.prefetch(disk);
     }
 
     /// Whether copies were re-created on `disk` (and not taken since).
     pub fn has(&self, disk: u32) -> bool {
-        self.has[disk as usize / 64] & (1 << (disk % 64)) != 0
+        self.has.get(disk)
     }
 
     /// The log, or none of it if `disk` holds no entry.
@@ -93,7 +132,7 @@ impl AddedCopies {
     pub fn take(&mut self, disk: u32) -> &[(u32, u8)] {
         self.taken.clear();
         if self.has(disk) {
-            self.has[disk as usize / 64] &= !(1 << (disk % 64));
+            self.has.set(disk, false);
             for entry in self.log.iter_mut().filter(|e| e.0 == disk) {
                 self.taken.push((entry.1, entry.2));
                 entry.0 = TAKEN;
@@ -104,14 +143,8 @@ impl AddedCopies {
 
     /// Empties the log, for a fleet of `disks` disks.
     fn clear(&mut self, disks: u32) {
-        let words = (disks as usize).div_ceil(64);
-        if self.has.len() == words {
-            for &(d, ..) in self.log.iter().filter(|e| e.0 != TAKEN) {
-                self.has[d as usize / 64] = 0;
-            }
-        } else {
-            self.has = vec![0; words];
-        }
+        let held = self.log.iter().map(|e| e.0).filter(|&d| d != TAKEN);
+        self.has.reset(disks, held);
         self.log.clear();
     }
 }
