@@ -353,9 +353,7 @@ pub fn table(c: &Comparison) -> String {
 
 /// compare.json.
 pub fn json(c: &Comparison) -> Result<String, String> {
-    serde_json::to_string_pretty(c)
-        .map(|t| t + "\n")
-        .map_err(|e| format!("cannot encode the comparison: {e}"))
+    report::pretty_json(c, "the comparison")
 }
 
 /// compare.csv: one line per option and metric, numbers in full.

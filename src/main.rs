@@ -294,9 +294,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 s.error_in(&e.field, &message).to_string()
             })?;
             if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&exact)
-                    .map_err(|e| format!("cannot encode the result: {e}"))?;
-                report::write_atomic(&path, &(text + "\n"))?;
+                let text = report::pretty_json(&exact, "the exact result")?;
+                report::write_atomic(&path, &text)?;
             }
             print_out(&report::exact_table(&s, &exact))
         }

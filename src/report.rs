@@ -11,9 +11,15 @@ use crate::scenario::Scenario;
 
 /// The summary as pretty JSON, ending with a newline.
 pub fn json(summary: &Summary) -> Result<String, String> {
-    serde_json::to_string_pretty(summary)
+    pretty_json(summary, "the summary")
+}
+
+/// `value` as pretty JSON ending with a newline, as every JSON file of a
+/// run is written; an error names `what` could not be encoded.
+pub fn pretty_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<String, String> {
+    serde_json::to_string_pretty(value)
         .map(|s| s + "\n")
-        .map_err(|e| format!("cannot encode the summary as JSON: {e}"))
+        .map_err(|e| format!("cannot encode {what} as JSON: {e}"))
 }
 
 /// One CSV row per option.

@@ -204,9 +204,7 @@ pub fn json(axes: &[Axis], points: &[Point]) -> Result<String, String> {
         parameters: axes.iter().map(|a| a.path.as_str()).collect(),
         points,
     };
-    serde_json::to_string_pretty(&file)
-        .map(|s| s + "\n")
-        .map_err(|e| format!("cannot encode the sweep as JSON: {e}"))
+    crate::report::pretty_json(&file, "the sweep")
 }
 
 /// The axis drawn as x: the first with more than one value.

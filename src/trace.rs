@@ -539,9 +539,8 @@ pub fn write(
 ) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let json = dir.join("trace.json");
-    let text =
-        serde_json::to_string_pretty(trace).map_err(|e| format!("cannot encode the trace: {e}"))?;
-    crate::report::write_atomic(&json, &(text + "\n"))?;
+    let text = crate::report::pretty_json(trace, "the trace")?;
+    crate::report::write_atomic(&json, &text)?;
     let title = format!(
         "{}: trial {} (seed {})",
         trace.scenario, trace.trial, trace.seed
