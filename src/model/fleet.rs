@@ -2,10 +2,11 @@
 //! destroyed (permanently, until replaced) and which are down (transiently,
 //! with their data intact), and which inter-region links are down.
 //!
-//! One `u16` per component out of service: the top bit marks destruction,
-//! the rest counts the outages under way there (a scripted outage may
-//! overlap a random one). A component is usable only when it and every
-//! ancestor read 0, so the placement check stays one lookup per level.
+//! Per level, a bit per component destroyed and a bit per component out of
+//! service (destroyed or down); a scripted outage may overlap a random one,
+//! so the outages under way are counted in a small map. A component is
+//! usable only when it and every ancestor are in service, so the placement
+//! check stays one bit per level, and only at levels with a component out.
 
 use std::ops::Range;
 
@@ -13,27 +14,29 @@ use super::placement::InService;
 use super::scratch::{Bits, IdMap};
 use super::{Level, Topology};
 
-const DESTROYED: u16 = 1 << 15;
-
 #[derive(Clone, Debug, Default)]
 pub struct Fleet {
-    /// Per level, the state of each component whose state is not 0. A
-    /// fleet has few components out at a time (a 100k-disk fleet about 5
-    /// disks), so a small map that stays in cache holds them, where a state
-    /// per component would cost a cache miss per change.
-    state: [IdMap<u16>; 6],
+    /// Per level, one bit per component destroyed.
+    destroyed: [Bits; 6],
+    /// Per level, one bit per component destroyed or down: lookups of
+    /// service read only these. 100,000 disks take 12.5 KB, which stays in
+    /// cache, where a state per component would cost a cache miss.
+    out: [Bits; 6],
+    /// Per level, the components out now.
+    out_count: [u32; 6],
+    /// Bit `l` set while some component of level `l` is out: lookups skip
+    /// the other levels, which on a fleet with only disks out leaves one
+    /// level of six.
+    levels_out: u8,
+    /// Outages under way per component down, by level.
+    outages: [IdMap<u16>; 6],
+    /// Components set out during the trial: the bits to clear at reset.
+    touched: Vec<(Level, u32)>,
     /// Outages under way per region-pair link, indexed by the lower region
     /// index of the pair.
     links: Vec<u16>,
     /// Components down now: while 0, every live copy is available.
     down: u32,
-    /// Per level, one bit per component whose state is not 0: lookups go
-    /// to the map only where the bit is set. 100,000 disks take 12.5 KB.
-    bits: [Bits; 6],
-    /// Bit `l` set while some component of level `l` is out: lookups skip
-    /// the other levels, which on a fleet with only disks out leaves one
-    /// level of six.
-    levels_out: u8,
 }
 
 impl Fleet {
@@ -44,101 +47,119 @@ impl Fleet {
     }
 
     /// Back to every component in service and every link up, keeping the
-    /// allocations: only the bits of components out are cleared.
+    /// allocations: only the bits of components set out are cleared.
     pub fn reset(&mut self, topo: &Topology) {
         for l in Level::ALL {
-            let state = &mut self.state[l as usize];
-            self.bits[l as usize].reset(topo.count(l), state.keys().copied());
-            state.clear();
+            let touched = || {
+                let at_level = move |&(level, c): &(Level, u32)| (level == l).then_some(c);
+                self.touched.iter().filter_map(at_level)
+            };
+            self.destroyed[l as usize].reset(topo.count(l), touched());
+            self.out[l as usize].reset(topo.count(l), touched());
+            self.outages[l as usize].clear();
         }
+        self.touched.clear();
+        self.out_count = [0; 6];
+        self.levels_out = 0;
         self.links.clear();
         self.links.resize(topo.regions.len(), 0);
         self.down = 0;
-        self.levels_out = 0;
-    }
-
-    /// The state of component `c` of level `l`.
-    #[inline(always)]
-    fn get(&self, l: usize, c: u32) -> u16 {
-        if !self.bits[l].get(c) {
-            0
-        } else {
-            self.state[l].get(&c).copied().unwrap_or(0)
-        }
     }
 
     /// The levels from the widest down to `narrowest` with a component
-    /// out of service, widest first.
+    /// out of service, as a mask of bits by level.
     #[inline(always)]
-    fn levels_out_to(&self, narrowest: Level) -> impl Iterator<Item = Level> {
-        let mut mask = self.levels_out & ((2u16 << narrowest as u8) - 1) as u8;
-        std::iter::from_fn(move || {
-            let l = mask.trailing_zeros() as usize;
-            mask &= mask.wrapping_sub(1);
-            Level::ALL.get(l).copied()
-        })
+    fn levels_out_to(&self, narrowest: Level) -> u8 {
+        self.levels_out & ((2u16 << narrowest as u8) - 1) as u8
     }
 
-    /// Sets the state of component `c`, keeping the bits.
-    fn set(&mut self, level: Level, c: u32, new: u16) {
-        let l = level as usize;
-        self.bits[l].set(c, new != 0);
-        if new == 0 {
-            self.state[l].remove(&c);
-        } else {
-            self.state[l].insert(c, new);
+    /// The widest level of `mask` at which `hit` says the ancestor of
+    /// `disk` is, with that ancestor.
+    #[inline(always)]
+    fn widest(
+        topo: &Topology,
+        disk: u32,
+        mut mask: u8,
+        hit: impl Fn(usize, u32) -> bool,
+    ) -> Option<(Level, u32)> {
+        while mask != 0 {
+            let level = Level::ALL[mask.trailing_zeros() as usize];
+            mask &= mask - 1;
+            let c = topo.ancestor(disk, level);
+            if hit(level as usize, c) {
+                return Some((level, c));
+            }
         }
-        if self.state[l].is_empty() {
-            self.levels_out &= !(1 << l);
+        None
+    }
+
+    /// Brings the out bit of component `c` up to date with its destroyed
+    /// bit and outages.
+    fn update_out(&mut self, level: Level, c: u32) {
+        let l = level as usize;
+        let out = self.destroyed[l].get(c) || self.outages[l].contains_key(&c);
+        if out == self.out[l].get(c) {
+            return;
+        }
+        self.out[l].set(c, out);
+        if out {
+            self.out_count[l] += 1;
+            self.touched.push((level, c));
         } else {
-            self.levels_out |= 1 << l;
+            self.out_count[l] -= 1;
+        }
+        let bit = 1 << l;
+        if self.out_count[l] == 0 {
+            self.levels_out &= !bit;
+        } else {
+            self.levels_out |= bit;
         }
     }
 
     pub fn set_destroyed(&mut self, level: Level, c: u32, destroyed: bool) {
-        let s = self.get(level as usize, c);
-        let new = if destroyed {
-            s | DESTROYED
-        } else {
-            s & !DESTROYED
-        };
-        self.set(level, c, new);
+        self.destroyed[level as usize].set(c, destroyed);
+        self.update_out(level, c);
     }
 
     /// Whether component `c` or one of its ancestors is destroyed.
     pub fn destroyed(&self, topo: &Topology, level: Level, c: u32) -> bool {
         let disk = topo.disk_range(level, c).start;
-        self.levels_out_to(level)
-            .any(|l| self.get(l as usize, topo.ancestor(disk, l)) & DESTROYED != 0)
+        let destroyed = |l: usize, c: u32| self.destroyed[l].get(c);
+        Self::widest(topo, disk, self.levels_out_to(level), destroyed).is_some()
     }
 
     /// Whether component `c` itself has an outage under way.
     pub fn down(&self, level: Level, c: u32) -> bool {
-        self.get(level as usize, c) & !DESTROYED != 0
+        self.outages[level as usize].contains_key(&c)
     }
 
     /// Whether component `c` itself is destroyed or down.
     pub fn out(&self, level: Level, c: u32) -> bool {
-        self.get(level as usize, c) != 0
+        self.out[level as usize].get(c)
     }
 
     /// Starts an outage of `c`; true when it was up before.
     pub fn begin_outage(&mut self, level: Level, c: u32) -> bool {
-        let s = self.get(level as usize, c);
-        let was_up = s & !DESTROYED == 0;
-        self.set(level, c, s.saturating_add(1));
+        let count = self.outages[level as usize].entry(c).or_insert(0);
+        let was_up = *count == 0;
+        *count = count.saturating_add(1);
+        self.update_out(level, c);
         self.down += u32::from(was_up);
         was_up
     }
 
     /// Ends an outage of `c`; true when no other outage keeps it down.
     pub fn end_outage(&mut self, level: Level, c: u32) -> bool {
-        let s = self.get(level as usize, c);
-        if s & !DESTROYED == 0 {
+        let outages = &mut self.outages[level as usize];
+        let Some(count) = outages.get_mut(&c) else {
             return true;
+        };
+        *count -= 1;
+        let up = *count == 0;
+        if up {
+            outages.remove(&c);
+            self.update_out(level, c);
         }
-        self.set(level, c, s - 1);
-        let up = (s - 1) & !DESTROYED == 0;
         self.down -= u32::from(up);
         up
     }
@@ -164,9 +185,8 @@ impl Fleet {
     /// levels down to `narrowest` only.
     #[inline]
     fn widest_out(&self, topo: &Topology, disk: u32, narrowest: Level) -> Option<(Level, u32)> {
-        self.levels_out_to(narrowest)
-            .map(|l| (l, topo.ancestor(disk, l)))
-            .find(|&(l, c)| self.get(l as usize, c) != 0)
+        let out = |l: usize, c: u32| self.out[l].get(c);
+        Self::widest(topo, disk, self.levels_out_to(narrowest), out)
     }
 
     /// Whether a copy on `disk` can be read now.
