@@ -155,7 +155,7 @@ fn to_micros(x: f64) -> Micros {
     if x.is_nan() {
         0
     } else {
-        x.clamp(0.0, CAP).round() as Micros
+        crate::units::round_micros(x.clamp(0.0, CAP))
     }
 }
 

@@ -103,6 +103,32 @@ pub fn parse_bandwidth(text: &str) -> Result<f64, String> {
     parse_scaled(size, SIZE_UNITS, "bandwidth")
 }
 
+/// Doubles from here on are whole numbers.
+const WHOLE: f64 = 4_503_599_627_370_496.0; // 2^52
+
+/// `x.round() as Micros`, bit for bit, without the `round` call that
+/// baseline x86-64 (no SSE4.1) makes into libm: sampled times are rounded
+/// a few thousand times per trial.
+#[inline]
+pub fn round_micros(x: f64) -> Micros {
+    if !(0.5..WHOLE).contains(&x) {
+        return x as Micros; // 0 below a half (and for NaN); saturating above
+    }
+    let whole = x as Micros;
+    whole + Micros::from(x - whole as f64 >= 0.5)
+}
+
+/// `x.ceil() as Micros`, bit for bit, without a libm call (see
+/// [`round_micros`]).
+#[inline]
+pub fn ceil_micros(x: f64) -> Micros {
+    if x.is_nan() || x <= 0.0 || x >= WHOLE {
+        return x as Micros;
+    }
+    let whole = x as Micros;
+    whole + Micros::from((whole as f64) < x)
+}
+
 /// Converts microseconds to (fractional) years.
 pub fn years(t: Micros) -> f64 {
     t as f64 / YEAR as f64
@@ -127,6 +153,54 @@ pub fn format_duration(t: Micros) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_to_micros_matches_std_everywhere() {
+        let edges = [
+            f64::NAN,
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -0.5,
+            -0.4,
+            -0.0,
+            0.0,
+            1e-300,
+            0.3,
+            0.49999999999999994,
+            0.5,
+            0.5000000000000001,
+            1.0,
+            1.5,
+            2.5,
+            1e6 + 0.5,
+            4503599627370495.5,
+            WHOLE,
+            WHOLE + 1.0,
+            9.223372036854775e18,
+            1.8446744073709552e19,
+            1e300,
+            f64::INFINITY,
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let xorshift = std::iter::from_fn(|| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Some(x)
+        });
+        let bits: Vec<u64> = xorshift.take(200_000).collect();
+        let any = bits.iter().map(|&b| f64::from_bits(b));
+        // Realistic times, up to 10^12 µs, and exact quarters.
+        let times = bits
+            .iter()
+            .map(|&b| (b >> 11) as f64 / (1u64 << 53) as f64 * 1e12);
+        let quarters = (0..200_000).map(|i| f64::from(i) * 0.25);
+        for v in edges.into_iter().chain(any).chain(times).chain(quarters) {
+            assert_eq!(round_micros(v), v.round() as Micros, "round {v:e}");
+            assert_eq!(ceil_micros(v), v.ceil() as Micros, "ceil {v:e}");
+        }
+    }
 
     #[test]
     fn durations_parse_to_exact_microseconds() {

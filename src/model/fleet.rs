@@ -30,8 +30,9 @@ pub struct Fleet {
     levels_out: u8,
     /// Outages under way per component down, by level.
     outages: [IdMap<u16>; 6],
-    /// Components set out during the trial: the bits to clear at reset.
-    touched: Vec<(Level, u32)>,
+    /// Per level, the components set out during the trial: the bits to
+    /// clear at reset.
+    touched: [Vec<u32>; 6],
     /// Outages under way per region-pair link, indexed by the lower region
     /// index of the pair.
     links: Vec<u16>,
@@ -50,15 +51,11 @@ impl Fleet {
     /// allocations: only the bits of components set out are cleared.
     pub fn reset(&mut self, topo: &Topology) {
         for l in Level::ALL {
-            let touched = || {
-                let at_level = move |&(level, c): &(Level, u32)| (level == l).then_some(c);
-                self.touched.iter().filter_map(at_level)
-            };
-            self.destroyed[l as usize].reset(topo.count(l), touched());
-            self.out[l as usize].reset(topo.count(l), touched());
+            let (n, touched) = (topo.count(l), &mut self.touched[l as usize]);
+            self.destroyed[l as usize].reset(n, touched.iter().copied());
+            self.out[l as usize].reset(n, touched.drain(..));
             self.outages[l as usize].clear();
         }
-        self.touched.clear();
         self.out_count = [0; 6];
         self.levels_out = 0;
         self.links.clear();
@@ -104,7 +101,7 @@ impl Fleet {
         self.out[l].set(c, out);
         if out {
             self.out_count[l] += 1;
-            self.touched.push((level, c));
+            self.touched[l].push(c);
         } else {
             self.out_count[l] -= 1;
         }
@@ -216,11 +213,13 @@ pub fn link_of(a: u32, b: u32) -> u32 {
 pub struct Service<'a>(pub &'a Fleet, pub &'a Topology);
 
 impl InService for Service<'_> {
+    #[inline]
     fn component(&self, level: Level, c: u32) -> bool {
         let first_disk = self.1.disk_range(level, c).start;
         self.0.widest_out(self.1, first_disk, level).is_none()
     }
 
+    #[inline]
     fn out_range(&self, disk: u32) -> Option<Range<u32>> {
         let (l, c) = self.0.widest_out(self.1, disk, Level::Disk)?;
         Some(self.1.disk_range(l, c))

@@ -248,7 +248,7 @@ impl<'s> Group<'s> {
         let h = life.cumulative_hazard(clock.age) + e / c;
         let dt = life.inverse_cumulative_hazard(h) - clock.age;
         if dt.is_finite() {
-            dt.max(0.0).ceil() as Micros
+            crate::units::ceil_micros(dt.max(0.0))
         } else {
             Micros::MAX
         }

@@ -64,7 +64,7 @@ impl ReplicationOption {
     /// The slots of the group holding `slot`, as a bit mask.
     pub fn group_mask(&self, slot: u8) -> u16 {
         let (_, slots) = self.group_of(slot);
-        slots.fold(0u16, |m, s| m | (1 << s))
+        (((1u32 << slots.end) - 1) & !((1u32 << slots.start) - 1)) as u16
     }
 }
 

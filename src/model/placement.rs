@@ -19,6 +19,7 @@ pub trait InService {
 
     /// The first in-service disk of `disks`, if any. Skips whole
     /// out-of-service subtrees, so a lost facility costs one step.
+    #[inline]
     fn first_disk(&self, disks: Range<u32>) -> Option<u32> {
         let mut d = disks.start;
         while d < disks.end {
@@ -98,6 +99,7 @@ pub fn pick_disk<S: InService + ?Sized, R: Rng + ?Sized>(
 /// none qualifies. The first random choice usually works; when it does not,
 /// the candidates are listed in one pass, so that a mostly destroyed scope
 /// costs linear rather than quadratic time.
+#[inline]
 fn pick_at_level<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     within: Level,
@@ -135,6 +137,7 @@ fn pick_at_level<S: InService + ?Sized, R: Rng + ?Sized>(
 /// The components of `spread` in `range` holding one of the `taken` disks,
 /// sorted and distinct, written into `buffer` (validation keeps a group
 /// within `MAX_COPIES` copies).
+#[inline]
 fn excluded_components<'b>(
     topo: &Topology,
     spread: Level,
@@ -142,23 +145,24 @@ fn excluded_components<'b>(
     taken: &[u32],
     buffer: &'b mut [u32; MAX_COPIES],
 ) -> &'b [u32] {
+    // Insertion into a sorted prefix: a group has a handful of copies.
     let mut n = 0;
     for c in taken.iter().map(|&d| topo.ancestor(d, spread)) {
-        if range.contains(&c) && n < MAX_COPIES {
-            buffer[n] = c;
-            n += 1;
+        if !range.contains(&c) || n == MAX_COPIES {
+            continue;
         }
-    }
-    let excluded = &mut buffer[..n];
-    excluded.sort_unstable();
-    let mut distinct = 0;
-    for i in 0..n {
-        if distinct == 0 || excluded[i] != excluded[distinct - 1] {
-            excluded[distinct] = excluded[i];
-            distinct += 1;
+        if buffer[..n].contains(&c) {
+            continue;
         }
+        let mut at = n;
+        while at > 0 && buffer[at - 1] > c {
+            buffer[at] = buffer[at - 1];
+            at -= 1;
+        }
+        buffer[at] = c;
+        n += 1;
     }
-    &buffer[..distinct]
+    &buffer[..n]
 }
 
 /// The `n`-th component id from `start`, skipping the sorted `excluded` ids.
@@ -176,6 +180,7 @@ fn nth_free(start: u32, n: u32, excluded: &[u32]) -> u32 {
 
 /// A uniformly chosen usable disk below a component, if any: a few random
 /// probes, then the first usable disk from a random start, wrapping around.
+#[inline]
 fn usable_disk<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     level: Level,
@@ -322,13 +327,14 @@ impl DiskIndex {
     }
 
     /// Copies of option `k` initially placed on `disk`, as (extent, slot),
-    /// in extent order.
+    /// in extent order. A disk holds a few copies: a scan beats a search.
     pub fn on_disk(&self, k: usize, disk: u32) -> impl Iterator<Item = (u32, u8)> + '_ {
-        let all = self.of_disk(disk);
         let k = k as u16;
-        let from = all.partition_point(|e| e.option < k);
-        let to = from + all[from..].partition_point(|e| e.option == k);
-        all[from..to].iter().map(|e| (e.extent, e.slot))
+        let all = self.of_disk(disk).iter();
+        let of_k = all
+            .skip_while(move |e| e.option < k)
+            .take_while(move |e| e.option == k);
+        of_k.map(|e| (e.extent, e.slot))
     }
 
     /// Whether option `k` placed a copy on `disk`.

@@ -42,7 +42,7 @@ impl RepairTiming {
                 } else {
                     self.windows.1
                 };
-                (rng.random::<f64>() * window).round() as Micros
+                crate::units::round_micros(rng.random::<f64>() * window)
             }
         };
         self.detection.saturating_add(duration)

@@ -375,7 +375,7 @@ impl<'p, 's> World<'p, 's> {
             let component = self.rng.random_range(0..count);
             self.load_early(level, component);
             let event = Event::FleetFailure { process, component };
-            sim.schedule(wait.ceil() as Micros, event);
+            sim.schedule(crate::units::ceil_micros(wait), event);
         }
     }
 
@@ -444,8 +444,12 @@ impl<'p, 's> World<'p, 's> {
             return;
         }
         for k in 0..self.options.len() {
-            let waiting = std::mem::take(&mut self.options[k].tables.blocked[region as usize]);
-            for (extent, slot) in waiting {
+            let blocked = &mut self.options[k].tables.blocked[region as usize];
+            // Almost always none: then nothing to take (and free).
+            if blocked.is_empty() {
+                continue;
+            }
+            for (extent, slot) in std::mem::take(blocked) {
                 self.on_repaired(k, extent, slot, sim);
             }
         }

@@ -20,7 +20,10 @@ impl World<'_, '_> {
         let total = rate * f64::from(self.scope_count(p.scope));
         let wait = self.outage_rng.sample::<f64, _>(Exp1) / total;
         if wait.is_finite() {
-            sim.schedule(wait.ceil() as Micros, Event::FleetOutage { process });
+            sim.schedule(
+                crate::units::ceil_micros(wait),
+                Event::FleetOutage { process },
+            );
         }
     }
 
