@@ -215,8 +215,11 @@ pub struct Service<'a>(pub &'a Fleet, pub &'a Topology);
 impl InService for Service<'_> {
     #[inline]
     fn component(&self, level: Level, c: u32) -> bool {
-        let first_disk = self.1.disk_range(level, c).start;
-        self.0.widest_out(self.1, first_disk, level).is_none()
+        // Usually nothing is out at `level` or above: no ancestor to look up.
+        self.0.levels_out_to(level) == 0 || {
+            let first_disk = self.1.disk_range(level, c).start;
+            self.0.widest_out(self.1, first_disk, level).is_none()
+        }
     }
 
     #[inline]

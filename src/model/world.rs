@@ -766,14 +766,14 @@ fn pick_for_slot(
 ) -> Option<u32> {
     let topo = &plan.system.topology;
     let option = &plan.system.options[k];
-    let (g, group_slots) = option.group_of(slot);
-    let group = &option.groups[g];
-    let live = extents.get(extent).alive;
+    let group = &option.groups[option.group_of(slot).0];
+    let mut others = extents.get(extent).alive & option.group_mask(slot) & !(1 << slot);
     let disks = extents.disks(&plan.placements[k], extent);
     let mut taken = [0; MAX_COPIES];
     let mut alive = 0;
-    for s in group_slots.filter(|&s| s != slot as usize && live & (1 << s) != 0) {
-        taken[alive] = disks[s];
+    while others != 0 {
+        taken[alive] = disks[others.trailing_zeros() as usize];
+        others &= others - 1;
         alive += 1;
     }
     let taken = &taken[..alive];

@@ -40,6 +40,10 @@ impl World<'_, '_> {
     /// the copy that changed belongs to a group that serves it (or the
     /// extent is lost).
     pub(super) fn refresh_touched(&mut self, k: usize, improved: bool) {
+        // Usually none: a disk failure rarely leaves an extent impaired.
+        if self.scratch.is_empty() {
+            return;
+        }
         let touched = std::mem::take(&mut self.scratch);
         let option = &self.system().options[k];
         let account = &self.options[k].account;
