@@ -168,6 +168,11 @@ impl<E> EventQueue<E> {
     /// of its children.
     #[inline(always)]
     fn first(&self) -> Option<&Entry<E>> {
+        if self.vacant && self.heap.len() > D {
+            // SAFETY: the root's four children, 1..=4, are initialised.
+            let offset = unsafe { min_of_four(self.heap.as_ptr().add(1)) };
+            return Some(&self.heap[1 + offset / size_of::<Entry<E>>()]);
+        }
         let candidates = if self.vacant {
             self.heap.get(1..self.heap.len().min(D + 1))?
         } else {

@@ -229,6 +229,9 @@ struct World<'p, 's> {
     now: Micros,
     /// A region or link changed state: every account must look.
     env_changed: bool,
+    /// Repairs waiting for capacity, over every option: while 0, capacity
+    /// coming back has nothing to retry.
+    blocked: usize,
     scratch: Vec<(u32, u8)>,
     /// Re-creations drawn during one destruction: (delay, extent, slot).
     repairs: Vec<(Micros, u32, u8)>,
@@ -277,6 +280,7 @@ impl<'p, 's> World<'p, 's> {
             options,
             now: 0,
             env_changed: false,
+            blocked: 0,
             scratch: parts.copies,
             repairs: parts.repairs,
             trace: None,
@@ -439,17 +443,17 @@ impl<'p, 's> World<'p, 's> {
     /// in its region try again now (others could not succeed, so they keep
     /// waiting without drawing from their stream).
     fn retry_blocked(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
+        if self.blocked == 0 {
+            return;
+        }
         let region = self.system().topology.ancestor_of(level, c, Level::Region);
         if self.fleet.out(Level::Region, region) {
             return;
         }
         for k in 0..self.options.len() {
-            let blocked = &mut self.options[k].tables.blocked[region as usize];
-            // Almost always none: then nothing to take (and free).
-            if blocked.is_empty() {
-                continue;
-            }
-            for (extent, slot) in std::mem::take(blocked) {
+            let waiting = std::mem::take(&mut self.options[k].tables.blocked[region as usize]);
+            self.blocked -= waiting.len();
+            for (extent, slot) in waiting {
                 self.on_repaired(k, extent, slot, sim);
             }
         }
@@ -637,6 +641,7 @@ impl<'p, 's> World<'p, 's> {
             let option = &plan.system.options[k];
             let region = option.groups[option.group_of(slot).0].region;
             state.tables.blocked[region as usize].push((extent, slot));
+            self.blocked += 1;
             return;
         };
         extents.set_disk(&plan.placements[k], extent, slot, disk);
