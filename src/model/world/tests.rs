@@ -188,3 +188,54 @@ fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
         }
     }
 }
+
+/// GRS with one facility per region: when the primary's facility burns,
+/// its copies have nowhere to go until it is replaced.
+const ONE_FACILITY: &str = r#"
+options = ["GRS"]
+detection = "0s"
+[topology]
+zones = 1
+racks_per_facility = 4
+nodes_per_rack = 1
+disks_per_node = 2
+[data]
+size = "20GB"
+[failures.disk]
+afr = 0
+[failures.facility]
+afr = 1e-9
+replace = "30d"
+[repair]
+time = "1h"
+"#;
+
+#[test]
+fn repairs_with_no_target_wait_for_the_replacement_then_run() {
+    let s = scenario::parse("t.toml", ONE_FACILITY, "t").unwrap();
+    let plan = Plan::new(&s.system, 3).unwrap();
+    let topo = &s.system.topology;
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    let primary = facility_of(topo, plan.placements[0].extent(0)[0]);
+    world.destroy_by(0, primary, &mut sim);
+    let lost = 3 * u64::from(s.system.extents);
+    assert_eq!(world.options[0].outcome.copies_destroyed, lost);
+
+    let until = |horizon| Limits {
+        horizon,
+        max_events: 1_000_000,
+    };
+    engine::run(&mut world, &mut sim, until(29 * crate::units::DAY));
+    assert_eq!(world.options[0].outcome.copies_repaired, 0);
+    assert_eq!(world.blocked as u64, lost, "every lost copy waits");
+
+    engine::run(&mut world, &mut sim, until(s.system.horizon));
+    assert_eq!(world.options[0].outcome.copies_repaired, lost);
+    assert_eq!(world.blocked, 0);
+    for e in 0..s.system.extents {
+        let disks = alive_disks(&world, 0, e);
+        assert_eq!(disks.len(), 6, "extent {e} is whole again");
+        assert!(disks[..3].iter().all(|&d| facility_of(topo, d) == primary));
+    }
+}
