@@ -149,14 +149,11 @@ fn positive(name: &str, value: f64) -> Result<(), String> {
     }
 }
 
-/// Rounds a sampled duration to microseconds, saturating far beyond any horizon.
+/// Rounds a sampled duration to microseconds, saturating far beyond any
+/// horizon (NaN, which `clamp` keeps, rounds to 0).
 fn to_micros(x: f64) -> Micros {
     const CAP: f64 = (u64::MAX / 4) as f64;
-    if x.is_nan() {
-        0
-    } else {
-        crate::units::round_micros(x.clamp(0.0, CAP))
-    }
+    crate::units::round_micros(x.clamp(0.0, CAP))
 }
 
 #[cfg(test)]

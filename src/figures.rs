@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compare::{self, Comparison};
-use crate::estimate::{AvailabilityFigure, Distribution, OptionSummary, Summary};
+use crate::estimate::{Availability, AvailabilityFigure, Distribution, OptionSummary, Summary};
 use crate::html::{self, Block, Section};
 use crate::plot::{self, Bar, Cdf, Series};
 use crate::report;
@@ -147,26 +147,12 @@ fn availability_figure(
     let mut never = Vec::new();
     for o in &summary.options {
         let a = &o.availability;
-        let kinds = [("read", &a.read), ("write", &a.write)];
-        let drawn: Vec<Bar> = kinds
-            .iter()
-            .filter(|(_, f)| f.nines.is_some())
-            .map(|(kind, f)| availability_bar(&format!("{} {kind}", o.option), f))
-            .collect();
-        match drawn.len() {
-            0 => never.push(o.option.clone()),
-            1 => never.push(format!(
-                "{} {}",
-                o.option,
-                if a.read.nines.is_none() {
-                    "read"
-                } else {
-                    "write"
-                }
-            )),
-            _ => {}
+        for (kind, f) in [("read", &a.read), ("write", &a.write)] {
+            if let Some(nines) = f.nines {
+                bars.push(availability_bar(&format!("{} {kind}", o.option), nines, f));
+            }
         }
-        bars.extend(drawn);
+        never.extend(never_unavailable(&o.option, a));
     }
     if bars.is_empty() {
         return Ok(Figure::Skipped(
@@ -190,12 +176,23 @@ fn availability_figure(
     )
 }
 
-/// Nines of the unavailable fraction (some: something was unavailable).
-fn availability_bar(label: &str, f: &AvailabilityFigure) -> Bar {
+/// How the title names an option that was never unreadable or never
+/// unwritable: "ZRS" when neither, "ZRS read" when only never unreadable.
+fn never_unavailable(option: &str, a: &Availability) -> Option<String> {
+    match (a.read.nines, a.write.nines) {
+        (None, None) => Some(option.to_string()),
+        (None, Some(_)) => Some(format!("{option} read")),
+        (Some(_), None) => Some(format!("{option} write")),
+        (Some(_), Some(_)) => None,
+    }
+}
+
+/// A bar of `nines` of the unavailable fraction, with its interval.
+fn availability_bar(label: &str, value: f64, f: &AvailabilityFigure) -> Bar {
     let nines = |available: f64| -(1.0 - available).log10();
     Bar {
         label: label.to_string(),
-        value: f.nines.unwrap_or(f64::INFINITY),
+        value,
         ci95: [nines(f.ci95[0]), nines(f.ci95[1])],
         at_least: false,
     }
@@ -363,4 +360,33 @@ fn sections(
         blocks: vec![Block::Pre(scenario.text.clone())],
     });
     Ok(sections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(nines: Option<f64>) -> AvailabilityFigure {
+        AvailabilityFigure {
+            fraction: 1.0 - nines.map_or(0.0, |n| 10f64.powf(-n)),
+            ci95: [0.99, 1.0],
+            nines,
+            unavailable_minutes_per_year: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_title_names_what_was_never_unavailable() {
+        let named = |read, write| {
+            let a = Availability {
+                read: figure(read),
+                write: figure(write),
+            };
+            never_unavailable("ZRS", &a)
+        };
+        assert_eq!(named(None, None).as_deref(), Some("ZRS"));
+        assert_eq!(named(None, Some(4.0)).as_deref(), Some("ZRS read"));
+        assert_eq!(named(Some(5.0), None).as_deref(), Some("ZRS write"));
+        assert_eq!(named(Some(5.0), Some(4.0)), None);
+    }
 }

@@ -248,7 +248,7 @@ impl<'s> Group<'s> {
         let h = life.cumulative_hazard(clock.age) + e / c;
         let dt = life.inverse_cumulative_hazard(h) - clock.age;
         if dt.is_finite() {
-            crate::units::ceil_micros(dt.max(0.0))
+            crate::units::ceil_micros(dt) // 0 for dt <= 0
         } else {
             Micros::MAX
         }

@@ -236,13 +236,15 @@ mod tests {
         }
     }
 
-    fn region(name: &str, shape: Shape) -> Region {
-        Region {
-            name: name.into(),
+    /// A topology of one region per shape, unpaired.
+    fn build(shapes: &[Shape]) -> Topology {
+        let region = |(i, shape): (usize, &Shape)| Region {
+            name: format!("r{i}"),
             geography: "geo".into(),
             pair: None,
-            shape,
-        }
+            shape: *shape,
+        };
+        Topology::build(shapes.iter().enumerate().map(region).collect(), 1).unwrap()
     }
 
     fn assert_consistent(topo: &Topology) {
@@ -263,14 +265,7 @@ mod tests {
 
     #[test]
     fn ranges_and_ancestors_agree() {
-        let topo = Topology::build(
-            vec![
-                region("a", shape(3, 2, 4, 2, 3)),
-                region("b", shape(1, 1, 5, 1, 2)),
-            ],
-            1,
-        )
-        .unwrap();
+        let topo = build(&[shape(3, 2, 4, 2, 3), shape(1, 1, 5, 1, 2)]);
         assert!(topo.uniform.is_none());
         assert_eq!(topo.disks(), 3 * 2 * 4 * 2 * 3 + 10);
         assert_eq!(topo.count(Level::Zone), 4);
@@ -281,15 +276,7 @@ mod tests {
 
     #[test]
     fn uniform_regions_divide_directly() {
-        let topo = Topology::build(
-            vec![
-                region("a", shape(3, 1, 7, 5, 3)),
-                region("b", shape(3, 1, 7, 5, 3)),
-                region("c", shape(3, 1, 7, 5, 3)),
-            ],
-            1,
-        )
-        .unwrap();
+        let topo = build(&[shape(3, 1, 7, 5, 3); 3]);
         assert!(topo.uniform.is_some());
         assert_consistent(&topo);
         let general = Topology {
