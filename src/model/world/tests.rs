@@ -189,30 +189,25 @@ fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
     }
 }
 
-/// GRS with one facility per region: when the primary's facility burns,
-/// its copies have nowhere to go until it is replaced.
-const ONE_FACILITY: &str = r#"
-options = ["GRS"]
-detection = "0s"
-[topology]
-zones = 1
-racks_per_facility = 4
-nodes_per_rack = 1
-disks_per_node = 2
-[data]
-size = "20GB"
-[failures.disk]
-afr = 0
-[failures.facility]
-afr = 1e-9
-replace = "30d"
-[repair]
-time = "1h"
-"#;
+/// [`TEXT`] with GRS alone and one facility per region: when the
+/// primary's facility burns, its copies have nowhere to go until it is
+/// replaced, 30 days later.
+fn one_facility() -> scenario::Scenario {
+    let set = [
+        r#"options=["GRS"]"#,
+        "topology.zones=1",
+        "data.size=20GB",
+        "failures.facility.replace=30d",
+    ];
+    let set: Vec<_> = set
+        .map(|a| scenario::overrides::Override::parse(a).unwrap())
+        .into();
+    scenario::overrides::apply("t.toml", TEXT, &set).unwrap()
+}
 
 #[test]
 fn repairs_with_no_target_wait_for_the_replacement_then_run() {
-    let s = scenario::parse("t.toml", ONE_FACILITY, "t").unwrap();
+    let s = one_facility();
     let plan = Plan::new(&s.system, 3).unwrap();
     let topo = &s.system.topology;
     let mut world = World::new(&plan, 0, Scratch::default());
