@@ -1,26 +1,24 @@
 //! replisim: deterministic discrete-event simulation of storage replication.
 //!
-//! The flow runs one way: [`scenario`] (file → validated [`model::System`]) →
-//! [`model::world`] (one trial, on the [`engine`]) → [`estimate`] (trials →
-//! numbers, via [`stats`]) → [`report`] (table, JSON, CSV). [`markov`] solves
-//! the Markovian cases exactly, as an oracle.
-pub mod analyze;
+//! The folders are the stages of one flow, each importing only the stages
+//! before it (ARCHITECTURE.md, "Who may import whom"):
+//! [`scenario`] (file → validated [`model::System`]) → [`model`] (one trial
+//! of the storage system, run on the [`engine`]) → [`exact`] (the Markovian
+//! cases solved exactly) → [`estimate`] (trials → numbers) → [`report`]
+//! (tables, JSON, CSV, charts, `report.html`) → [`cli`] (the commands).
+//! [`units`], [`dist`], [`stats`] and [`cache`] are leaves shared by all.
+
+// Shared leaves.
 pub mod cache;
-pub mod compare;
 pub mod dist;
+pub mod stats;
+pub mod units;
+
+// The stages, in the order of the flow.
+pub mod cli;
 pub mod engine;
 pub mod estimate;
-pub mod expect;
-pub mod figures;
-pub mod html;
-pub mod markov;
+pub mod exact;
 pub mod model;
-pub mod plot;
-pub mod rare;
 pub mod report;
 pub mod scenario;
-pub mod shard;
-pub mod stats;
-pub mod sweep;
-pub mod trace;
-pub mod units;

@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
-use replisim::analyze::analyze;
 use replisim::estimate::{Method, RunConfig, estimate};
-use replisim::markov::{RepairDiscipline, replica_group};
+use replisim::exact::analyze::analyze;
+use replisim::exact::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
 mod common;

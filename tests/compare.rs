@@ -6,9 +6,10 @@
 
 use std::process::Command;
 
-use replisim::compare::{self, Comparison};
 use replisim::engine::trials::Controls;
+use replisim::estimate::compare::{self, Comparison};
 use replisim::estimate::{Method, RunConfig, Summary, estimate, simulate_paired, summarize};
+use replisim::report;
 use replisim::scenario::{self, Scenario};
 
 /// A and B store data alike (their random streams are shared); C has a
@@ -150,8 +151,8 @@ fn recording_pairs_changes_no_estimate() {
 #[test]
 fn the_comparison_does_not_depend_on_the_thread_count() {
     let s = twins();
-    let one = compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 1).1).unwrap();
-    let two = compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 2).1).unwrap();
+    let one = report::compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 1).1).unwrap();
+    let two = report::compare::json(&compared_on(&s, Method::RareEvent, &[2, 0], 2).1).unwrap();
     assert_eq!(one, two);
 }
 

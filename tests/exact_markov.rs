@@ -4,7 +4,7 @@
 //! simulator's reported 95% interval must cover it.
 
 use replisim::estimate::{Method, RunConfig, estimate};
-use replisim::markov::{RepairDiscipline, replica_group};
+use replisim::exact::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
 mod common;

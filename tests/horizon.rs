@@ -3,9 +3,9 @@
 //! several t it agrees with the exact transient solution of the Markov
 //! chain, under plain Monte Carlo and under the rare-event method.
 
-use replisim::analyze::analyze;
 use replisim::estimate::{HorizonPoint, Method, OptionSummary, RunConfig, estimate};
-use replisim::markov::{RepairDiscipline, replica_group};
+use replisim::exact::analyze::analyze;
+use replisim::exact::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
 mod common;

@@ -1,8 +1,8 @@
 //! Every chart writes a real SVG and a real PNG, survives empty and
 //! non-finite input, and the HTML report escapes text and inlines the SVG.
 
-use replisim::html::{self, Block, Section};
-use replisim::plot::{self, Bar, Cdf, Lane, Series};
+use replisim::report::html::{self, Block, Section};
+use replisim::report::plot::{self, Bar, Cdf, Lane, Series};
 use std::path::{Path, PathBuf};
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -299,7 +299,7 @@ fn every_bundled_scenario_draws_its_charts() {
         };
         let summary = estimate(&s, config).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let files = replisim::figures::write(&summary, &s, dir.path(), None).unwrap();
+        let files = replisim::report::figures::write(&summary, &s, dir.path(), None).unwrap();
         let stems: BTreeSet<String> = files
             .iter()
             .filter(|f| f.extension().is_some_and(|e| e != "html"))

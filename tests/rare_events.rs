@@ -4,7 +4,7 @@
 //! estimator's 95% interval must cover it from ~1e-3 down to below 1e-20.
 
 use replisim::estimate::{Method, RunConfig, estimate};
-use replisim::markov::{RepairDiscipline, replica_group};
+use replisim::exact::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
 mod common;

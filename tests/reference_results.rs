@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use replisim::estimate::{Method, RunConfig, Summary, estimate};
-use replisim::{expect, report, scenario};
+use replisim::report::{self, expect};
+use replisim::scenario;
 
 /// The bundled scenario files, in name order.
 fn bundled() -> Vec<PathBuf> {

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use replisim::model::trace::What;
 use replisim::model::world::Plan;
+use replisim::report::trace::{self, Trace, TraceRequest};
 use replisim::scenario::{self, Scenario};
-use replisim::trace::{self, Trace, TraceRequest};
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 

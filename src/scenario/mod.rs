@@ -1,6 +1,7 @@
 //! Scenario files: TOML in, a validated [`System`] and run settings out.
 //! Every mistake becomes a [`ScenarioError`] naming file, line and field.
 
+pub mod expect;
 pub mod overrides;
 pub mod schema;
 pub mod source;
@@ -26,7 +27,7 @@ pub struct Scenario {
     pub trials: u64,
     pub system: System,
     /// The `[expect]` section, in the order of the options.
-    pub expectations: Vec<crate::expect::Expectation>,
+    pub expectations: Vec<expect::Expectation>,
 }
 
 /// Reads and validates a scenario file.
@@ -74,7 +75,7 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let spec: schema::ScenarioFile =
         toml::from_str(text).map_err(|e| source.error_at(e.span(), e.message()))?;
     let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
-    let expectations = crate::expect::from_spec(&spec.expect, &system.options)
+    let expectations = expect::from_spec(&spec.expect, &system.options)
         .map_err(|(path, message)| source.error_in(&path, &message))?;
     Ok(Scenario {
         file: file.to_string(),

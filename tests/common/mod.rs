@@ -3,7 +3,7 @@
 // Each test file uses some of these.
 #![allow(dead_code)]
 
-use replisim::markov::RepairDiscipline;
+use replisim::exact::markov::RepairDiscipline;
 use replisim::stats::{Z95, normal_quantile_two_sided};
 
 /// The factor that widens a reported 95% interval so that `n` intervals

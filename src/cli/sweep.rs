@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::estimate::{RunConfig, Summary, estimate};
-use crate::expect::split_number;
-use crate::plot::{self, Series};
 use crate::report;
+use crate::report::plot::{self, Series};
+use crate::scenario::expect::split_number;
 use crate::scenario::overrides::{self, Override};
 use crate::scenario::{Scenario, ScenarioError, schema};
 use crate::units;

@@ -8,11 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::estimate::rare::GroupTrial;
 use crate::estimate::{RunSums, Summary};
 use crate::model::System;
 use crate::model::world::OptionOutcome;
-use crate::rare::GroupTrial;
-use crate::report;
 use crate::stats::{MeanAccumulator, Z95};
 use crate::units;
 
@@ -125,27 +124,6 @@ impl Metric {
             Metric::BytesLost | Metric::RepairBytes => "bytes over the horizon",
             Metric::ReadDown | Metric::WriteDown => "minutes per year",
             Metric::Failovers => "per year",
-        }
-    }
-
-    /// The table's label, unit included.
-    fn label(self) -> &'static str {
-        match self {
-            Metric::ObjectLoss => "P(object lost)",
-            Metric::BytesLost => "bytes lost",
-            Metric::ReadDown => "read down (min/y)",
-            Metric::WriteDown => "write down (min/y)",
-            Metric::Failovers => "failovers/y",
-            Metric::RepairBytes => "repair traffic",
-        }
-    }
-
-    /// How a number of this metric is printed.
-    fn format(self, x: f64) -> String {
-        match self {
-            Metric::ObjectLoss => report::sci(x),
-            Metric::BytesLost | Metric::RepairBytes => report::bytes(x),
-            Metric::ReadDown | Metric::WriteDown | Metric::Failovers => format!("{x:.4}"),
         }
     }
 }
@@ -287,114 +265,4 @@ pub fn select(system: &System, names: Option<&str>) -> Result<Vec<usize>, String
         return Err("--options: name at least one option".into());
     }
     Ok(out)
-}
-
-const HEADER: [&str; 7] = [
-    "metric",
-    "option",
-    "estimate",
-    "− baseline",
-    "95% CI of difference",
-    "ratio",
-    "pairs",
-];
-
-/// One row per option and metric, grouped by metric.
-fn rows(c: &Comparison) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for (i, &m) in Metric::ALL.iter().enumerate() {
-        for o in &c.options {
-            let d = &o.differences[i];
-            let ci = d.difference_ci95.map_or("-".to_string(), |[lo, hi]| {
-                format!("[{}, {}]", m.format(lo), m.format(hi))
-            });
-            rows.push(vec![
-                m.label().to_string(),
-                o.option.clone(),
-                m.format(d.value),
-                m.format(d.difference),
-                ci,
-                d.ratio.map_or("-".to_string(), ratio),
-                format!("{} by {}", d.pairs, d.paired_by),
-            ]);
-        }
-    }
-    rows
-}
-
-/// A ratio readable whether it is near 1 or many decades away.
-fn ratio(r: f64) -> String {
-    if (0.01..1000.0).contains(&r) {
-        format!("{r:.3}")
-    } else {
-        report::sci(r)
-    }
-}
-
-/// Header and rows of the comparison table.
-pub fn table_rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    (HEADER.to_vec(), rows(c))
-}
-
-/// The comparison as a text table.
-pub fn table(c: &Comparison) -> String {
-    format!(
-        "compare {}: {} trials of {} year(s), seed {}, baseline {} ({})\n\
-         differences from paired samples under common random numbers\n\n{}",
-        c.scenario,
-        c.trials,
-        c.horizon_years,
-        c.seed,
-        c.baseline,
-        c.method,
-        report::grid(&HEADER, &rows(c))
-    )
-}
-
-/// compare.json.
-pub fn json(c: &Comparison) -> Result<String, String> {
-    report::pretty_json(c, "the comparison")
-}
-
-/// compare.csv: one line per option and metric, numbers in full.
-pub fn csv(c: &Comparison) -> Result<String, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let bad = |e: csv::Error| format!("cannot encode the comparison: {e}");
-    w.write_record([
-        "metric",
-        "unit",
-        "option",
-        "baseline_option",
-        "value",
-        "baseline",
-        "difference",
-        "difference_ci95_lo",
-        "difference_ci95_hi",
-        "ratio",
-        "pairs",
-        "paired_by",
-    ])
-    .map_err(bad)?;
-    for o in &c.options {
-        for d in &o.differences {
-            let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
-            w.write_record([
-                d.metric.to_string(),
-                d.unit.to_string(),
-                o.option.clone(),
-                c.baseline.clone(),
-                d.value.to_string(),
-                d.baseline.to_string(),
-                d.difference.to_string(),
-                opt(d.difference_ci95.map(|c| c[0])),
-                opt(d.difference_ci95.map(|c| c[1])),
-                opt(d.ratio),
-                d.pairs.to_string(),
-                d.paired_by.to_string(),
-            ])
-            .map_err(bad)?;
-        }
-    }
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| e.to_string())
 }

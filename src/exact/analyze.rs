@@ -3,7 +3,7 @@
 //! option is then a continuous-time Markov chain over which of its copies
 //! are alive; a component shared by several copies (the facility of an LRS
 //! group, the region of a ZRS group) removes them together. P(loss by the
-//! horizon) comes from uniformization with its error bound ([`crate::markov`]).
+//! horizon) comes from uniformization with its error bound ([`crate::exact::markov`]).
 //!
 //! The chain assumes, as the placement rules make true for the scenarios it
 //! accepts, that a re-created copy takes the lost copy's place in the
@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::markov::{Ctmc, MarkovError};
+use crate::exact::markov::{Ctmc, MarkovError};
 use crate::model::{CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System};
 use crate::units::{self, YEAR};
 

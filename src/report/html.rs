@@ -1,6 +1,6 @@
 //! A self-contained HTML report: one file with inline CSS and inline SVG
 //! figures, readable offline, with no script and no outside address.
-//! Every piece of text is escaped; only SVG from [`crate::plot`] goes in as
+//! Every piece of text is escaped; only SVG from [`crate::report::plot`] goes in as
 //! markup.
 
 use std::fmt::Write as _;
@@ -30,7 +30,7 @@ pub enum Block {
 }
 
 impl Block {
-    /// A figure from an SVG file written by [`crate::plot`].
+    /// A figure from an SVG file written by [`crate::report::plot`].
     pub fn figure_from_file(path: &Path, caption: &str) -> Result<Block, String> {
         let svg = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -7,11 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compare::{self, Comparison};
+use crate::estimate::compare::Comparison;
 use crate::estimate::{Availability, AvailabilityFigure, Distribution, OptionSummary, Summary};
-use crate::html::{self, Block, Section};
-use crate::plot::{self, Bar, Cdf, Series};
 use crate::report;
+use crate::report::compare;
+use crate::report::html::{self, Block, Section};
+use crate::report::plot::{self, Bar, Cdf, Series};
 use crate::scenario::Scenario;
 
 /// A figure of the page: drawn (its SVG file), or why not.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::model::trace::{TraceEvent, What};
 use crate::model::world::{Plan, TrialOutcome};
 use crate::model::{Level, System, Topology};
-use crate::plot::{Lane, timeline};
+use crate::report::plot::{Lane, timeline};
 use crate::scenario::Scenario;
 use crate::units::{DAY, HOUR, MINUTE, Micros, SECOND};
 

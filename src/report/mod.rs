@@ -1,12 +1,23 @@
 //! Presents a [`Summary`]: a table for people, JSON and CSV for programs.
 //! Files are written to a temporary name and renamed, so a failed run never
 //! leaves a partial result behind.
+//!
+//! Beside it: [`compare`] (the comparison table and files), [`expect`] (the
+//! verdict of `[expect]` on a summary), [`figures`] and [`plot`] (the
+//! charts), [`html`] (`report.html`) and [`trace`] (one trial's events).
+
+pub mod compare;
+pub mod expect;
+pub mod figures;
+pub mod html;
+pub mod plot;
+pub mod trace;
 
 use std::io::Write;
 use std::path::Path;
 
-use crate::analyze::Exact;
 use crate::estimate::{Distribution, OptionSummary, Summary};
+use crate::exact::analyze::Exact;
 use crate::scenario::Scenario;
 
 /// The summary as pretty JSON, ending with a newline.

@@ -4,9 +4,9 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use crate::engine::trials::Merge;
+use crate::estimate::RunSums;
 use indicatif::{ProgressBar, ProgressStyle};
-use replisim::engine::trials::Merge;
-use replisim::estimate::RunSums;
 
 pub struct Progress {
     bar: Option<ProgressBar>,

@@ -3,20 +3,28 @@
 //!
 //! Plain Monte Carlo: every trial has weight 1. The accumulators take
 //! weighted samples, so a rare-event method can feed the same summary.
+//!
+//! Beside it: [`rare`] (the rare-event estimator of P(object lost)),
+//! [`compare`] (paired differences of options under common random numbers)
+//! and [`shard`] (parts of a sharded run and their merge).
+
+pub mod compare;
+pub mod rare;
+pub mod shard;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::compare::{self, PairSums};
 use crate::engine::RunEnd;
 use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
 use crate::model::failover::AccountOutcome;
 use crate::model::world::{OptionOutcome, Plan, TrialOutcome};
-use crate::rare::{self, CHECKPOINTS, RareSums};
 use crate::scenario::Scenario;
 use crate::stats::{CurveSums, MeanAccumulator, ProbabilityEstimate};
 use crate::units;
+use compare::PairSums;
+use rare::{CHECKPOINTS, RareSums};
 
 /// How to run: trials and threads may override the scenario's.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +39,7 @@ pub struct RunConfig {
 /// How the per-object loss probability is estimated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Method {
-    /// The rare-event method of [`crate::rare`], beside the fleet trials.
+    /// The rare-event method of [`crate::estimate::rare`], beside the fleet trials.
     #[default]
     RareEvent,
     /// Plain Monte Carlo of the fleet only: the cross-check.

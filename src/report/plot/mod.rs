@@ -125,7 +125,7 @@ where
 /// The embedded font, registered once with plotters (whose ab_glyph backend
 /// has no other source of glyphs) and handed to our PNG backend.
 fn font() -> Result<FontRef<'static>, String> {
-    static BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+    static BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
     static FONT_REF: OnceLock<Result<FontRef<'static>, String>> = OnceLock::new();
     FONT_REF
         .get_or_init(|| {

@@ -1,0 +1,638 @@
+//! The `replisim` command line: parses arguments, loads the scenario, runs
+//! the estimator and writes the report. Argument parsing, dispatch and
+//! display only: the work is done by the stages below. [`sweep`] runs a
+//! grid of settings; the progress bar and Ctrl-C live in `progress`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+mod progress;
+pub mod sweep;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::trials::Merge;
+use crate::engine::trials::{Completed, Controls, shard_range};
+use crate::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
+use crate::estimate::{compare, shard};
+use crate::exact::analyze;
+use crate::report::{self, expect, figures, trace};
+use crate::scenario::overrides::{self, Override};
+use crate::scenario::{self, Scenario};
+use clap::{Parser, Subcommand};
+use progress::Progress;
+
+#[derive(Parser)]
+#[command(
+    name = "replisim",
+    version,
+    about = "How durable is data under LRS, ZRS, GRS and GZRS?"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario and report durability per replication option.
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Change a scenario field, e.g. `--set failures.disk.afr=2%`
+        /// (repeatable; paths as in docs/scenario.md). Results go to
+        /// results/<name>/set/<the settings> unless --out is given.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Run only shard K of N (0-based, e.g. 2/8) and write a part for `merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Directory for the results [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the JSON summary to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Keep doubling the trials until every option's 95% interval is
+        /// within this fraction of its estimate (e.g. 0.1), or --max-trials.
+        #[arg(long, value_name = "FRACTION")]
+        rel_error: Option<f64>,
+        /// Budget for --rel-error.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_trials: u64,
+    },
+    /// Run a scenario and judge the expectations of its [expect] section.
+    /// Exits 0 when all hold, 3 when any fails, 1 on any other error.
+    Check {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Change a scenario field, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Also write the results (as `run` does) to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a scenario at every combination of the values given to --set;
+    /// writes sweep.csv, sweep.json and a chart of the nines.
+    Sweep {
+        #[command(flatten)]
+        args: RunArgs,
+        /// A field and its values, e.g. `--set failures.disk.afr=1%,2%,4%`
+        /// (repeatable: the full grid is run; the first field with several
+        /// values is the chart's x axis).
+        #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+        set: Vec<String>,
+        /// Directory for the results [default: results/<scenario name>/sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare options under the same failures in every trial (common random
+    /// numbers): each option's difference from the first, with a 95% interval
+    /// from paired samples.
+    Compare {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Options to compare, comma-separated, the baseline first [default:
+        /// all, in the scenario's order].
+        #[arg(long, value_name = "A,B,...")]
+        options: Option<String>,
+        /// Change a scenario field, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Directory for the results [default: results/<scenario name>/compare,
+        /// beside, not over, the run's own results].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Combine the parts of a sharded run into the summary one run gives.
+    Merge {
+        /// Part files written by `run --shard K/N`, all N of them.
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Directory for the results [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the JSON summary to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Solve the Markovian version of a scenario exactly (exponential
+    /// lifetimes and repairs, no detection delay): P(loss) and MTTDL per option.
+    Analyze {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Also write the figures as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// The event timeline of one trial (failures, repairs, outages,
+    /// failovers, losses) as text, plus trace.json, trace.svg and trace.png.
+    Trace {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Which trial (0-based), the same trial `run` simulates.
+        #[arg(long, default_value_t = 0)]
+        trial: u64,
+        /// Master seed (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Only this option's copies, losses and failovers.
+        #[arg(long, value_name = "NAME")]
+        option: Option<String>,
+        /// Every event, each repair and disk failure included.
+        #[arg(long)]
+        all: bool,
+        /// Directory for the files [default: results/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+/// The flags shared by `run`, `check` and `sweep`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario file (TOML); the embedded default scenario when omitted.
+    scenario: Option<PathBuf>,
+    /// Master seed (overrides the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of trials (overrides the scenario's `trials`).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// Worker threads; 0 uses every core. The result never depends on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+    /// How to estimate P(object lost): `rare` (rare-event method, for
+    /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
+    #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
+    method: MethodArg,
+}
+
+impl RunArgs {
+    /// The scenario file with `sets` applied.
+    fn load(&self, sets: &[String]) -> Result<Scenario, String> {
+        let overrides = parse_overrides(sets)?;
+        let (file, text) = self.source()?;
+        overrides::apply(&file, &text, &overrides).map_err(|e| e.to_string())
+    }
+
+    /// The scenario's file name and text.
+    fn source(&self) -> Result<(String, String), String> {
+        match &self.scenario {
+            Some(p) => scenario::read(p).map_err(|e| e.to_string()),
+            None => Ok((scenario::DEFAULT_FILE.into(), scenario::DEFAULT_TEXT.into())),
+        }
+    }
+
+    fn config(&self, s: &Scenario) -> Result<RunConfig, String> {
+        if self.trials == Some(0) {
+            return Err("--trials must be at least 1".into());
+        }
+        Ok(RunConfig {
+            seed: self.seed.unwrap_or(s.seed),
+            trials: self.trials.unwrap_or(s.trials),
+            threads: self.threads,
+            method: self.method.into(),
+        })
+    }
+}
+
+fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, String> {
+    sets.iter().map(|a| Override::parse(a)).collect()
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MethodArg {
+    Rare,
+    Plain,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Rare => Method::RareEvent,
+            MethodArg::Plain => Method::Plain,
+        }
+    }
+}
+
+/// Set by Ctrl-C: trials not yet started are skipped.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// `check`'s exit status when an expectation fails (1 is any other error,
+/// 2 a usage error).
+const EXPECTATION_FAILED: u8 = 3;
+
+/// The `replisim` command: parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let done = match cli.command {
+        Command::Validate { scenario } => {
+            let s = load(Some(&scenario))?;
+            print_out(&format!(
+                "{}: valid ({} options, {} disks, {} extents per option, {} expectations)\n",
+                scenario.display(),
+                s.system.options.len(),
+                s.system.topology.disks(),
+                s.system.extents,
+                s.expectations.len()
+            ))
+        }
+        Command::Run {
+            args,
+            set,
+            shard,
+            out,
+            json,
+            rel_error,
+            max_trials,
+        } => {
+            let s = args.load(&set)?;
+            let config = args.config(&s)?;
+            let stop = rel_error
+                .map(|f| stopping_rule(f, max_trials))
+                .transpose()?;
+            let out = out.unwrap_or_else(|| default_out(&s, &set));
+            match shard.as_deref().map(shard::parse_shard).transpose()? {
+                Some(_) if stop.is_some() => {
+                    Err("--rel-error decides the trials as it goes; it cannot be sharded".into())
+                }
+                Some((k, n)) => run_shard(&s, config, (k, n), &out, args.quiet),
+                None => run_whole(&s, config, stop, &out, json.as_deref(), args.quiet),
+            }
+        }
+        Command::Check { args, set, out } => return check(&args, &set, out.as_deref()),
+        Command::Sweep { args, set, out } => run_sweep(&args, &set, out),
+        Command::Compare {
+            args,
+            options,
+            set,
+            out,
+        } => {
+            let s = args.load(&set)?;
+            let config = args.config(&s)?;
+            let out = out.unwrap_or_else(|| default_out(&s, &set).join("compare"));
+            run_compare(&s, config, options.as_deref(), &out, args.quiet)
+        }
+        Command::Analyze { scenario, json } => {
+            let s = load(scenario.as_deref())?;
+            let exact = analyze::analyze(&s.system).map_err(|e| {
+                let message = format!("no exact chain for this scenario: {}", e.reason);
+                s.error_in(&e.field, &message).to_string()
+            })?;
+            if let Some(path) = json {
+                let text = report::pretty_json(&exact, "the exact result")?;
+                report::write_atomic(&path, &text)?;
+            }
+            print_out(&report::exact_table(&s, &exact))
+        }
+        Command::Trace {
+            scenario,
+            trial,
+            seed,
+            option,
+            all,
+            out,
+        } => {
+            let s = load(scenario.as_deref())?;
+            let option = option
+                .map(|name| trace::option_index(&s.system, &name))
+                .transpose()?;
+            let request = trace::TraceRequest {
+                seed: seed.unwrap_or(s.seed),
+                trial,
+                option,
+                all,
+            };
+            let traced = trace::trace(&s, &request)?;
+            print_out(&trace::text(&s.system, &traced, &request))?;
+            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            let written = trace::write(&s.system, &traced, option, &out)?;
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("wrote {}", names.join(", "));
+            Ok(())
+        }
+        Command::Merge { parts, out, json } => {
+            let parts = parts
+                .iter()
+                .map(|p| read_part(p).map(|part| (p.display().to_string(), part)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (first, sums) = shard::merge(&parts)?;
+            let s = scenario::from_source(&first.scenario_file, &first.scenario_text)
+                .map_err(|e| e.to_string())?;
+            let config = RunConfig {
+                seed: first.seed,
+                trials: first.trials,
+                threads: 0,
+                method: sums.method(),
+            };
+            let summary = estimate::summarize(&s, config, &sums);
+            let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            write_summary(&s, &summary, &out, json.as_deref(), None)
+        }
+    };
+    done.map(|()| ExitCode::SUCCESS)
+}
+
+/// results/<name>, or results/<name>/set/<the settings> for a run with
+/// `--set`, so that it never overwrites the scenario's own results.
+fn default_out(s: &Scenario, sets: &[String]) -> PathBuf {
+    let base = Path::new("results").join(&s.name);
+    match parse_overrides(sets) {
+        Ok(o) if !o.is_empty() => base.join("set").join(overrides::slug(&o)),
+        _ => base,
+    }
+}
+
+/// `replisim check`: runs the scenario and judges its expectations.
+fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode, String> {
+    let s = args.load(sets)?;
+    if s.expectations.is_empty() {
+        return Err(format!(
+            "{}: no [expect] section, so nothing to check (see docs/scenario.md)",
+            s.file
+        ));
+    }
+    let config = args.config(&s)?;
+    let done = simulate(&s, config, 0..config.trials, args.quiet, None)?;
+    let summary = estimate::summarize(&s, config, &done.acc);
+    if let Some(out) = out {
+        write_summary(&s, &summary, out, None, None)?;
+    }
+    let outcomes = expect::evaluate(&s.expectations, &summary);
+    print_out(&format!(
+        "check {}: {} trials, seed {}\n{}",
+        s.name,
+        summary.trials,
+        summary.seed,
+        expect::table(&outcomes)
+    ))?;
+    interrupted(done.completed_to, config.trials)?;
+    Ok(if expect::any_fails(&outcomes) {
+        ExitCode::from(EXPECTATION_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `replisim sweep`: every point validated first, then run in turn.
+fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<(), String> {
+    let axes = sweep::axes(sets)?;
+    let (file, text) = args.source()?;
+    let points = sweep::scenarios(&file, &text, &axes).map_err(|e| e.to_string())?;
+    let configs = points
+        .iter()
+        .map(|p| args.config(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<String> = sweep::grid(&axes)
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|o| o.arg.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let started = Instant::now();
+    let on_point = |i: usize, n: usize| {
+        if !args.quiet {
+            let so_far = started.elapsed().as_secs_f64();
+            eprintln!("[{}/{n}] {} ({so_far:.0} s so far)", i + 1, labels[i]);
+        }
+    };
+    let results = sweep::run(&points, &configs, &axes, &on_point)?;
+    let out = out.unwrap_or_else(|| Path::new("results").join(&points[0].name).join("sweep"));
+    let files = sweep::write(&axes, &results, &out)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    print_out(&format!(
+        "{}\nwrote {}\nwall time {:.1} s\n",
+        sweep::table(&axes, &results),
+        names.join(", "),
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// Runs trials `range`, with the progress bar and Ctrl-C wired in; with a
+/// baseline, also records paired differences from it (whole runs only).
+fn simulate(
+    s: &Scenario,
+    config: RunConfig,
+    range: std::ops::Range<u64>,
+    quiet: bool,
+    baseline: Option<usize>,
+) -> Result<Completed<RunSums>, String> {
+    // Without a handler Ctrl-C still ends the run, just without a result.
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let first = s.system.options.first().map_or("", |o| o.name.as_str());
+    let progress = Progress::new(range.end - range.start, quiet, first);
+    let on_block = |block: &RunSums| progress.block_done(block);
+    let controls = Controls {
+        stop: Some(&STOP),
+        on_block: Some(&on_block),
+    };
+    let done = match baseline {
+        Some(b) => estimate::simulate_paired(s, config, b, &controls),
+        None => estimate::simulate(s, config, range, &controls),
+    };
+    progress.finish();
+    done
+}
+
+fn stopping_rule(target: f64, max_trials: u64) -> Result<StoppingRule, String> {
+    if !(target > 0.0 && target < 1.0) {
+        return Err(format!(
+            "--rel-error takes a fraction between 0 and 1 (e.g. 0.1), got {target}"
+        ));
+    }
+    Ok(StoppingRule {
+        rel_error: target,
+        max_trials,
+        met: false,
+    })
+}
+
+fn run_whole(
+    s: &Scenario,
+    mut config: RunConfig,
+    stop: Option<StoppingRule>,
+    out: &Path,
+    json: Option<&Path>,
+    quiet: bool,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let mut done = simulate(s, config, 0..config.trials, quiet, None)?;
+    let mut summary = estimate::summarize(s, config, &done.acc);
+    if let Some(mut rule) = stop {
+        // Doubling rounds over consecutive trial ranges: the sums are exact,
+        // so the result equals one run of the final number of trials.
+        while !rule.holds(&summary) && done.completed_to == config.trials {
+            let next = (config.trials * 2).min(rule.max_trials);
+            if next <= config.trials {
+                break;
+            }
+            let more = simulate(s, config, config.trials..next, quiet, None)?;
+            done.acc.merge(more.acc);
+            done.completed_to = more.completed_to;
+            config.trials = next;
+            summary = estimate::summarize(s, config, &done.acc);
+        }
+        rule.met = rule.holds(&summary);
+        summary.stopping = Some(rule);
+    }
+    write_summary(s, &summary, out, json, None)?;
+    print_out(&format!(
+        "wall time {:.1} s on {} threads\n",
+        started.elapsed().as_secs_f64(),
+        threads_used(config.threads)
+    ))?;
+    interrupted(done.completed_to, config.trials)
+}
+
+fn threads_used(threads: usize) -> usize {
+    if threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        threads
+    }
+}
+
+fn run_shard(
+    s: &Scenario,
+    config: RunConfig,
+    (k, n): (u64, u64),
+    out: &Path,
+    quiet: bool,
+) -> Result<(), String> {
+    let range = shard_range(config.trials, k, n);
+    let (start, end) = (range.start, range.end);
+    let done = simulate(s, config, range, quiet, None)?;
+    let part = shard::Part {
+        format: shard::FORMAT.to_string(),
+        scenario_file: s.file.clone(),
+        scenario_text: s.text.clone(),
+        seed: config.seed,
+        trials: config.trials,
+        shard: [k, n],
+        sums: done.acc,
+    };
+    let text = serde_json::to_string(&part).map_err(|e| format!("cannot encode the part: {e}"))?;
+    let path = out.join(shard::part_file_name(k, n));
+    report::write_atomic(&path, &(text + "\n"))?;
+    print_out(&format!(
+        "shard {k}/{n}: trials {start}..{end} written to {}\n",
+        path.display()
+    ))?;
+    interrupted(done.completed_to, end)
+}
+
+/// Runs every option with paired differences from the first listed, writes
+/// the run's files and compare.json/compare.csv, and prints the comparison.
+fn run_compare(
+    s: &Scenario,
+    config: RunConfig,
+    options: Option<&str>,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), String> {
+    let listed = compare::select(&s.system, options)?;
+    let done = simulate(s, config, 0..config.trials, quiet, Some(listed[0]))?;
+    let summary = estimate::summarize(s, config, &done.acc);
+    let comparison = compare::comparison(&s.system, &summary, &done.acc, &listed)?;
+    let (json_text, csv_text) = (
+        report::compare::json(&comparison)?,
+        report::compare::csv(&comparison)?,
+    );
+    write_summary(s, &summary, out, None, Some(&comparison))?;
+    report::write_atomic(&out.join("compare.json"), &json_text)?;
+    report::write_atomic(&out.join("compare.csv"), &csv_text)?;
+    print_out(&format!(
+        "\n{}\nwrote {}/compare.json and compare.csv\n",
+        report::compare::table(&comparison),
+        out.display()
+    ))?;
+    interrupted(done.completed_to, config.trials)
+}
+
+/// Writes summary.json and summary.csv (and `json`), the figures and
+/// report.html (with the comparison, if any), then prints the table.
+fn write_summary(
+    s: &Scenario,
+    summary: &Summary,
+    out: &Path,
+    json: Option<&Path>,
+    comparison: Option<&compare::Comparison>,
+) -> Result<(), String> {
+    // Render everything before writing anything.
+    let json_text = report::json(summary)?;
+    let csv_text = report::csv(summary)?;
+    report::write_atomic(&out.join("summary.json"), &json_text)?;
+    report::write_atomic(&out.join("summary.csv"), &csv_text)?;
+    if let Some(path) = json {
+        report::write_atomic(path, &json_text)?;
+    }
+    let files = figures::write(summary, s, out, comparison)?;
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let written = format!(
+        "\nwrote {}/summary.json, summary.csv, {}\n",
+        out.display(),
+        names.join(", ")
+    );
+    print_out(&(report::table(summary) + &written))
+}
+
+/// An interrupted run has written what it finished; it still exits non-zero.
+fn interrupted(completed_to: u64, end: u64) -> Result<(), String> {
+    if STOP.load(Ordering::Relaxed) && completed_to < end {
+        return Err(format!(
+            "interrupted: trials up to {completed_to} of {end} finished; the result written is marked partial"
+        ));
+    }
+    Ok(())
+}
+
+fn read_part(path: &Path) -> Result<shard::Part, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a replisim part: {e}", path.display()))
+}
+
+/// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.
+fn print_out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn load(path: Option<&Path>) -> Result<Scenario, String> {
+    match path {
+        Some(p) => scenario::load(p),
+        None => scenario::default_scenario(),
+    }
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,137 @@
+//! The comparison of options (`replisim compare`) for people and files: the
+//! table, `compare.json` and `compare.csv`. The paired differences
+//! themselves are estimated in [`crate::estimate::compare`].
+
+use crate::estimate::compare::{Comparison, Metric};
+use crate::report;
+
+/// The table's label, unit included.
+fn label(m: Metric) -> &'static str {
+    match m {
+        Metric::ObjectLoss => "P(object lost)",
+        Metric::BytesLost => "bytes lost",
+        Metric::ReadDown => "read down (min/y)",
+        Metric::WriteDown => "write down (min/y)",
+        Metric::Failovers => "failovers/y",
+        Metric::RepairBytes => "repair traffic",
+    }
+}
+
+/// How a number of this metric is printed.
+fn show(m: Metric, x: f64) -> String {
+    match m {
+        Metric::ObjectLoss => report::sci(x),
+        Metric::BytesLost | Metric::RepairBytes => report::bytes(x),
+        Metric::ReadDown | Metric::WriteDown | Metric::Failovers => format!("{x:.4}"),
+    }
+}
+
+const HEADER: [&str; 7] = [
+    "metric",
+    "option",
+    "estimate",
+    "− baseline",
+    "95% CI of difference",
+    "ratio",
+    "pairs",
+];
+
+/// One row per option and metric, grouped by metric.
+fn rows(c: &Comparison) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for (i, &m) in Metric::ALL.iter().enumerate() {
+        for o in &c.options {
+            let d = &o.differences[i];
+            let ci = d.difference_ci95.map_or("-".to_string(), |[lo, hi]| {
+                format!("[{}, {}]", show(m, lo), show(m, hi))
+            });
+            rows.push(vec![
+                label(m).to_string(),
+                o.option.clone(),
+                show(m, d.value),
+                show(m, d.difference),
+                ci,
+                d.ratio.map_or("-".to_string(), ratio),
+                format!("{} by {}", d.pairs, d.paired_by),
+            ]);
+        }
+    }
+    rows
+}
+
+/// A ratio readable whether it is near 1 or many decades away.
+fn ratio(r: f64) -> String {
+    if (0.01..1000.0).contains(&r) {
+        format!("{r:.3}")
+    } else {
+        report::sci(r)
+    }
+}
+
+/// Header and rows of the comparison table.
+pub fn table_rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    (HEADER.to_vec(), rows(c))
+}
+
+/// The comparison as a text table.
+pub fn table(c: &Comparison) -> String {
+    format!(
+        "compare {}: {} trials of {} year(s), seed {}, baseline {} ({})\n\
+         differences from paired samples under common random numbers\n\n{}",
+        c.scenario,
+        c.trials,
+        c.horizon_years,
+        c.seed,
+        c.baseline,
+        c.method,
+        report::grid(&HEADER, &rows(c))
+    )
+}
+
+/// compare.json.
+pub fn json(c: &Comparison) -> Result<String, String> {
+    report::pretty_json(c, "the comparison")
+}
+
+/// compare.csv: one line per option and metric, numbers in full.
+pub fn csv(c: &Comparison) -> Result<String, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let bad = |e: csv::Error| format!("cannot encode the comparison: {e}");
+    w.write_record([
+        "metric",
+        "unit",
+        "option",
+        "baseline_option",
+        "value",
+        "baseline",
+        "difference",
+        "difference_ci95_lo",
+        "difference_ci95_hi",
+        "ratio",
+        "pairs",
+        "paired_by",
+    ])
+    .map_err(bad)?;
+    for o in &c.options {
+        for d in &o.differences {
+            let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+            w.write_record([
+                d.metric.to_string(),
+                d.unit.to_string(),
+                o.option.clone(),
+                c.baseline.clone(),
+                d.value.to_string(),
+                d.baseline.to_string(),
+                d.difference.to_string(),
+                opt(d.difference_ci95.map(|c| c[0])),
+                opt(d.difference_ci95.map(|c| c[1])),
+                opt(d.ratio),
+                d.pairs.to_string(),
+                d.paired_by.to_string(),
+            ])
+            .map_err(bad)?;
+        }
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
