@@ -321,6 +321,7 @@ pub fn normal_quantile_two_sided(confidence: f64) -> f64 {
 /// [`MeanAccumulator`] fed every trial's value at c, at a fraction of the
 /// cost. Merges exactly, in any split.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CurveSumsData")]
 pub struct CurveSums {
     n: u64,
     /// Change in the count of nonzero values at each checkpoint.
@@ -328,6 +329,39 @@ pub struct CurveSums {
     sum: Vec<ExactSum>,
     sum_sq: Vec<ExactSum>,
     has_negative: bool,
+}
+
+/// `CurveSums` as read from a file, before its arrays are checked to be of
+/// one length (a crafted part must be an error, not an index panic).
+#[derive(Deserialize)]
+struct CurveSumsData {
+    n: u64,
+    nonzero: Vec<i64>,
+    sum: Vec<ExactSum>,
+    sum_sq: Vec<ExactSum>,
+    has_negative: bool,
+}
+
+impl TryFrom<CurveSumsData> for CurveSums {
+    type Error = String;
+
+    fn try_from(d: CurveSumsData) -> Result<Self, String> {
+        if d.sum.len() != d.nonzero.len() || d.sum_sq.len() != d.nonzero.len() {
+            return Err(format!(
+                "curve sums of {}, {} and {} checkpoints; they must be of one length",
+                d.nonzero.len(),
+                d.sum.len(),
+                d.sum_sq.len()
+            ));
+        }
+        Ok(Self {
+            n: d.n,
+            nonzero: d.nonzero,
+            sum: d.sum,
+            sum_sq: d.sum_sq,
+            has_negative: d.has_negative,
+        })
+    }
 }
 
 impl CurveSums {

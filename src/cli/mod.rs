@@ -238,7 +238,7 @@ pub fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("{message}");
+            print_err(&message);
             ExitCode::FAILURE
         }
     }
@@ -328,7 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             let written = trace::write(&s.system, &traced, option, &out)?;
             let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-            eprintln!("wrote {}", names.join(", "));
+            print_err(&format!("wrote {}", names.join(", ")));
             Ok(())
         }
         Command::Merge { parts, out, json } => {
@@ -336,15 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .iter()
                 .map(|p| read_part(p).map(|part| (p.display().to_string(), part)))
                 .collect::<Result<Vec<_>, _>>()?;
-            let (first, sums) = shard::merge(&parts)?;
-            let s = scenario::from_source(&first.scenario_file, &first.scenario_text)
-                .map_err(|e| e.to_string())?;
-            let config = RunConfig {
-                seed: first.seed,
-                trials: first.trials,
-                threads: 0,
-                method: sums.method(),
-            };
+            let (s, config, sums) = shard::merged(&parts)?;
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             write_summary(&s, &summary, &out, json.as_deref(), None)
@@ -416,7 +408,11 @@ fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<()
     let on_point = |i: usize, n: usize| {
         if !args.quiet {
             let so_far = started.elapsed().as_secs_f64();
-            eprintln!("[{}/{n}] {} ({so_far:.0} s so far)", i + 1, labels[i]);
+            print_err(&format!(
+                "[{}/{n}] {} ({so_far:.0} s so far)",
+                i + 1,
+                labels[i]
+            ));
         }
     };
     let results = sweep::run(&points, &configs, &axes, &on_point)?;
@@ -532,6 +528,7 @@ fn run_shard(
         seed: config.seed,
         trials: config.trials,
         shard: [k, n],
+        method: config.method,
         sums: done.acc,
     };
     let text = serde_json::to_string(&part).map_err(|e| format!("cannot encode the part: {e}"))?;
@@ -627,6 +624,13 @@ fn print_out(text: &str) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// Prints a line to stderr. Status and errors must never fail the run: a
+/// closed or full stderr loses the line, and the exit status still tells.
+fn print_err(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 fn load(path: Option<&Path>) -> Result<Scenario, String> {

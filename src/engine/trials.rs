@@ -72,6 +72,12 @@ pub struct Completed<A> {
     pub completed_to: u64,
 }
 
+/// Blocks run between two merges: after each wave the finished blocks are
+/// merged in index order and dropped, so a run holds at most this many
+/// blocks' accumulators whatever its length (a block's is up to about
+/// 0.1 MB), while a wave is long enough that threads rarely wait at its end.
+pub const WAVE_BLOCKS: u64 = 256;
+
 /// Runs trials `trials.start..trials.end` on `threads` threads (0 = all
 /// cores). Each trial records its observation into the accumulator of its
 /// block; blocks are merged in index order. Blocks are aligned to multiples
@@ -88,38 +94,49 @@ where
     A: Merge + Send,
     F: Fn(u64, &mut A) + Sync,
 {
-    let blocks: Vec<Range<u64>> = (trials.start..trials.end)
-        .step_by(BLOCK as usize)
-        .map(|start| start..(start + BLOCK).min(trials.end))
-        .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
     let stopped = || controls.stop.is_some_and(|s| s.load(Ordering::Relaxed));
-    let per_block: Vec<Option<(A, u64)>> = pool.install(|| {
-        blocks
-            .into_par_iter()
-            .map(|block| {
-                if stopped() {
-                    return None;
-                }
-                let mut acc = new_acc();
-                let end = block.end;
-                block.for_each(|t| trial(t, &mut acc));
-                if let Some(report) = controls.on_block {
-                    report(&acc);
-                }
-                Some((acc, end))
-            })
-            .collect()
-    });
+    let blocks = trials.end.saturating_sub(trials.start).div_ceil(BLOCK);
+    let block = |b: u64| {
+        let start = trials.start + b * BLOCK;
+        start..(start + BLOCK).min(trials.end)
+    };
     let mut done = Completed {
         acc: new_acc(),
         completed_to: trials.start,
     };
-    for (acc, end) in per_block.into_iter().map_while(|b| b) {
-        done.acc.merge(acc);
-        done.completed_to = end;
+    let mut first = 0;
+    while first < blocks {
+        let last = (first + WAVE_BLOCKS).min(blocks);
+        let wave: Vec<Option<(A, u64)>> = pool.install(|| {
+            (first..last)
+                .into_par_iter()
+                .map(|b| {
+                    if stopped() {
+                        return None;
+                    }
+                    let mut acc = new_acc();
+                    let range = block(b);
+                    let end = range.end;
+                    range.for_each(|t| trial(t, &mut acc));
+                    if let Some(report) = controls.on_block {
+                        report(&acc);
+                    }
+                    Some((acc, end))
+                })
+                .collect()
+        });
+        for finished in wave {
+            // A stop keeps the longest prefix of finished blocks.
+            let Some((acc, end)) = finished else {
+                return Ok(done);
+            };
+            done.acc.merge(acc);
+            done.completed_to = end;
+        }
+        first = last;
     }
     Ok(done)
 }
@@ -164,6 +181,38 @@ mod tests {
         assert_eq!(one, draws(2));
         assert_eq!(one, draws(5));
         assert_eq!(one[17], trial_rng(7, 17, 0).next_u64());
+    }
+
+    #[test]
+    fn waves_merge_in_trial_order_and_a_stop_keeps_a_prefix() {
+        // Three waves and a bit: the order and the count must not depend on
+        // where the waves end.
+        let trials = (2 * WAVE_BLOCKS + 3) * BLOCK + 17;
+        let run = run_trials(
+            5..trials,
+            2,
+            Draws::default,
+            |t, a| a.0.push(t),
+            &Controls::default(),
+        )
+        .unwrap();
+        assert_eq!(run.completed_to, trials);
+        assert!(run.acc.0.iter().copied().eq(5..trials));
+        // A stop raised during the second wave keeps whole blocks only, a
+        // prefix ending at or after the first wave.
+        let stop = AtomicBool::new(false);
+        let raise = |a: &Draws| {
+            if a.0.first().is_some_and(|&t| t >= WAVE_BLOCKS * BLOCK + 5) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        };
+        let controls = Controls {
+            stop: Some(&stop),
+            on_block: Some(&raise),
+        };
+        let run = run_trials(5..trials, 2, Draws::default, |t, a| a.0.push(t), &controls).unwrap();
+        assert!(run.completed_to >= WAVE_BLOCKS * BLOCK + 5 && run.completed_to < trials);
+        assert!(run.acc.0.iter().copied().eq(5..run.completed_to));
     }
 
     #[test]

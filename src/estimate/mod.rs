@@ -37,7 +37,8 @@ pub struct RunConfig {
 }
 
 /// How the per-object loss probability is estimated.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// The rare-event method of [`crate::estimate::rare`], beside the fleet trials.
     #[default]
@@ -230,6 +231,23 @@ impl Serialize for Spread {
 impl<'de> Deserialize<'de> for Spread {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let data = SpreadData::deserialize(d)?;
+        // A crafted part must be an error here, not a panic in a quantile.
+        let in_buckets = data
+            .buckets
+            .iter()
+            .try_fold(0u64, |total, &(_, n)| total.checked_add(n));
+        if in_buckets != Some(data.count) {
+            return Err(serde::de::Error::custom(format!(
+                "a distribution of {} values whose buckets do not hold as many",
+                data.count
+            )));
+        }
+        if data.count > 0 && data.min > data.max {
+            return Err(serde::de::Error::custom(format!(
+                "a distribution whose min {} exceeds its max {}",
+                data.min, data.max
+            )));
+        }
         let mut spread = Spread {
             count: data.count,
             sum: data.sum.parse().map_err(serde::de::Error::custom)?,
@@ -850,6 +868,38 @@ impl RunSums {
         } else {
             Method::RareEvent
         }
+    }
+
+    /// Whether these sums can be those of `trials` trials (or fewer: an
+    /// interrupted run) of `system`: one set per option, as many trials in
+    /// each, rare-event and paired sums for every option or none. Sums read
+    /// from a file are checked so, and a mismatch is an error rather than
+    /// options silently left out.
+    pub fn check_fits(&self, system: &System, trials: u64) -> Result<(), String> {
+        let n = system.options.len();
+        let per_option = |what: &str, len: usize, optional: bool| {
+            if len == n || (optional && len == 0) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the sums hold {what} for {len} option(s), the scenario has {n}"
+                ))
+            }
+        };
+        per_option("fleet figures", self.options.len(), false)?;
+        per_option("rare-event figures", self.rare.len(), true)?;
+        per_option("paired differences", self.pairs.len(), true)?;
+        let done = self.trials();
+        if done > trials {
+            return Err(format!("the sums hold {done} trials of a run of {trials}"));
+        }
+        if let Some(o) = self.options.iter().find(|o| o.object_loss.count() != done) {
+            return Err(format!(
+                "the options' sums hold different numbers of trials ({} and {done})",
+                o.object_loss.count()
+            ));
+        }
+        Ok(())
     }
 
     /// Trials recorded.

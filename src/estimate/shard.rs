@@ -7,10 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::trials::shard_range;
-use crate::estimate::RunSums;
+use crate::estimate::{Method, RunConfig, RunSums};
+use crate::scenario::{self, Scenario};
 
 /// Identifies the file format of a part.
-pub const FORMAT: &str = "replisim-part/3";
+pub const FORMAT: &str = "replisim-part/4";
 
 /// One shard's result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -24,6 +25,9 @@ pub struct Part {
     pub trials: u64,
     /// [K, N]: this is shard K (0-based) of N.
     pub shard: [u64; 2],
+    /// The method asked for (`--method`), which an empty shard's sums
+    /// cannot show, and which decides the summary's notes.
+    pub method: Method,
     pub sums: RunSums,
 }
 
@@ -51,6 +55,14 @@ pub fn part_file_name(k: u64, n: u64) -> String {
 pub fn merge(parts: &[(String, Part)]) -> Result<(&Part, RunSums), String> {
     let (first_file, first) = parts.first().ok_or("merge needs at least one part")?;
     let n = first.shard[1];
+    // Every shard must be given, so N above the parts' count is an error
+    // found before anything is allocated for N.
+    if n == 0 || n > parts.len() as u64 {
+        return Err(format!(
+            "{first_file}: the run has N = {n} shards but {} part(s) are given; give every part once",
+            parts.len()
+        ));
+    }
     let mut by_shard: Vec<Option<&Part>> = vec![None; n as usize];
     for (file, part) in parts {
         check_same(file, part, first_file, first)?;
@@ -84,6 +96,23 @@ pub fn merge(parts: &[(String, Part)]) -> Result<(&Part, RunSums), String> {
     Ok((first, total))
 }
 
+/// Parts merged as `merge` reports them: the scenario they ran (from the
+/// text they carry), the run's settings and the summed trials, checked to
+/// fit that scenario (one set of sums per option, as many trials in each).
+pub fn merged(parts: &[(String, Part)]) -> Result<(Scenario, RunConfig, RunSums), String> {
+    let (first, sums) = merge(parts)?;
+    let s = scenario::from_source(&first.scenario_file, &first.scenario_text)
+        .map_err(|e| e.to_string())?;
+    sums.check_fits(&s.system, first.trials)?;
+    let config = RunConfig {
+        seed: first.seed,
+        trials: first.trials,
+        threads: 0,
+        method: first.method,
+    };
+    Ok((s, config, sums))
+}
+
 fn check_same(file: &str, part: &Part, first_file: &str, first: &Part) -> Result<(), String> {
     let differs = |what: &str| {
         Err(format!(
@@ -102,7 +131,7 @@ fn check_same(file: &str, part: &Part, first_file: &str, first: &Part) -> Result
     if part.seed != first.seed {
         return differs("the seed");
     }
-    if part.sums.method() != first.sums.method() {
+    if part.method != first.method {
         return differs("the method (--method)");
     }
     if part.trials != first.trials {

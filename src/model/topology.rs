@@ -65,10 +65,22 @@ impl Shape {
         ]
     }
 
-    /// Disks in one region of this shape.
+    /// Disks in one region of this shape; u64::MAX when the product
+    /// overflows (five fan-outs of up to 2^32 can reach 2^160), so that a
+    /// limit on the count refuses it instead of seeing a wrapped count.
     pub fn disks(&self) -> u64 {
-        self.fanout().iter().map(|&n| u64::from(n)).product()
+        self.fanout()
+            .iter()
+            .try_fold(1u64, |product, &n| product.checked_mul(u64::from(n)))
+            .unwrap_or(u64::MAX)
     }
+}
+
+/// Disks in all `regions`, saturating like [`Shape::disks`].
+pub fn total_disks(regions: &[Region]) -> u64 {
+    regions
+        .iter()
+        .fold(0u64, |sum, r| sum.saturating_add(r.shape.disks()))
 }
 
 /// A region as the scenario names it.
@@ -117,7 +129,7 @@ pub struct Topology {
 impl Topology {
     /// Builds the hierarchy; fails if it exceeds u32 disk indices.
     pub fn build(regions: Vec<Region>, disk_bytes: u64) -> Result<Self, String> {
-        let total: u64 = regions.iter().map(|r| r.shape.disks()).sum();
+        let total = total_disks(&regions);
         if total > u64::from(u32::MAX) {
             return Err(format!(
                 "{total} disks is more than replisim supports (2^32)"

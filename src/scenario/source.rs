@@ -34,14 +34,46 @@ impl fmt::Display for ScenarioError {
         write!(f, ": {}", self.message)?;
         if let (Some(text), Some((line, column))) = (&self.line_text, self.position) {
             let gutter = line.to_string().len();
+            let (shown, caret) = excerpt(text, column);
             write!(
                 f,
-                "\n{:gutter$} |\n{line} | {text}\n{:gutter$} | {:>column$}",
-                "", "", "^"
+                "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {}^",
+                "",
+                "",
+                " ".repeat(caret)
             )?;
         }
         Ok(())
     }
+}
+
+/// Characters of a long line shown on each side of the mistake.
+const EXCERPT_CHARS: usize = 60;
+
+/// The part of `line` to show around 1-based byte `column`, and the caret's
+/// offset in characters: the whole line when short, else a window with `…`
+/// at the cut ends (a minified or generated file can have one huge line).
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let at = line
+        .char_indices()
+        .take_while(|&(i, _)| i < column.saturating_sub(1))
+        .count();
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= 2 * EXCERPT_CHARS {
+        return (line.to_string(), at);
+    }
+    let start = at.saturating_sub(EXCERPT_CHARS);
+    let end = (at + EXCERPT_CHARS).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut caret = at - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
 }
 
 impl std::error::Error for ScenarioError {}
@@ -219,5 +251,24 @@ mod tests {
         let shown = src.error_in("failures.disk.afr", "must be ≥ 0").to_string();
         assert!(shown.starts_with("s.toml:4:7: error in `failures.disk.afr`: must be ≥ 0"));
         assert!(shown.contains("4 | afr = -1"), "{shown}");
+        assert!(shown.ends_with("\n  |       ^"), "{shown}");
+    }
+
+    #[test]
+    fn a_mistake_far_along_a_long_line_shows_a_window_with_the_caret_under_it() {
+        // Found by fuzzing: a column of 65,536 or more overflowed the
+        // formatter's width and panicked.
+        let text = format!("seed = 1\nname = \"{}\", afr = -1\n", "x".repeat(70_000));
+        let src = Source::new("s.toml", &text);
+        let at = text.find("-1").unwrap();
+        let shown = src.error_at(Some(at..at + 2), "bad").to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let (excerpt, caret) = (lines[2], lines[3]);
+        assert!(
+            excerpt.starts_with("2 | …") && excerpt.len() < 200,
+            "{excerpt}"
+        );
+        let under = caret.chars().count() - 1;
+        assert_eq!(excerpt.chars().nth(under), Some('-'), "{shown}");
     }
 }

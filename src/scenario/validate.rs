@@ -43,7 +43,7 @@ const MAX_OPTIONS: usize = 1024;
 
 pub fn system(file: &ScenarioFile) -> Result<System> {
     let regions = regions(file)?;
-    let disks: u64 = regions.iter().map(|r| r.shape.disks()).sum();
+    let disks = crate::model::topology::total_disks(&regions);
     check_memory("topology", "disks", disks, BYTES_PER_DISK)?;
     let disk_bytes = (file.topology.disk_capacity.0 as f64 * file.topology.fill.0).round() as u64;
     if file.topology.fill.0 > 1.0 {
@@ -274,6 +274,14 @@ fn copy_group(spec: &CopyGroupSpec, region: u32, path: &str) -> Result<CopyGroup
                 spread.name(),
                 within.name()
             ),
+        );
+    }
+    // Bounded here, so that no sum of groups' copies can overflow.
+    let max = crate::model::world::MAX_COPIES;
+    if spec.copies.0 as usize > max {
+        return err(
+            format!("{path}.copies"),
+            format!("{} copies; an option keeps at most {max}", spec.copies.0),
         );
     }
     Ok(group(spec.copies.0, region, within, spread))

@@ -1,0 +1,170 @@
+//! Inputs that once panicked, wrapped around or were silently accepted
+//! (issue 17, from fuzzing and from trying replisim as a user would): each
+//! now ends in a clear error, never a panic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn replisim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts `o` failed with exit status 1 and no panic, saying `says`.
+fn refused(o: &Output, says: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(says), "expected `{says}` in: {err}");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+#[test]
+fn fan_outs_whose_product_wraps_are_refused_in_a_file_and_by_set() {
+    // 65,536^4 = 2^64 wrapped to 0 disks, passed the memory check and
+    // divided by zero in Topology::build.
+    let dir = tempfile::tempdir().unwrap();
+    let text = "seed = 1\n[topology]\nzones = 65536\nfacilities_per_zone = 65536\nracks_per_facility = 65536\nnodes_per_rack = 65536\n";
+    let file = write(dir.path(), "wide.toml", text);
+    refused(&replisim(&["validate", &file]), "wide.toml:2:");
+    refused(&replisim(&["validate", &file]), "GiB limit");
+    let sets = [
+        "topology.zones=65536",
+        "topology.facilities_per_zone=65536",
+        "topology.racks_per_facility=65536",
+        "topology.nodes_per_rack=65536",
+    ];
+    let mut args = vec!["run", "--trials", "1"];
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    refused(&replisim(&args), "GiB limit");
+}
+
+#[test]
+fn a_copy_count_that_would_overflow_the_option_total_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "seed = 1\noptions = []\n[[custom]]\nname = \"X\"\ncopies = 3\nwithin = \"region\"\nspread = \"zone\"\nsecondary = { copies = 4294967295, within = \"region\", spread = \"disk\" }\n";
+    let file = write(dir.path(), "copies.toml", text);
+    let o = replisim(&["validate", &file]);
+    refused(&o, "custom[0].secondary.copies");
+    refused(&o, "at most 16");
+}
+
+#[test]
+fn an_error_with_stderr_closed_still_exits_1() {
+    // eprintln! panicked on a closed stderr: exit 101.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" run /nonexistent/scenario.toml 2>&-")
+        .arg(env!("CARGO_BIN_EXE_replisim"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// A small run split into `n` shards (the first ones empty, 6 trials being
+/// less than a block); returns the part files.
+fn parts(dir: &Path, n: u64) -> Vec<String> {
+    (0..n)
+        .map(|k| {
+            let shard = format!("{k}/{n}");
+            let out = dir.to_str().unwrap();
+            let o = replisim(&[
+                "run",
+                "--set",
+                "data.size=\"50GB\"",
+                "--trials",
+                "6",
+                "--quiet",
+                "--shard",
+                &shard,
+                "--out",
+                out,
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            dir.join(format!("part-{k}-of-{n}.json"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn empty_shards_merge_to_the_bytes_of_one_run() {
+    // Empty shards had no sums per option, so their method read as plain
+    // and merge refused them ("method differs").
+    let dir = tempfile::tempdir().unwrap();
+    let files = parts(dir.path(), 3);
+    let merged = dir.path().join("merged");
+    let mut args = vec!["merge", "--out", merged.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let o = replisim(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let whole = dir.path().join("whole");
+    let o = replisim(&[
+        "run",
+        "--set",
+        "data.size=\"50GB\"",
+        "--trials",
+        "6",
+        "--quiet",
+        "--out",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |d: &Path| std::fs::read(d.join("summary.json")).unwrap();
+    assert_eq!(read(&merged), read(&whole));
+}
+
+/// The part `file` with `edit` applied to its JSON, saved beside it.
+fn crafted(file: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let mut part: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    edit(&mut part);
+    let path = format!("{file}.crafted.json");
+    std::fs::write(&path, part.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn crafted_parts_are_refused_before_anything_is_allocated_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = parts(dir.path(), 1);
+    let merge = |file: &str| {
+        let out = dir.path().join("m");
+        replisim(&["merge", "--out", out.to_str().unwrap(), file])
+    };
+    // N of 10^18 or 2^64 − 1 shards: an 8 EB table, or a capacity panic.
+    for n in [1_000_000_000_000_000_000u64, u64::MAX] {
+        let file = crafted(&files[0], |p| p["shard"] = serde_json::json!([0, n]));
+        refused(&merge(&file), &format!("N = {n} shards but 1 part(s)"));
+    }
+    // Sums for fewer options than the scenario has: 3 of 4 options were
+    // silently dropped.
+    let file = crafted(&files[0], |p| {
+        p["sums"]["options"].as_array_mut().unwrap().truncate(1);
+    });
+    refused(
+        &merge(&file),
+        "fleet figures for 1 option(s), the scenario has 4",
+    );
+    // Curve sums of unequal lengths indexed out of bounds.
+    let file = crafted(&files[0], |p| {
+        let curve = &mut p["sums"]["options"][0]["by_checkpoint"]["sum"];
+        curve.as_array_mut().unwrap().pop();
+    });
+    refused(&merge(&file), "they must be of one length");
+}
