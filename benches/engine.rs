@@ -58,10 +58,7 @@ fn run_hold<M: Model<Event = u32>>(model: &mut M, n: u32) -> RunEnd {
     for e in 0..n {
         sim.schedule(u64::from(e), e);
     }
-    let limits = Limits {
-        horizon: u64::MAX,
-        max_events: EVENTS,
-    };
+    let limits = Limits::new(u64::MAX, EVENTS);
     run(model, &mut sim, limits)
 }
 

@@ -6,7 +6,7 @@
 //!
 //! CI runs a fixed budget; a longer run sets the count, e.g.
 //! `FUZZ_INPUTS=1000000 cargo test --release --test fuzz -- --nocapture`
-//! (about 2 minutes per million inputs on 2 cores), and `FUZZ_SEED`
+//! (about a minute per million inputs on 2 busy cores), and `FUZZ_SEED`
 //! chooses another sequence. libFuzzer runs the same targets with
 //! `cargo fuzz run scenario` from `fuzz/` (docs/fuzzing.md).
 

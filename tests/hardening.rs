@@ -149,8 +149,13 @@ fn crafted_parts_are_refused_before_anything_is_allocated_for_them() {
     };
     // N of 10^18 or 2^64 − 1 shards: an 8 EB table, or a capacity panic.
     for n in [1_000_000_000_000_000_000u64, u64::MAX] {
-        let file = crafted(&files[0], |p| p["shard"] = serde_json::json!([0, n]));
-        refused(&merge(&file), &format!("N = {n} shards but 1 part(s)"));
+        // The last shard of N holds the run's only block, as this part does.
+        let file = crafted(&files[0], |p| p["shard"] = serde_json::json!([n - 1, n]));
+        let named = format!(
+            "missing shards: 0/{n}, 1/{n}, 2/{n}, 3/{n}, 4/{n}, 5/{n}, 6/{n}, 7/{n} and {} more",
+            n - 9
+        );
+        refused(&merge(&file), &named);
     }
     // Sums for fewer options than the scenario has: 3 of 4 options were
     // silently dropped.
@@ -167,4 +172,51 @@ fn crafted_parts_are_refused_before_anything_is_allocated_for_them() {
         curve.as_array_mut().unwrap().pop();
     });
     refused(&merge(&file), "they must be of one length");
+}
+
+#[test]
+fn a_runaway_trial_ends_within_its_wall_time_naming_the_field() {
+    // Outages 0 s apart ran one trial for over 420 s, and Ctrl-C was read
+    // only between blocks of 256 trials.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let o = replisim(&[
+        "run",
+        "--set",
+        "outages.zone.between=\"0s\"",
+        "--trials",
+        "2",
+        "--quiet",
+        "--max-trial-time",
+        "1s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    refused(&o, "ran out of its 1 s of wall time");
+    refused(
+        &o,
+        "set them off came from `outages.zone`; is `between` (or `rate`) far too short?",
+    );
+    assert!(
+        started.elapsed().as_secs_f64() < 20.0,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!out.exists(), "a run that failed wrote results");
+}
+
+#[test]
+fn a_trace_that_would_not_fit_its_budget_is_refused_naming_the_field() {
+    // A 1 µs disk lifetime grew `trace` to 7.75 GB in 30 s.
+    let dir = tempfile::tempdir().unwrap();
+    let text = "seed = 1\noptions = [\"LRS\"]\n[topology]\nracks_per_facility = 3\nnodes_per_rack = 2\n[data]\nsize = \"10GB\"\n[failures.disk]\nafr = 1e7\n";
+    let file = write(dir.path(), "fast.toml", text);
+    let out = dir.path().join("out");
+    let o = replisim(&["trace", &file, "--out", out.to_str().unwrap()]);
+    refused(&o, "ran out of its budget of 4194304 events");
+    refused(
+        &o,
+        "set them off came from `failures.disk`; is its rate or time mistyped?",
+    );
 }

@@ -155,6 +155,19 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The run flags of a command that simulates.
+    fn run_args(&self) -> Option<&RunArgs> {
+        match self {
+            Command::Run { args, .. }
+            | Command::Check { args, .. }
+            | Command::Sweep { args, .. }
+            | Command::Compare { args, .. } => Some(args),
+            _ => None,
+        }
+    }
+}
+
 /// The flags shared by `run`, `check` and `sweep`.
 #[derive(clap::Args)]
 struct RunArgs {
@@ -176,6 +189,19 @@ struct RunArgs {
     /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
     #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
     method: MethodArg,
+    /// Wall time one trial may take before the run fails, naming the
+    /// scenario field its events came from (a runaway: a rate mistyped by
+    /// orders of magnitude).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_trial_time)]
+    max_trial_time: std::time::Duration,
+}
+
+fn parse_trial_time(text: &str) -> Result<std::time::Duration, String> {
+    let micros = crate::units::parse_duration(text)?;
+    if micros == 0 {
+        return Err("must be longer than 0s".into());
+    }
+    Ok(std::time::Duration::from_micros(micros))
 }
 
 impl RunArgs {
@@ -229,6 +255,10 @@ impl From<MethodArg> for Method {
 /// Set by Ctrl-C: trials not yet started are skipped.
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// `--max-trial-time` of the command, set once when the arguments are read:
+/// like STOP, a control of the whole process rather than of one call.
+static TRIAL_TIME: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
 /// `check`'s exit status when an expectation fails (1 is any other error,
 /// 2 a usage error).
 const EXPECTATION_FAILED: u8 = 3;
@@ -245,6 +275,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    if let Some(args) = cli.command.run_args() {
+        let _ = TRIAL_TIME.set(args.max_trial_time);
+    }
     let done = match cli.command {
         Command::Validate { scenario } => {
             let s = load(Some(&scenario))?;
@@ -444,6 +477,7 @@ fn simulate(
     let controls = Controls {
         stop: Some(&STOP),
         on_block: Some(&on_block),
+        trial_time: TRIAL_TIME.get().copied(),
     };
     let done = match baseline {
         Some(b) => estimate::simulate_paired(s, config, b, &controls),

@@ -47,13 +47,19 @@ pub trait Merge {
     fn merge(&mut self, later: Self);
 }
 
-/// Optional hooks of a run: a flag to stop early and a callback after each
-/// block (for progress displays). Neither affects the result of a full run.
+/// Optional hooks of a run: a flag to stop early, a callback after each
+/// block (for progress displays) and a limit on each trial's wall time.
+/// None affects the result of a full run.
 pub struct Controls<'a, A> {
-    /// When set, blocks not yet started are skipped.
+    /// When set, blocks not yet started are skipped, trials under way end
+    /// (a model that obeys it), and a block that ends while it is set is
+    /// dropped as incomplete.
     pub stop: Option<&'a AtomicBool>,
-    /// Called with each finished block's accumulator, in completion order.
+    /// Called with each kept block's accumulator, in completion order.
     pub on_block: Option<&'a (dyn Fn(&A) + Sync)>,
+    /// Wall time one trial may take (None: the model's default); a trial
+    /// past it is an error of the run, not a result.
+    pub trial_time: Option<std::time::Duration>,
 }
 
 impl<A> Default for Controls<'_, A> {
@@ -61,6 +67,7 @@ impl<A> Default for Controls<'_, A> {
         Self {
             stop: None,
             on_block: None,
+            trial_time: None,
         }
     }
 }
@@ -121,6 +128,10 @@ where
                     let range = block(b);
                     let end = range.end;
                     range.for_each(|t| trial(t, &mut acc));
+                    // A stop may have cut a trial of this block short.
+                    if stopped() {
+                        return None;
+                    }
                     if let Some(report) = controls.on_block {
                         report(&acc);
                     }
@@ -144,10 +155,14 @@ where
 /// The trials of shard `k` of `n` (0-based) out of `trials`: whole blocks,
 /// as evenly spread as block granularity allows.
 pub fn shard_range(trials: u64, k: u64, n: u64) -> Range<u64> {
-    let blocks = trials.div_ceil(BLOCK);
-    let first = blocks * k / n;
-    let last = blocks * (k + 1) / n;
-    (first * BLOCK).min(trials)..(last * BLOCK).min(trials)
+    assert!(k < n, "shard {k} of {n}");
+    // In u128: k and n may come from a part file, up to 2^64 − 1.
+    let blocks = u128::from(trials.div_ceil(BLOCK));
+    let at = |k: u64| {
+        let block = blocks * u128::from(k) / u128::from(n);
+        (block * u128::from(BLOCK)).min(u128::from(trials)) as u64
+    };
+    at(k)..at(k + 1)
 }
 
 #[cfg(test)]
@@ -209,6 +224,7 @@ mod tests {
         let controls = Controls {
             stop: Some(&stop),
             on_block: Some(&raise),
+            ..Controls::default()
         };
         let run = run_trials(5..trials, 2, Draws::default, |t, a| a.0.push(t), &controls).unwrap();
         assert!(run.completed_to >= WAVE_BLOCKS * BLOCK + 5 && run.completed_to < trials);
@@ -234,7 +250,7 @@ mod tests {
         let stop = AtomicBool::new(true);
         let controls = Controls {
             stop: Some(&stop),
-            on_block: None,
+            ..Controls::default()
         };
         let run = run_trials(0..1000, 2, Draws::default, |t, a| a.0.push(t), &controls);
         let run = run.unwrap();

@@ -15,7 +15,6 @@ pub mod shard;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::engine::RunEnd;
 use crate::engine::trials::{Completed, Controls, Merge, run_trials};
 use crate::model::System;
 use crate::model::failover::AccountOutcome;
@@ -271,8 +270,10 @@ pub struct RunSums {
     #[serde(default)]
     rare: Vec<RareSums>,
     events: u64,
-    /// Trials cut short by the event budget.
-    truncated: u64,
+    /// Why the first trial (in trial order) that ran out of its budget did:
+    /// such a run has no result, only this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    runaway: Option<String>,
     /// Paired differences of each option from the baseline (compare only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pairs: Vec<PairSums>,
@@ -296,7 +297,8 @@ impl Merge for RunSums {
             a.merge(b);
         }
         self.events += later.events;
-        self.truncated += later.truncated;
+        // Merged in trial order: the earliest runaway is kept.
+        self.runaway = self.runaway.take().or(later.runaway);
         self.baseline = self.baseline.or(later.baseline);
         if self.pairs.is_empty() {
             self.pairs = vec![PairSums::default(); later.pairs.len()];
@@ -344,7 +346,9 @@ impl RunSums {
             }
         }
         self.events += outcome.events;
-        self.truncated += u64::from(outcome.end == RunEnd::Budget);
+        if self.runaway.is_none() {
+            self.runaway.clone_from(&outcome.runaway);
+        }
     }
 
     /// The rare-event group trials that go with fleet trial `t`. Group trial
@@ -736,15 +740,23 @@ fn simulate_from(
     fresh: impl Fn() -> RunSums + Sync,
 ) -> Result<Completed<RunSums>, String> {
     let system = &scenario.system;
-    let plan = Plan::new(system, config.seed)?;
+    let mut plan = Plan::new(system, config.seed)?;
+    plan.budget.stop = controls.stop;
+    if let Some(t) = controls.trial_time {
+        plan.budget.max_time = t;
+    }
     let record = |t, acc: &mut RunSums| {
         acc.record(system, &plan.run_trial(t));
         if config.method == Method::RareEvent && rare_applies(system) {
             acc.record_groups(&plan, t);
         }
     };
-    run_trials(range, config.threads, fresh, record, controls)
-        .map_err(|e| format!("cannot start worker threads: {e}"))
+    let done = run_trials(range, config.threads, fresh, record, controls)
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    match &done.acc.runaway {
+        Some(why) => Err(format!("{}: {why}", scenario.file)),
+        None => Ok(done),
+    }
 }
 
 /// Turns the sums of `config.trials` trials into the summary. Fewer trials
@@ -765,7 +777,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 option: option.name.clone(),
                 copies: option.copies(),
                 trials: s.object_loss.count(),
-                warnings: warnings(&durability, sums.truncated, config.method),
+                warnings: warnings(&durability, config.method),
                 durability,
                 loss_by_horizon,
                 repair_bytes: Mean::from(&s.repair_bytes),
@@ -924,7 +936,7 @@ const SMALL_ESS: f64 = 30.0;
 /// Above this share one contribution dominates the estimate.
 const DOMINANT_SHARE: f64 = 0.2;
 
-fn warnings(d: &Durability, truncated: u64, method: Method) -> Vec<String> {
+fn warnings(d: &Durability, method: Method) -> Vec<String> {
     let mut out = Vec::new();
     if method == Method::RareEvent && d.method == PLAIN {
         out.push(
@@ -953,11 +965,6 @@ fn warnings(d: &Durability, truncated: u64, method: Method) -> Vec<String> {
         out.push(format!(
             "one sample carries {:.0}% of the estimate: run more trials",
             100.0 * d.max_weight_share
-        ));
-    }
-    if truncated > 0 {
-        out.push(format!(
-            "{truncated} trials hit the event budget and were cut short"
         ));
     }
     out

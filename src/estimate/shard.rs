@@ -4,6 +4,8 @@
 //! exactly the summary a single run gives (the sums are exact, so the split
 //! does not change a bit).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::trials::shard_range;
@@ -55,22 +57,19 @@ pub fn part_file_name(k: u64, n: u64) -> String {
 pub fn merge(parts: &[(String, Part)]) -> Result<(&Part, RunSums), String> {
     let (first_file, first) = parts.first().ok_or("merge needs at least one part")?;
     let n = first.shard[1];
-    // Every shard must be given, so N above the parts' count is an error
-    // found before anything is allocated for N.
-    if n == 0 || n > parts.len() as u64 {
-        return Err(format!(
-            "{first_file}: the run has N = {n} shards but {} part(s) are given; give every part once",
-            parts.len()
-        ));
+    if n == 0 {
+        return Err(format!("{first_file}: a run of 0 shards"));
     }
-    let mut by_shard: Vec<Option<&Part>> = vec![None; n as usize];
+    // By shard, in a map: N comes from the file, so nothing of size N is
+    // allocated, however large it claims to be.
+    let mut by_shard: BTreeMap<u64, &Part> = BTreeMap::new();
     for (file, part) in parts {
         check_same(file, part, first_file, first)?;
         let k = part.shard[0];
-        let slot = by_shard
-            .get_mut(k as usize)
-            .ok_or_else(|| format!("{file}: shard {k} is not below N = {n}"))?;
-        if slot.replace(part).is_some() {
+        if k >= n {
+            return Err(format!("{file}: shard {k} is not below N = {n}"));
+        }
+        if by_shard.insert(k, part).is_some() {
             return Err(format!("{file}: shard {k}/{n} is given twice"));
         }
         let expected = shard_range(part.trials, k, n);
@@ -82,18 +81,33 @@ pub fn merge(parts: &[(String, Part)]) -> Result<(&Part, RunSums), String> {
             ));
         }
     }
-    let missing: Vec<String> = (0..n)
-        .filter(|&k| by_shard[k as usize].is_none())
-        .map(|k| format!("{k}/{n}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!("missing shards: {}", missing.join(", ")));
+    let missing = n - by_shard.len() as u64;
+    if missing > 0 {
+        return Err(missing_shards(&by_shard, n, missing));
     }
     let mut total = RunSums::default();
-    for part in by_shard.into_iter().flatten() {
+    for part in by_shard.into_values() {
         crate::engine::trials::Merge::merge(&mut total, part.sums.clone());
     }
     Ok((first, total))
+}
+
+/// Names the first few of the `missing` shards of `n` (found in at most
+/// as many steps as parts are given, plus the few named).
+fn missing_shards(given: &BTreeMap<u64, &Part>, n: u64, missing: u64) -> String {
+    const NAMED: usize = 8;
+    let names: Vec<String> = (0..n)
+        .filter(|k| !given.contains_key(k))
+        .take(NAMED)
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    let more = missing - names.len() as u64;
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("missing shards: {}{tail}", names.join(", "))
 }
 
 /// Parts merged as `merge` reports them: the scenario they ran (from the

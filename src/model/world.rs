@@ -15,6 +15,8 @@
 
 use std::cell::Cell;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -32,14 +34,18 @@ use crate::engine::{self, Flow, Limits, Model, RunEnd, Scheduler};
 use crate::units::{HOUR, Micros};
 
 mod availability;
+mod budget;
 mod lookahead;
 mod outages;
+
+pub use budget::{MAX_TRIAL_TIME, TrialBudget};
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
 
-/// Upper bound on events in one trial: protects against a runaway scenario.
-const MAX_EVENTS: u64 = 1 << 32;
+/// Events a traced trial may record at most (`replisim trace` keeps them
+/// all, a few hundred bytes each): beyond it the trace is refused.
+const MAX_TRACE_EVENTS: u64 = 1 << 22;
 
 /// Stream of the outage trace (after the 1 + k repair streams of up to
 /// 1024 options).
@@ -104,6 +110,9 @@ pub struct TrialOutcome {
     pub weight: f64,
     pub events: u64,
     pub end: RunEnd,
+    /// Why the trial ran out of its budget (events or wall time), naming
+    /// the scenario field most of its events came from: the run must fail.
+    pub runaway: Option<String>,
 }
 
 /// The immutable part of a run: the system and each option's placement.
@@ -119,6 +128,11 @@ pub struct Plan<'s> {
     /// that differ only in name or in how they read (GRS and RA-GRS) see the
     /// same layout, repairs and failover draws, and compare exactly.
     pub twins: Vec<usize>,
+    /// What each trial may spend, and the stop signal it obeys.
+    pub budget: TrialBudget<'s>,
+    /// Raised when a trial runs away, so that the others end at once: the
+    /// run fails anyway.
+    aborted: AtomicBool,
 }
 
 impl<'s> Plan<'s> {
@@ -150,14 +164,23 @@ impl<'s> Plan<'s> {
             placements,
             seed,
             twins,
+            budget: TrialBudget::default(),
+            aborted: AtomicBool::new(false),
         })
+    }
+
+    /// Whether trials must end now: a stop signal, or another trial ran
+    /// away.
+    fn halted(&self) -> bool {
+        self.budget.stopped() || self.aborted.load(Ordering::Relaxed)
     }
 
     /// Simulates trial `trial` to the horizon, in this thread's allocations
     /// of earlier trials (their content does not carry over).
     pub fn run_trial(&self, trial: u64) -> TrialOutcome {
         SCRATCH.with(|cell| {
-            let (outcome, parts, _) = self.run_trial_in(trial, cell.take(), None);
+            let (outcome, parts, _) =
+                self.run_trial_in(trial, cell.take(), None, self.budget.max_events);
             cell.set(parts);
             outcome
         })
@@ -166,7 +189,9 @@ impl<'s> Plan<'s> {
     /// Simulates trial `trial` exactly as [`Plan::run_trial`] does, and
     /// records its events in order.
     pub fn trace_trial(&self, trial: u64) -> (TrialOutcome, Vec<TraceEvent>) {
-        let (outcome, _, trace) = self.run_trial_in(trial, Scratch::default(), Some(Vec::new()));
+        let max_events = self.budget.max_events.min(MAX_TRACE_EVENTS);
+        let (outcome, _, trace) =
+            self.run_trial_in(trial, Scratch::default(), Some(Vec::new()), max_events);
         (outcome, trace.unwrap_or_default())
     }
 
@@ -177,18 +202,34 @@ impl<'s> Plan<'s> {
         trial: u64,
         mut parts: Scratch,
         trace: Option<Vec<TraceEvent>>,
+        max_events: u64,
     ) -> (TrialOutcome, Scratch, Option<Vec<TraceEvent>>) {
         let mut sim = std::mem::take(&mut parts.sim);
         sim.reset();
         let mut world = World::new(self, trial, parts);
         world.trace = trace;
         world.start(&mut sim);
+        let deadline = self.budget.deadline();
+        let halt = || self.halted() || Instant::now() >= deadline;
         let limits = Limits {
             horizon: self.system.horizon,
-            max_events: MAX_EVENTS,
+            max_events,
+            halt: Some(&halt),
         };
         let end = engine::run(&mut world, &mut sim, limits);
         let events = sim.handled();
+        let out_of = match end {
+            RunEnd::Budget => Some(format!("its budget of {max_events} events")),
+            RunEnd::Halted if !self.halted() => Some(format!(
+                "its {} s of wall time",
+                self.budget.max_time.as_secs_f64()
+            )),
+            _ => None,
+        };
+        let runaway = out_of.map(|what| world.runaway(trial, &what, events, sim.now()));
+        if runaway.is_some() {
+            self.aborted.store(true, Ordering::Relaxed);
+        }
         let trace = world.trace.take();
         let (options, parts) = world.finish(sim);
         let outcome = TrialOutcome {
@@ -196,6 +237,7 @@ impl<'s> Plan<'s> {
             weight: 1.0,
             events,
             end,
+            runaway,
         };
         (outcome, parts, trace)
     }
@@ -238,6 +280,9 @@ struct World<'p, 's> {
     /// The trial's events, when traced (`replisim trace`); None costs one
     /// branch where an event would be recorded.
     trace: Option<Vec<TraceEvent>>,
+    /// Events handled, by source ([`budget`]): what names the field when
+    /// a trial runs away.
+    by_source: Vec<u64>,
 }
 
 impl<'p, 's> World<'p, 's> {
@@ -284,6 +329,7 @@ impl<'p, 's> World<'p, 's> {
             scratch: parts.copies,
             repairs: parts.repairs,
             trace: None,
+            by_source: budget::new_counts(system),
         }
     }
 
@@ -679,6 +725,7 @@ impl Model for World<'_, '_> {
 
     fn handle(&mut self, event: Event, sim: &mut Scheduler<Event>) -> Flow {
         self.now = sim.now();
+        self.count(&event);
         match event {
             Event::FleetFailure { process, component } => {
                 self.on_fleet_failure(process, component, sim)

@@ -74,6 +74,9 @@ pub fn trace(scenario: &Scenario, request: &TraceRequest) -> Result<Trace, Strin
     let system = &scenario.system;
     let plan = Plan::new(system, request.seed)?;
     let (outcome, events) = plan.trace_trial(request.trial);
+    if let Some(why) = outcome.runaway {
+        return Err(format!("{}: {why}", scenario.file));
+    }
     Ok(Trace {
         format: "replisim-trace/1",
         scenario: scenario.name.clone(),

@@ -75,10 +75,7 @@ fn a_destroyed_facility_kills_lrs_there_and_zrs_grs_recover() {
         u64::from(s.system.extents)
     );
 
-    let limits = Limits {
-        horizon: s.system.horizon,
-        max_events: 1_000_000,
-    };
+    let limits = Limits::new(s.system.horizon, 1_000_000);
     engine::run(&mut world, &mut sim, limits);
     assert_eq!(
         outcome(&world, 1).copies_repaired,
@@ -158,10 +155,7 @@ fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
     let mut world = World::new(&plan, 0, Scratch::default());
     let mut sim = Scheduler::default();
     world.start(&mut sim);
-    let limits = Limits {
-        horizon: long.system.horizon,
-        max_events: 1_000_000,
-    };
+    let limits = Limits::new(long.system.horizon, 1_000_000);
     engine::run(&mut world, &mut sim, limits);
     for k in 0..2 {
         let on_node: Vec<u32> = (0..long.system.extents)
@@ -217,10 +211,7 @@ fn repairs_with_no_target_wait_for_the_replacement_then_run() {
     let lost = 3 * u64::from(s.system.extents);
     assert_eq!(world.options[0].outcome.copies_destroyed, lost);
 
-    let until = |horizon| Limits {
-        horizon,
-        max_events: 1_000_000,
-    };
+    let until = |horizon| Limits::new(horizon, 1_000_000);
     engine::run(&mut world, &mut sim, until(29 * crate::units::DAY));
     assert_eq!(world.options[0].outcome.copies_repaired, 0);
     assert_eq!(world.blocked as u64, lost, "every lost copy waits");
