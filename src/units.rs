@@ -150,6 +150,26 @@ pub fn format_duration(t: Micros) -> String {
     }
 }
 
+/// Bytes with a decimal unit, e.g. "1.2 TB".
+pub fn format_bytes(b: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    if b < 0.0 {
+        // Differences between options can be negative.
+        return format!("-{}", format_bytes(-b));
+    }
+    let mut value = b;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

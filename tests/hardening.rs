@@ -220,3 +220,251 @@ fn a_trace_that_would_not_fit_its_budget_is_refused_naming_the_field() {
         "set them off came from `failures.disk`; is its rate or time mistyped?",
     );
 }
+
+/// Starts `replisim args`, sends `signal` (e.g. "INT") once it has run for
+/// `after`, and returns its output.
+fn signalled(args: &[&str], signal: &str, after: std::time::Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts every file of the result set in `out` says it is partial, with
+/// the same count of trials everywhere.
+fn marked_partial(out: &Path) -> u64 {
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["partial"], true);
+    let trials = summary["trials"].as_u64().unwrap();
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[col("partial")], "true", "{line}");
+        assert_eq!(cells[col("trials")], trials.to_string(), "{line}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(&format!("PARTIAL: interrupted after {trials} trials")));
+    trials
+}
+
+#[test]
+fn ctrl_c_and_sigterm_stop_the_run_and_mark_every_file_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    for (signal, status) in [("INT", 130), ("TERM", 143)] {
+        let out = dir.path().join(signal);
+        let args = [
+            "run", "--trials", "1000000", "--method", "plain", "--quiet", "--out",
+        ];
+        let mut args = args.to_vec();
+        args.push(out.to_str().unwrap());
+        let started = std::time::Instant::now();
+        let o = signalled(&args, signal, std::time::Duration::from_secs(3));
+        assert_eq!(o.status.code(), Some(status), "{}", stderr(&o));
+        assert!(started.elapsed().as_secs_f64() < 30.0);
+        let trials = marked_partial(&out);
+        assert!(trials % 256 == 0 && trials < 1_000_000, "{trials}");
+        let said = format!("interrupted: trials up to {trials} of 1000000 finished");
+        assert!(stderr(&o).contains(&said), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_signal_ends_a_trial_stuck_in_a_long_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        "--set",
+        "outages.zone.between=\"0s\"",
+        "--trials",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let started = std::time::Instant::now();
+    let o = signalled(&args, "TERM", std::time::Duration::from_millis(1500));
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(
+        started.elapsed().as_secs_f64() < 10.0,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(marked_partial(&out), 0);
+}
+
+#[test]
+fn a_stopped_sweep_writes_the_points_it_ran_marked_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let args = [
+        "sweep",
+        "--set",
+        "failures.disk.afr=1%,2%,3%,4%,5%,6%,7%,8%",
+        "--trials",
+        "200000",
+        "--method",
+        "plain",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = signalled(&args, "INT", std::time::Duration::from_secs(3));
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted: 1 of 8 points run, the last cut short"));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(csv.lines().nth(1).unwrap().contains(",true,"), "{csv}");
+}
+
+#[test]
+fn an_unwritable_out_is_found_before_the_simulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = write(dir.path(), "blocker", "a file, not a folder");
+    let out = format!("{blocker}/results");
+    let started = std::time::Instant::now();
+    let o = replisim(&["run", "--trials", "100000", "--quiet", "--out", &out]);
+    refused(&o, "cannot write results into");
+    assert!(started.elapsed().as_secs_f64() < 5.0, "it simulated first");
+}
+
+/// The seed a result set says it ran with, if its files agree on it.
+fn seed_of_set(out: &Path) -> u64 {
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let seed = summary["seed"].as_u64().unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("seed {seed},")),
+        "report.html of another run"
+    );
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + summary["options"].as_array().unwrap().len()
+    );
+    for chart in [
+        "nines.svg",
+        "nines.png",
+        "loss_by_horizon.svg",
+        "availability.png",
+    ] {
+        assert!(out.join(chart).is_file(), "{chart} missing");
+    }
+    seed
+}
+
+#[test]
+fn a_kill_at_any_moment_leaves_the_old_set_or_the_new_one() {
+    // kill -9 during the write phase left new summary.json beside the
+    // previous run's report.html, and 0-byte .tmp*.png files.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = |seed: u64| {
+        Command::new(env!("CARGO_BIN_EXE_replisim"))
+            .args(["run", "scenarios/lrs.toml", "--trials", "256", "--quiet"])
+            .args(["--seed", &seed.to_string(), "--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // A whole run's wall time sets the range of the kill moments.
+    let started = std::time::Instant::now();
+    assert!(run(1).wait().unwrap().success());
+    let whole = started.elapsed();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..24u32 {
+        let seed = 2 + u64::from(i % 2);
+        let before = seed_of_set(&out);
+        let mut child = run(seed);
+        std::thread::sleep(whole * (i + 1) / 20);
+        let _ = child.kill();
+        let _ = child.wait();
+        let after = seed_of_set(&out);
+        assert!(
+            after == before || after == seed,
+            "seed {after}: neither set"
+        );
+        seen.insert(after == seed);
+        let temp = std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().starts_with('.'));
+        assert!(temp.is_none(), "a temporary file in the set: {temp:?}");
+    }
+    // The next run into the same place removes what the kills left beside.
+    assert!(run(9).wait().unwrap().success());
+    assert_eq!(seed_of_set(&out), 9);
+    let beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["out"]);
+    assert!(
+        seen.contains(&true) && seen.contains(&false),
+        "kills all too early or too late: {seen:?}"
+    );
+}
+
+#[test]
+fn doubtful_values_are_warned_of_kept_in_the_summary_and_denied_on_request() {
+    // `afr = 1.57` (meant 1.57%) ran 1,600x slower, silently; `horizon =
+    // "0y"` printed nines; an extent larger than the data became one extent.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "run",
+            "scenarios/lrs.toml",
+            "--set",
+            "failures.disk.afr=1.57",
+            "--set",
+            "data.extent_size=\"100TB\"",
+            "--trials",
+            "1",
+            "--quiet",
+            "--out",
+        ];
+        a.push(out.to_str().unwrap());
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        replisim(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let o = run(&["--deny-warnings"]);
+    refused(
+        &o,
+        "warning in `failures.disk.afr`: an afr of 1.57 means 157% of the disks fail each year",
+    );
+    refused(&o, "warning in `data.extent_size`");
+    refused(&o, "2 warning(s) and --deny-warnings: not run");
+    assert!(!out.exists());
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning in `failures.disk.afr`"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2);
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("data.extent_size: ")
+    );
+}

@@ -8,15 +8,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod progress;
+mod signals;
 pub mod sweep;
-
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::engine::trials::Merge;
 use crate::engine::trials::{Completed, Controls, shard_range};
 use crate::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use crate::estimate::{compare, shard};
 use crate::exact::analyze;
+use crate::report::result_set::ResultSet;
 use crate::report::{self, expect, figures, trace};
 use crate::scenario::overrides::{self, Override};
 use crate::scenario::{self, Scenario};
@@ -194,6 +194,11 @@ struct RunArgs {
     /// orders of magnitude).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_trial_time)]
     max_trial_time: std::time::Duration,
+    /// Refuse to run a scenario with doubtful values (warnings printed
+    /// before the run, e.g. an `afr` of 1.57, which is 157% a year), as CI
+    /// should.
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 fn parse_trial_time(text: &str) -> Result<std::time::Duration, String> {
@@ -209,7 +214,9 @@ impl RunArgs {
     fn load(&self, sets: &[String]) -> Result<Scenario, String> {
         let overrides = parse_overrides(sets)?;
         let (file, text) = self.source()?;
-        overrides::apply(&file, &text, &overrides).map_err(|e| e.to_string())
+        let s = overrides::apply(&file, &text, &overrides).map_err(|e| e.to_string())?;
+        warn(std::slice::from_ref(&s), self.deny_warnings)?;
+        Ok(s)
     }
 
     /// The scenario's file name and text.
@@ -252,9 +259,6 @@ impl From<MethodArg> for Method {
     }
 }
 
-/// Set by Ctrl-C: trials not yet started are skipped.
-static STOP: AtomicBool = AtomicBool::new(false);
-
 /// `--max-trial-time` of the command, set once when the arguments are read:
 /// like STOP, a control of the whole process rather than of one call.
 static TRIAL_TIME: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
@@ -269,7 +273,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(message) => {
             print_err(&message);
-            ExitCode::FAILURE
+            ExitCode::from(signals::exit_status().unwrap_or(1))
         }
     }
 }
@@ -277,10 +281,12 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     if let Some(args) = cli.command.run_args() {
         let _ = TRIAL_TIME.set(args.max_trial_time);
+        signals::install();
     }
     let done = match cli.command {
         Command::Validate { scenario } => {
             let s = load(Some(&scenario))?;
+            warn(std::slice::from_ref(&s), false)?;
             print_out(&format!(
                 "{}: valid ({} options, {} disks, {} extents per option, {} expectations)\n",
                 scenario.display(),
@@ -372,6 +378,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let (s, config, sums) = shard::merged(&parts)?;
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            print_out(&report::table(&summary))?;
             write_summary(&s, &summary, &out, json.as_deref(), None)
         }
     };
@@ -398,6 +405,9 @@ fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode
         ));
     }
     let config = args.config(&s)?;
+    if let Some(out) = out {
+        check_writable(out)?;
+    }
     let done = simulate(&s, config, 0..config.trials, args.quiet, None)?;
     let summary = estimate::summarize(&s, config, &done.acc);
     if let Some(out) = out {
@@ -424,6 +434,7 @@ fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<()
     let axes = sweep::axes(sets)?;
     let (file, text) = args.source()?;
     let points = sweep::scenarios(&file, &text, &axes).map_err(|e| e.to_string())?;
+    warn(&points, args.deny_warnings)?;
     let configs = points
         .iter()
         .map(|p| args.config(p))
@@ -448,16 +459,36 @@ fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<()
             ));
         }
     };
-    let results = sweep::run(&points, &configs, &axes, &on_point)?;
+    let controls = Controls {
+        stop: Some(&signals::STOP),
+        trial_time: TRIAL_TIME.get().copied(),
+        ..Controls::default()
+    };
     let out = out.unwrap_or_else(|| Path::new("results").join(&points[0].name).join("sweep"));
+    check_writable(&out)?;
+    let results = sweep::run(&points, &configs, &axes, &on_point, &controls)?;
+    print_out(&sweep::table(&axes, &results))?;
     let files = sweep::write(&axes, &results, &out)?;
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    print_out(&format!(
-        "{}\nwrote {}\nwall time {:.1} s\n",
-        sweep::table(&axes, &results),
+    print_err(&format!(
+        "wrote {}\nwall time {:.1} s",
         names.join(", "),
         started.elapsed().as_secs_f64()
-    ))
+    ));
+    let complete = results.len() == points.len() && results.iter().all(|p| !p.summary.partial);
+    if signals::stopped() && !complete {
+        return Err(format!(
+            "interrupted: {} of {} points run, the last {}; what ran is written, marked partial",
+            results.len(),
+            points.len(),
+            if results.last().is_some_and(|p| p.summary.partial) {
+                "cut short"
+            } else {
+                "whole"
+            }
+        ));
+    }
+    Ok(())
 }
 
 /// Runs trials `range`, with the progress bar and Ctrl-C wired in; with a
@@ -469,13 +500,11 @@ fn simulate(
     quiet: bool,
     baseline: Option<usize>,
 ) -> Result<Completed<RunSums>, String> {
-    // Without a handler Ctrl-C still ends the run, just without a result.
-    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let first = s.system.options.first().map_or("", |o| o.name.as_str());
     let progress = Progress::new(range.end - range.start, quiet, first);
     let on_block = |block: &RunSums| progress.block_done(block);
     let controls = Controls {
-        stop: Some(&STOP),
+        stop: Some(&signals::STOP),
         on_block: Some(&on_block),
         trial_time: TRIAL_TIME.get().copied(),
     };
@@ -508,6 +537,7 @@ fn run_whole(
     json: Option<&Path>,
     quiet: bool,
 ) -> Result<(), String> {
+    check_writable(out)?;
     let started = Instant::now();
     let mut done = simulate(s, config, 0..config.trials, quiet, None)?;
     let mut summary = estimate::summarize(s, config, &done.acc);
@@ -528,12 +558,14 @@ fn run_whole(
         rule.met = rule.holds(&summary);
         summary.stopping = Some(rule);
     }
+    // The numbers first, so that a failure to write never loses them.
+    print_out(&report::table(&summary))?;
     write_summary(s, &summary, out, json, None)?;
-    print_out(&format!(
-        "wall time {:.1} s on {} threads\n",
+    print_err(&format!(
+        "wall time {:.1} s on {} threads",
         started.elapsed().as_secs_f64(),
         threads_used(config.threads)
-    ))?;
+    ));
     interrupted(done.completed_to, config.trials)
 }
 
@@ -552,6 +584,7 @@ fn run_shard(
     out: &Path,
     quiet: bool,
 ) -> Result<(), String> {
+    check_writable(out)?;
     let range = shard_range(config.trials, k, n);
     let (start, end) = (range.start, range.end);
     let done = simulate(s, config, range, quiet, None)?;
@@ -585,21 +618,12 @@ fn run_compare(
     quiet: bool,
 ) -> Result<(), String> {
     let listed = compare::select(&s.system, options)?;
+    check_writable(out)?;
     let done = simulate(s, config, 0..config.trials, quiet, Some(listed[0]))?;
     let summary = estimate::summarize(s, config, &done.acc);
     let comparison = compare::comparison(&s.system, &summary, &done.acc, &listed)?;
-    let (json_text, csv_text) = (
-        report::compare::json(&comparison)?,
-        report::compare::csv(&comparison)?,
-    );
+    print_out(&format!("{}\n", report::compare::table(&comparison)))?;
     write_summary(s, &summary, out, None, Some(&comparison))?;
-    report::write_atomic(&out.join("compare.json"), &json_text)?;
-    report::write_atomic(&out.join("compare.csv"), &csv_text)?;
-    print_out(&format!(
-        "\n{}\nwrote {}/compare.json and compare.csv\n",
-        report::compare::table(&comparison),
-        out.display()
-    ))?;
     interrupted(done.completed_to, config.trials)
 }
 
@@ -612,30 +636,77 @@ fn write_summary(
     json: Option<&Path>,
     comparison: Option<&compare::Comparison>,
 ) -> Result<(), String> {
-    // Render everything before writing anything.
+    // Everything rendered before anything is written.
     let json_text = report::json(summary)?;
     let csv_text = report::csv(summary)?;
-    report::write_atomic(&out.join("summary.json"), &json_text)?;
-    report::write_atomic(&out.join("summary.csv"), &csv_text)?;
+    let compared = match comparison {
+        Some(c) => vec![
+            ("compare.json", report::compare::json(c)?),
+            ("compare.csv", report::compare::csv(c)?),
+        ],
+        None => Vec::new(),
+    };
+    let set = ResultSet::begin(out)?;
+    report::write_atomic(&set.dir().join("summary.json"), &json_text)?;
+    report::write_atomic(&set.dir().join("summary.csv"), &csv_text)?;
+    for (name, text) in &compared {
+        report::write_atomic(&set.dir().join(name), text)?;
+    }
+    let files = figures::write(summary, s, set.dir(), comparison)?;
+    let out = set.commit()?;
     if let Some(path) = json {
         report::write_atomic(path, &json_text)?;
     }
-    let files = figures::write(summary, s, out, comparison)?;
-    let names: Vec<String> = files
-        .iter()
-        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
-    let written = format!(
-        "\nwrote {}/summary.json, summary.csv, {}\n",
-        out.display(),
-        names.join(", ")
+    let mut names = vec!["summary.json".to_string(), "summary.csv".to_string()];
+    names.extend(compared.iter().map(|(n, _)| n.to_string()));
+    names.extend(
+        files
+            .iter()
+            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())),
     );
-    print_out(&(report::table(summary) + &written))
+    print_err(&format!("wrote {}/{}", out.display(), names.join(", ")));
+    Ok(())
+}
+
+/// Prints the doubtful values of `scenarios` on stderr (each once, located
+/// in its file); with `deny`, any of them is an error.
+fn warn(scenarios: &[Scenario], deny: bool) -> Result<(), String> {
+    let mut said = std::collections::BTreeSet::new();
+    for s in scenarios {
+        for (field, why) in &s.warnings {
+            let line = s.error_in(field, why).as_warning();
+            if said.insert(line.clone()) {
+                print_err(&line);
+            }
+        }
+    }
+    if deny && !said.is_empty() {
+        return Err(format!(
+            "{} warning(s) and --deny-warnings: not run",
+            said.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Fails early when nothing could be written at `out` (or where it would
+/// be created), before a long simulation whose result would be lost.
+fn check_writable(out: &Path) -> Result<(), String> {
+    let mut dir = out;
+    while !dir.exists() {
+        dir = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+    }
+    tempfile::tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| format!("cannot write results into {}: {e}", out.display()))
 }
 
 /// An interrupted run has written what it finished; it still exits non-zero.
 fn interrupted(completed_to: u64, end: u64) -> Result<(), String> {
-    if STOP.load(Ordering::Relaxed) && completed_to < end {
+    if signals::stopped() && completed_to < end {
         return Err(format!(
             "interrupted: trials up to {completed_to} of {end} finished; the result written is marked partial"
         ));

@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::estimate::{RunConfig, Summary, estimate};
+use std::sync::atomic::Ordering;
+
+use crate::engine::trials::Controls;
+use crate::estimate::{self, RunConfig, RunSums, Summary};
 use crate::report;
 use crate::report::plot::{self, Series};
+use crate::report::result_set::ResultSet;
 use crate::scenario::expect::split_number;
 use crate::scenario::overrides::{self, Override};
 use crate::scenario::{Scenario, ScenarioError, schema};
@@ -93,27 +97,35 @@ pub fn scenarios(file: &str, text: &str, axes: &[Axis]) -> Result<Vec<Scenario>,
 }
 
 /// Runs each point with its configuration; `on_point(i, n)` is called
-/// before point `i` of `n` starts.
+/// before point `i` of `n` starts. A stop (`controls.stop`) ends the sweep
+/// after the point it cut short, whose summary is marked partial; the
+/// points not started are left out.
 pub fn run(
     points: &[Scenario],
     configs: &[RunConfig],
     axes: &[Axis],
     on_point: &dyn Fn(usize, usize),
+    controls: &Controls<'_, RunSums>,
 ) -> Result<Vec<Point>, String> {
-    let values = grid(axes);
-    points
-        .iter()
-        .zip(configs)
-        .zip(values)
-        .enumerate()
-        .map(|(i, ((s, config), point))| {
-            on_point(i, points.len());
-            Ok(Point {
-                values: point.into_iter().map(|o| o.value).collect(),
-                summary: estimate(s, *config)?,
-            })
-        })
-        .collect()
+    let mut done = Vec::new();
+    let stopped = || controls.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    for (i, ((s, &config), point)) in points.iter().zip(configs).zip(grid(axes)).enumerate() {
+        if stopped() {
+            break;
+        }
+        on_point(i, points.len());
+        let run = estimate::simulate(s, config, 0..config.trials, controls)?;
+        let summary = estimate::summarize(s, config, &run.acc);
+        let partial = summary.partial;
+        done.push(Point {
+            values: point.into_iter().map(|o| o.value).collect(),
+            summary,
+        });
+        if partial {
+            break;
+        }
+    }
+    Ok(done)
 }
 
 /// The nines of each point and option, for people.
@@ -147,11 +159,18 @@ pub fn table(axes: &[Axis], points: &[Point]) -> String {
 pub fn write(axes: &[Axis], points: &[Point], out: &Path) -> Result<Vec<PathBuf>, String> {
     let csv_text = csv(axes, points)?;
     let json_text = json(axes, points)?;
-    let mut files = vec![out.join("sweep.csv"), out.join("sweep.json")];
-    report::write_atomic(&files[0], &csv_text)?;
-    report::write_atomic(&files[1], &json_text)?;
-    files.extend(chart(axes, points, &out.join("sweep"))?);
-    Ok(files)
+    let set = ResultSet::begin(out)?;
+    let dir = set.dir().to_path_buf();
+    report::write_atomic(&dir.join("sweep.csv"), &csv_text)?;
+    report::write_atomic(&dir.join("sweep.json"), &json_text)?;
+    let mut files = vec![dir.join("sweep.csv"), dir.join("sweep.json")];
+    files.extend(chart(axes, points, &dir.join("sweep"))?);
+    let out = set.commit()?;
+    // The files as they are named once in place.
+    Ok(files
+        .iter()
+        .filter_map(|f| Some(out.join(f.file_name()?)))
+        .collect())
 }
 
 /// One row per point and option: the axes' values, then the columns of

@@ -672,6 +672,10 @@ pub struct Summary {
     /// The `--rel-error` rule, when the run used one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopping: Option<StoppingRule>,
+    /// The scenario's doubtful values (`scenario::plausible`), "field:
+    /// why", as printed before the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Run until every option's 95% interval is within `rel_error` of its
@@ -809,6 +813,11 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         options,
         partial: done < config.trials,
         stopping: None,
+        warnings: scenario
+            .warnings
+            .iter()
+            .map(|(field, why)| format!("{field}: {why}"))
+            .collect(),
     }
 }
 

@@ -321,15 +321,18 @@ fn sections(
         .options
         .iter()
         .flat_map(|o| o.warnings.iter().map(move |w| format!("{}: {w}", o.option)));
-    let mut durability = vec![
-        Block::Text(format!(
-            "{} trials of {} year(s), seed {}, {} disks, {} extents per option.",
-            summary.trials, summary.horizon_years, summary.seed, summary.disks, summary.extents
-        )),
+    let mut durability = vec![Block::Text(format!(
+        "{} trials of {} year(s), seed {}, {} disks, {} extents per option.",
+        summary.trials, summary.horizon_years, summary.seed, summary.disks, summary.extents
+    ))];
+    if summary.partial {
+        durability.push(Block::Text(report::partial_note(summary.trials)));
+    }
+    durability.extend([
         table(report::durability_rows(summary)),
         figures.nines.block()?,
         figures.horizon.block()?,
-    ];
+    ]);
     durability.extend(methods.chain(warnings).map(Block::Text));
     let mut sections = Vec::new();
     if let Some(c) = comparison {

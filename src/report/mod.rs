@@ -11,6 +11,7 @@ pub mod expect;
 pub mod figures;
 pub mod html;
 pub mod plot;
+pub mod result_set;
 pub mod trace;
 
 use std::io::Write;
@@ -19,6 +20,14 @@ use std::path::Path;
 use crate::estimate::{Distribution, OptionSummary, Summary};
 use crate::exact::analyze::Exact;
 use crate::scenario::Scenario;
+
+/// What every output of an interrupted run says of it: the table, the CSV
+/// (its `partial` column), `report.html` and `summary.json`.
+pub fn partial_note(trials: u64) -> String {
+    format!(
+        "PARTIAL: interrupted after {trials} trials; the figures are those of the trials finished"
+    )
+}
 
 /// The summary as pretty JSON, ending with a newline.
 pub fn json(summary: &Summary) -> Result<String, String> {
@@ -42,6 +51,7 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "option",
         "copies",
         "trials",
+        "partial",
         "horizon_years",
         "loss_probability",
         "ci95_lo",
@@ -83,6 +93,7 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             o.option.clone(),
             o.copies.to_string(),
             o.trials.to_string(),
+            summary.partial.to_string(),
             summary.horizon_years.to_string(),
             d.loss_probability.to_string(),
             d.ci95[0].to_string(),
@@ -157,7 +168,7 @@ pub fn table(summary: &Summary) -> String {
         summary.method,
     );
     if summary.partial {
-        out += &format!("PARTIAL: interrupted after {} trials\n\n", summary.trials);
+        out += &format!("{}\n\n", partial_note(summary.trials));
     }
     let (header, rows) = durability_rows(summary);
     out += &grid(&header, &rows);
@@ -330,24 +341,7 @@ pub(crate) fn sci(x: f64) -> String {
 }
 
 /// Bytes with a decimal unit, e.g. "1.2 TB".
-pub(crate) fn bytes(b: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
-    if b < 0.0 {
-        // Differences between options can be negative.
-        return format!("-{}", bytes(-b));
-    }
-    let mut value = b;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub(crate) use crate::units::format_bytes as bytes;
 
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// directory, renamed over the target once complete.
@@ -372,6 +366,19 @@ pub fn shareable(path: &Path) -> std::io::Result<()> {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Gives a folder (a staging folder is created owner-only) the usual
+/// rwxr-xr-x mode.
+pub fn shareable_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
     }
     #[cfg(not(unix))]
     let _ = path;

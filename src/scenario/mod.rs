@@ -3,6 +3,7 @@
 
 pub mod expect;
 pub mod overrides;
+pub mod plausible;
 pub mod schema;
 pub mod source;
 pub mod validate;
@@ -28,6 +29,8 @@ pub struct Scenario {
     pub system: System,
     /// The `[expect]` section, in the order of the options.
     pub expectations: Vec<expect::Expectation>,
+    /// Valid values that are most likely mistakes: (field, why).
+    pub warnings: Vec<plausible::Warning>,
 }
 
 /// Reads and validates a scenario file.
@@ -77,6 +80,7 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
     let expectations = expect::from_spec(&spec.expect, &system.options)
         .map_err(|(path, message)| source.error_in(&path, &message))?;
+    let warnings = plausible::warnings(&spec, &system);
     Ok(Scenario {
         file: file.to_string(),
         text: text.to_string(),
@@ -86,6 +90,7 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         trials: u64::from(spec.trials.0),
         system,
         expectations,
+        warnings,
     })
 }
 

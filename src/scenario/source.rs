@@ -23,11 +23,28 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(f, "error")
+    }
+}
+
+impl ScenarioError {
+    /// As a warning rather than an error: the same place, field and line.
+    pub fn as_warning(&self) -> String {
+        struct Warning<'a>(&'a ScenarioError);
+        impl fmt::Display for Warning<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.render(f, "warning")
+            }
+        }
+        Warning(self).to_string()
+    }
+
+    fn render(&self, f: &mut fmt::Formatter<'_>, label: &str) -> fmt::Result {
         write!(f, "{}", self.file)?;
         if let Some((line, column)) = self.position {
             write!(f, ":{line}:{column}")?;
         }
-        write!(f, ": error")?;
+        write!(f, ": {label}")?;
         if let Some(field) = &self.field {
             write!(f, " in `{field}`")?;
         }
