@@ -468,3 +468,18 @@ fn doubtful_values_are_warned_of_kept_in_the_summary_and_denied_on_request() {
             .starts_with("data.extent_size: ")
     );
 }
+
+#[test]
+fn an_endless_file_and_an_endless_run_are_refused_up_front() {
+    // `run /dev/zero` read forever; `--trials 1000000000000` aborted on a
+    // 62 GB allocation.
+    let started = std::time::Instant::now();
+    refused(
+        &replisim(&["validate", "/dev/zero"]),
+        "the scenario is over 4 MiB",
+    );
+    let o = replisim(&["run", "--trials", "1000000000000", "--quiet"]);
+    refused(&o, "1000000000000 trials would handle about ");
+    refused(&o, "pass --yes to run it");
+    assert!(started.elapsed().as_secs_f64() < 10.0);
+}

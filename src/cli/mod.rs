@@ -199,6 +199,10 @@ struct RunArgs {
     /// should.
     #[arg(long)]
     deny_warnings: bool,
+    /// Run even when the run is expected to handle more than 2e10 events
+    /// (hours or more), which otherwise stops before starting.
+    #[arg(long)]
+    yes: bool,
 }
 
 fn parse_trial_time(text: &str) -> Result<std::time::Duration, String> {
@@ -230,6 +234,16 @@ impl RunArgs {
     fn config(&self, s: &Scenario) -> Result<RunConfig, String> {
         if self.trials == Some(0) {
             return Err("--trials must be at least 1".into());
+        }
+        let trials = self.trials.unwrap_or(s.trials);
+        let (events, long) = estimate::cost::run_events(&s.system, trials);
+        if long && !self.yes {
+            return Err(format!(
+                "{}: {trials} trials would handle about {events:.1e} events, hours to days of work \
+                 (a trial handles 1-10 M events a second); pass --yes to run it, or use fewer \
+                 --trials, a shorter horizon or fewer options",
+                s.file
+            ));
         }
         Ok(RunConfig {
             seed: self.seed.unwrap_or(s.seed),

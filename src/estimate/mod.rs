@@ -9,6 +9,7 @@
 //! and [`shard`] (parts of a sharded run and their merge).
 
 pub mod compare;
+pub mod cost;
 pub mod rare;
 pub mod shard;
 

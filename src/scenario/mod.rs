@@ -41,18 +41,33 @@ pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
 
 /// The name and text of a scenario file, unvalidated.
 pub fn read(path: &std::path::Path) -> Result<(String, String), ScenarioError> {
+    use std::io::Read;
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok((file, text)),
-        Err(e) => Err(ScenarioError {
-            file,
-            position: None,
-            field: None,
-            message: format!("cannot read the scenario: {e}"),
-            line_text: None,
-        }),
+    let fail = |message: String| ScenarioError {
+        file: file.clone(),
+        position: None,
+        field: None,
+        message,
+        line_text: None,
+    };
+    let mut text = String::new();
+    // One byte past the limit tells a file at the limit from a longer one
+    // (or from /dev/zero, which never ends).
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(fail(format!(
+            "the scenario is over {} MiB; a scenario is a few KB (the bundled ones are under 10 KB)",
+            MAX_FILE_BYTES >> 20
+        )));
     }
+    Ok((file, text))
 }
+
+/// The largest scenario file read: far above any real one, and small
+/// enough that parsing it cannot take much memory or time.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// Validates scenario `text` read from `file`, named after the file's stem
 /// unless it has a `name`.
