@@ -573,9 +573,75 @@ fn record_lag(out: &mut AccountOutcome, carry: &mut u64, lag_us: u64, d: u64) {
         Some((v, n)) if *v == value => *n += ms,
         _ => out.lag.push((value, ms)),
     }
+    if out.lag.len() > MAX_LAG_ENTRIES {
+        compact_lag(&mut out.lag);
+    }
+}
+
+/// Lag entries an account keeps at most in one trial. A lag that changes
+/// all the time (writes far above the link: the backlog grows without end)
+/// would otherwise add 256 entries per event; real scenarios stay far below.
+const MAX_LAG_ENTRIES: usize = 1 << 16;
+
+/// Merges entries of equal lag (the figures drawn from them do not depend
+/// on order), and if that is not enough, rounds lags to three significant
+/// digits first, the precision of the lag distribution reported.
+fn compact_lag(lag: &mut Vec<(u64, u64)>) {
+    let merge = |lag: &mut Vec<(u64, u64)>| {
+        lag.sort_unstable_by_key(|&(v, _)| v);
+        lag.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
+    };
+    merge(lag);
+    if lag.len() > MAX_LAG_ENTRIES / 2 {
+        for (v, _) in lag.iter_mut() {
+            *v = three_digits(*v);
+        }
+        merge(lag);
+    }
+}
+
+/// `v` rounded to three significant decimal digits.
+fn three_digits(v: u64) -> u64 {
+    let mut unit = 1u64;
+    while v / unit >= 1000 {
+        unit *= 10;
+    }
+    v.saturating_add(unit / 2) / unit * unit
 }
 
 /// Hours of the day are whole hours from time 0.
 pub fn hour_of(t: Micros) -> usize {
     ((t / HOUR) % 24) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacting_the_lag_keeps_its_time_and_bounds_its_length() {
+        // Equal lags merge exactly, whatever their order.
+        let mut lag = vec![(5, 1), (7, 2), (5, 3), (7, 4), (9, 5)];
+        compact_lag(&mut lag);
+        assert_eq!(lag, [(5, 4), (7, 6), (9, 5)]);
+        // A lag that never repeats (a backlog growing without end) stays
+        // bounded, its time whole, its lags within 0.05% of what they were.
+        let mut out = AccountOutcome::default();
+        let mut carry = 0;
+        for i in 0..1_000_000u64 {
+            record_lag(&mut out, &mut carry, 1_000 * (1_000_000 + 7 * i), 1_000);
+        }
+        assert!(out.lag.len() <= MAX_LAG_ENTRIES);
+        assert_eq!(out.lag.iter().map(|&(_, ms)| ms).sum::<u64>(), 1_000_000);
+        assert_eq!(out.lag_max, 1_000_000 + 7 * 999_999);
+        assert_eq!(three_digits(123_456), 123_000);
+        assert_eq!(three_digits(999_600), 1_000_000);
+        assert_eq!(three_digits(u64::MAX), 18_400_000_000_000_000_000);
+    }
 }

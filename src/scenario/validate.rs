@@ -734,6 +734,20 @@ fn geo(file: &ScenarioFile) -> Result<GeoReplication> {
             *rate = (g.write_rate.0 * m.0).round() as u64;
         }
     }
+    // Far above any account's ingress (Azure's largest accounts take tens of
+    // GB/s); beyond it the replication queue's arithmetic runs away.
+    const MAX_WRITE_BYTES_PER_S: u64 = 1_000_000_000_000_000;
+    if let Some(&rate) = write_rate.iter().find(|&&r| r > MAX_WRITE_BYTES_PER_S) {
+        let field = if g.profile.is_some() {
+            "geo_replication.profile"
+        } else {
+            "geo_replication.write_rate"
+        };
+        return err(
+            field,
+            format!("a write rate of {rate} B/s; at most 1 PB/s (a multiplier too large?)"),
+        );
+    }
     Ok(GeoReplication {
         write_rate,
         link_bytes_per_s: link,
