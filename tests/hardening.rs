@@ -501,3 +501,17 @@ fn a_write_profile_far_beyond_any_account_is_refused() {
         "error in `geo_replication.profile`: a write rate of 100000000000000000 B/s; at most 1 PB/s",
     );
 }
+
+#[test]
+fn analyze_refuses_a_chain_past_its_work_budget() {
+    // A 1 µs repair took 3.7 GB and no end in time.
+    let text = std::fs::read_to_string("scenarios/exact.toml").unwrap();
+    let fast = text.replace("mean = \"1d\" }", "mean = \"1us\" }");
+    assert_ne!(fast, text);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "fast.toml", &fast);
+    let started = std::time::Instant::now();
+    let o = replisim(&["analyze", &file]);
+    refused(&o, "over the budget of 1e10 state updates");
+    assert!(started.elapsed().as_secs_f64() < 5.0);
+}

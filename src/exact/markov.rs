@@ -24,7 +24,18 @@ pub enum MarkovError {
     /// Absorption is not certain from the start state: no finite mean time.
     NotAbsorbing,
     InvalidGroup(String),
+    /// Uniformization would take more than [`MAX_WORK`] state updates.
+    TooMuchWork {
+        steps: f64,
+        states: usize,
+    },
 }
+
+/// Uniformization steps × states a transient solution may take: about a
+/// minute of work. The steps are the fastest total rate × the horizon, so
+/// a microsecond repair over a year would take ~3e13 steps (and memory for
+/// their Poisson weights).
+pub const MAX_WORK: f64 = 1e10;
 
 impl std::fmt::Display for MarkovError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43,6 +54,10 @@ impl std::fmt::Display for MarkovError {
                 write!(f, "absorption is not certain, so its mean time is infinite")
             }
             Self::InvalidGroup(m) => write!(f, "{m}"),
+            Self::TooMuchWork { steps, states } => write!(
+                f,
+                "uniformization would take {steps:.2e} steps over {states} states, over the budget of {MAX_WORK:.0e} state updates: the fastest rate × the horizon is too large (a repair or detection of microseconds, a horizon of millennia?)"
+            ),
         }
     }
 }
@@ -144,7 +159,14 @@ impl Ctmc {
                 steps: 0,
             });
         }
-        let weights = PoissonWeights::new(lambda * horizon);
+        let steps = lambda * horizon;
+        if steps * self.states as f64 > MAX_WORK {
+            return Err(MarkovError::TooMuchWork {
+                steps,
+                states: self.states,
+            });
+        }
+        let weights = PoissonWeights::new(steps);
         let mut v = vec![0.0; self.states];
         v[start] = 1.0;
         let mut next = vec![0.0; self.states];
