@@ -252,11 +252,11 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
         assert_eq!(text, &format!("{bound}{nines:.2}"));
     }
 
-    let shot = b.call(
-        Some(&session),
-        "Page.captureScreenshot",
-        json!({ "format": "png" }),
-    );
+    // The controls, both tables and the nines chart.
+    let size = json!({ "width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": false });
+    b.call(Some(&session), "Emulation.setDeviceMetricsOverride", size);
+    let shot = json!({ "format": "png" });
+    let shot = b.call(Some(&session), "Page.captureScreenshot", shot);
     let png = decode_base64(shot["data"].as_str().unwrap());
     assert!(png.starts_with(b"\x89PNG"));
     let path = std::env::var_os("REPLISIM_SCREENSHOT")
