@@ -171,6 +171,26 @@ fn a_run_is_cancelled_by_a_newer_request_or_by_cancel() {
     assert_eq!(run.join().unwrap().status, 409);
     let p = server.get("/api/progress?client=other").json();
     assert_eq!(p["running"], false);
+
+    // A request without a client is stopped by closing its connection.
+    let mut gone = std::net::TcpStream::connect(&server.addr).unwrap();
+    let body = r#"{"set": ["trials=100000"]}"#;
+    let head = format!(
+        "POST /api/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    std::io::Write::write_all(&mut gone, head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(gone);
+    let after = Instant::now();
+    assert_eq!(
+        server.post("/api/run", r#"{"set": ["trials=256"]}"#).status,
+        200
+    );
+    assert!(
+        after.elapsed() < Duration::from_secs(30),
+        "the abandoned run went on"
+    );
 }
 
 #[test]

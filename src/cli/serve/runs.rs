@@ -181,9 +181,13 @@ impl Runs {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Refusal::Busy);
         }
-        let permit = self.slot.clone().acquire_owned().await;
+        // A request cancelled while it waits leaves the queue at once.
+        let permit = tokio::select! {
+            p = self.slot.clone().acquire_owned() => p.ok(),
+            () = stopped(&ticket.stop) => None,
+        };
         self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let permit = permit.map_err(|_| Refusal::Cancelled)?;
+        let permit = permit.ok_or(Refusal::Cancelled)?;
         if ticket.stop.load(Ordering::Relaxed) {
             return Err(Refusal::Cancelled);
         }
@@ -256,6 +260,14 @@ impl Runs {
 
     pub fn finished(&self, client: &str) -> Option<Arc<Finished>> {
         self.clients().get(client).and_then(|c| c.finished.clone())
+    }
+}
+
+/// Resolves once `stop` is set (checked every 50 ms: a flag, not a channel,
+/// because the trials read the same flag).
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
