@@ -118,11 +118,10 @@ fn eval(b: &mut Browser, session: &str, expression: &str) -> Value {
 /// shows an error instead.
 fn wait_for_run(b: &mut Browser, session: &str, runs: u64) {
     let started = Instant::now();
-    let check = format!(
-        "(() => {{ const s = window.replisim; return s ? [s.phase, s.runs, s.error] : null; }})()"
-    );
+    let check =
+        "(() => { const s = window.replisim; return s ? [s.phase, s.runs, s.error] : null; })()";
     loop {
-        let s = eval(b, session, &check);
+        let s = eval(b, session, check);
         if s[0] == "done" && s[1].as_u64() >= Some(runs) {
             return;
         }
