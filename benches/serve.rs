@@ -43,7 +43,7 @@ fn cancel_latency(server: &Server) -> f64 {
     let addr = server.addr.clone();
     let long = std::thread::spawn(move || {
         let body = br#"{"client": "bench", "set": ["trials=100000"]}"#;
-        request(&addr, "POST", "/api/run", Some("application/json"), body)
+        request(&addr, "POST", "/api/run", &[http::JSON], body)
     });
     loop {
         // Under way: the long run's own progress, not the last one's.
@@ -58,7 +58,7 @@ fn cancel_latency(server: &Server) -> f64 {
         let addr = server.addr.clone();
         move || {
             let body = br#"{"client": "bench", "set": ["trials=256"]}"#;
-            request(&addr, "POST", "/api/run", Some("application/json"), body)
+            request(&addr, "POST", "/api/run", &[http::JSON], body)
         }
     });
     assert_eq!(long.join().unwrap().status, 409);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::http::{Reply, Server, request};
+use common::http::{JSON, Reply, Server, request};
 
 /// `replisim run ARGS` into `dir`: its summary.json bytes, its stderr.
 fn cli_run(args: &[&str], dir: &Path) -> (Vec<u8>, String) {
@@ -77,7 +77,7 @@ fn a_run_returns_runs_summary_json_byte_for_byte() {
         &server.addr,
         "POST",
         "/api/run",
-        Some("application/toml"),
+        &["Content-Type: application/toml"],
         small.as_bytes(),
     );
     assert_eq!(api.status, 200, "{}", api.text());
@@ -112,6 +112,13 @@ fn bad_input_gets_the_clis_message_and_never_a_crash() {
     assert_eq!(e.status, 400);
     let huge = format!(r#"{{"scenario": "{}"}}"#, "#".repeat(300 * 1024));
     assert_eq!(server.post("/api/run", &huge).status, 413);
+    // What another web site could make a browser send is refused.
+    let elsewhere = ["Origin: http://evil.example", "Content-Type: text/plain"];
+    let r = request(&server.addr, "POST", "/api/run", &elsewhere, b"");
+    assert_eq!(
+        (r.status, r.error().contains("other web sites")),
+        (403, true)
+    );
     let missing = server.get("/nothing");
     assert_eq!(
         (missing.status, missing.error()),
@@ -128,15 +135,8 @@ fn long_run(server: &Server, client: &str) -> std::thread::JoinHandle<Reply> {
         server.addr.clone(),
         format!(r#"{{"client": "{client}", "set": ["trials=100000"]}}"#),
     );
-    let handle = std::thread::spawn(move || {
-        request(
-            &addr,
-            "POST",
-            "/api/run",
-            Some("application/json"),
-            body.as_bytes(),
-        )
-    });
+    let handle =
+        std::thread::spawn(move || request(&addr, "POST", "/api/run", &[JSON], body.as_bytes()));
     let started = Instant::now();
     loop {
         let p = server.get(&format!("/api/progress?client={client}")).json();
@@ -176,7 +176,8 @@ fn a_run_is_cancelled_by_a_newer_request_or_by_cancel() {
     let mut gone = std::net::TcpStream::connect(&server.addr).unwrap();
     let body = r#"{"set": ["trials=100000"]}"#;
     let head = format!(
-        "POST /api/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /api/run HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
         body.len()
     );
     std::io::Write::write_all(&mut gone, head.as_bytes()).unwrap();

@@ -38,13 +38,12 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        request(&self.addr, "GET", path, None, b"")
+        request(&self.addr, "GET", path, &[], b"")
     }
 
     /// POST of a JSON body.
     pub fn post(&self, path: &str, json: &str) -> Reply {
-        let kind = Some("application/json");
-        request(&self.addr, "POST", path, kind, json.as_bytes())
+        request(&self.addr, "POST", path, &[JSON], json.as_bytes())
     }
 }
 
@@ -81,15 +80,19 @@ impl Reply {
     }
 }
 
-pub fn request(addr: &str, method: &str, path: &str, kind: Option<&str>, body: &[u8]) -> Reply {
+/// The header line of a JSON body.
+pub const JSON: &str = "Content-Type: application/json";
+
+/// `method path` with `headers` (whole lines, e.g. [`JSON`]) and `body`.
+pub fn request(addr: &str, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Reply {
     let mut s = TcpStream::connect(addr).expect("the server accepts");
     s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if let Some(kind) = kind {
-        head += &format!("Content-Type: {kind}\r\n");
+    for line in headers {
+        head += &format!("{line}\r\n");
     }
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(b"\r\n").unwrap();

@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -136,8 +138,37 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/progress", get(progress))
         .route("/api/figures", get(figures_of))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page") })
+        .layer(axum::middleware::from_fn(same_origin))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+/// Refuses what a web site elsewhere could make a visitor's browser send
+/// here: a request from another origin (a cross-site form or script) or for
+/// another host name (DNS rebinding). curl and the page itself pass.
+async fn same_origin(request: Request, next: Next) -> Response {
+    match foreign(request.headers()) {
+        Some(why) => ApiError::new(StatusCode::FORBIDDEN, why).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// Why a request with these headers comes from elsewhere, if it does.
+fn foreign(headers: &HeaderMap) -> Option<String> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    if name != "localhost" && name.parse::<IpAddr>().is_err() {
+        return Some(format!(
+            "host `{host}` is refused: open the server by its IP address or as localhost"
+        ));
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    (origin.to_str().ok() != Some(format!("http://{host}").as_str()))
+        .then(|| "requests from other web sites are refused".to_string())
 }
 
 fn html(body: &'static str) -> Response {
@@ -372,4 +403,32 @@ fn svgs(finished: &Finished) -> Result<Vec<(String, String)>, String> {
             Ok((name.unwrap_or_default(), svg))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_requests_for_this_server_from_its_own_page_pass() {
+        let host = |h: &str| headers(&[(header::HOST, h)]);
+        assert_eq!(foreign(&host("127.0.0.1:8080")), None);
+        assert_eq!(foreign(&host("localhost:8080")), None);
+        assert_eq!(foreign(&host("[::1]:8080")), None);
+        assert_eq!(foreign(&host("192.168.1.5")), None);
+        assert!(foreign(&host("evil.example:8080")).is_some());
+        assert!(foreign(&HeaderMap::new()).is_some());
+        let from = |o: &str| headers(&[(header::HOST, "127.0.0.1:8080"), (header::ORIGIN, o)]);
+        assert_eq!(foreign(&from("http://127.0.0.1:8080")), None);
+        assert!(foreign(&from("http://evil.example")).is_some());
+        assert!(foreign(&from("null")).is_some());
+    }
 }
