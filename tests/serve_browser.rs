@@ -134,6 +134,27 @@ fn wait_for_run(b: &mut Browser, session: &str, runs: u64) {
     }
 }
 
+/// Waits until the page shows the progress of a run under way.
+fn wait_for_progress(b: &mut Browser, session: &str) {
+    let started = Instant::now();
+    let status = "document.getElementById('status').textContent";
+    loop {
+        let shown = eval(b, session, status);
+        if shown.as_str().is_some_and(|s| s.starts_with("running: ")) {
+            assert!(
+                shown.as_str().unwrap().ends_with("of 1000 trials "),
+                "{shown}"
+            );
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no progress: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// (option, nines value, text) of every nines cell of the page.
 fn shown_nines(b: &mut Browser, session: &str) -> Vec<(String, f64, String)> {
     let cells = eval(
@@ -212,11 +233,21 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
     );
     let before = shown_nines(&mut b, &session);
 
-    // Type a new disk AFR into its field, as a user does.
+    // Type a new disk AFR into its field, as a user does; while that run
+    // shows its progress, change it again: the first run is cancelled and
+    // never shown, the page ends on the second.
     let focus = "(() => { const i = document.querySelector('input[data-path=\"failures.disk.afr\"]'); i.focus(); i.select(); return i.value; })()";
     assert_eq!(eval(&mut b, &session, focus), "0.0157");
+    b.call(Some(&session), "Input.insertText", json!({ "text": "3%" }));
+    wait_for_progress(&mut b, &session);
+    assert_eq!(eval(&mut b, &session, focus), "3%");
     b.call(Some(&session), "Input.insertText", json!({ "text": "8%" }));
     wait_for_run(&mut b, &session, 2);
+    assert_eq!(
+        eval(&mut b, &session, "window.replisim.runs"),
+        2,
+        "the 3% run was never shown"
+    );
     let sent = eval(&mut b, &session, "window.replisim.request.set");
     assert_eq!(sent, json!(["failures.disk.afr=8%", "trials=1000"]));
     let after = shown_nines(&mut b, &session);
