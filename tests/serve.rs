@@ -195,6 +195,25 @@ fn a_run_is_cancelled_by_a_newer_request_or_by_cancel() {
 }
 
 #[test]
+fn ctrl_c_stops_every_run_and_the_server() {
+    let mut server = Server::start(&["--max-trials", "100000"]);
+    let addr = server.addr.clone();
+    let anonymous = std::thread::spawn(move || {
+        let body = br#"{"set": ["trials=100000"]}"#;
+        request(&addr, "POST", "/api/run", &[JSON], body)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let stopping = Instant::now();
+    assert!(server.interrupt().success());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(30),
+        "the run went on"
+    );
+    let reply = anonymous.join().unwrap();
+    assert_eq!(reply.status, 409, "{}", reply.text());
+}
+
+#[test]
 fn a_run_over_the_time_budget_is_stopped() {
     let server = Server::start(&["--max-trials", "100000", "--max-seconds", "1"]);
     let started = Instant::now();

@@ -37,6 +37,13 @@ impl Server {
         Self { child, addr }
     }
 
+    /// Ctrl-C (SIGINT), then waits for the server to exit.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+
     pub fn get(&self, path: &str) -> Reply {
         request(&self.addr, "GET", path, &[], b"")
     }

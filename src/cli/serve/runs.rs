@@ -199,7 +199,12 @@ impl Runs {
             let _permit = permit;
             execute(&s, config, &stop, &progress)
         });
-        let ran = tokio::time::timeout(Duration::from_secs(max_seconds), job).await;
+        let budget = tokio::time::timeout(Duration::from_secs(max_seconds), job);
+        // At shutdown every run stops, with a client or without.
+        let ran = tokio::select! {
+            ran = budget => ran,
+            () = stopped(&self.closing) => return Err(Refusal::Cancelled),
+        };
         guard.1 = false;
         let summary = match ran {
             Err(_) => {
