@@ -246,12 +246,9 @@ impl Runs {
         running
     }
 
-    /// Stops every run and refuses new ones (shutdown).
+    /// Stops every run (each watches `closing`) and refuses new ones.
     pub fn close(&self) {
         self.closing.store(true, Ordering::Relaxed);
-        for c in self.clients().values() {
-            c.stop.store(true, Ordering::Relaxed);
-        }
         self.slot.close();
     }
 
