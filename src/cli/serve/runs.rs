@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::engine::trials::Controls;
 use crate::estimate::{self, RunConfig, RunSums, Summary};
@@ -88,6 +88,26 @@ pub struct Ticket {
     generation: u64,
     pub stop: Arc<AtomicBool>,
     pub progress: Arc<Progress>,
+}
+
+/// A place in the queue for the run slot, given up when dropped (also when
+/// the request is, its connection closed).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn join(queue: &'a AtomicUsize) -> Result<Self, Refusal> {
+        if queue.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            queue.fetch_sub(1, Ordering::SeqCst);
+            return Err(Refusal::Busy);
+        }
+        Ok(Self(queue))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Stops the run when the request is dropped (its connection closed)
@@ -177,22 +197,12 @@ impl Runs {
     ) -> Result<Summary, Refusal> {
         self.with_client(ticket, |c| c.scenario = Some(scenario.clone()));
         let mut guard = StopOnDrop(ticket.stop.clone(), true);
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(Refusal::Busy);
-        }
-        // A request cancelled while it waits leaves the queue at once.
-        let permit = tokio::select! {
-            p = self.slot.clone().acquire_owned() => p.ok(),
-            () = stopped(&ticket.stop) => None,
-        };
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let permit = permit.ok_or(Refusal::Cancelled)?;
-        if ticket.stop.load(Ordering::Relaxed) {
-            return Err(Refusal::Cancelled);
-        }
-        let (stop, progress) = (ticket.stop.clone(), ticket.progress.clone());
-        let s = scenario.clone();
+        let permit = self.take_turn(ticket).await?;
+        let (stop, progress, s) = (
+            ticket.stop.clone(),
+            ticket.progress.clone(),
+            scenario.clone(),
+        );
         let job = tokio::task::spawn_blocking(move || {
             // The slot is held until the trials really end, even when the
             // request has stopped waiting for them.
@@ -200,7 +210,8 @@ impl Runs {
             execute(&s, config, &stop, &progress)
         });
         let budget = tokio::time::timeout(Duration::from_secs(max_seconds), job);
-        // At shutdown every run stops, with a client or without.
+        // At shutdown every run stops (the guard sets its flag), with a
+        // client or without.
         let ran = tokio::select! {
             ran = budget => ran,
             () = stopped(&self.closing) => return Err(Refusal::Cancelled),
@@ -223,6 +234,20 @@ impl Runs {
         });
         self.with_client(ticket, |c| c.finished = Some(finished));
         Ok(summary)
+    }
+
+    /// Waits for the run slot, in a queue of at most [`MAX_WAITING`]; a
+    /// request cancelled while it waits leaves the queue at once.
+    async fn take_turn(&self, ticket: &Ticket) -> Result<OwnedSemaphorePermit, Refusal> {
+        let _in_queue = Waiting::join(&self.waiting)?;
+        let permit = tokio::select! {
+            p = self.slot.clone().acquire_owned() => p.ok(),
+            () = stopped(&ticket.stop) => None,
+        };
+        match permit {
+            Some(p) if !ticket.stop.load(Ordering::Relaxed) => Ok(p),
+            _ => Err(Refusal::Cancelled),
+        }
     }
 
     /// Applies `f` to the ticket's client if the ticket is still its newest.
@@ -347,6 +372,18 @@ mod tests {
         assert!(!anonymous.stop.load(Ordering::Relaxed));
         runs.cancel("a");
         assert!(second.stop.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_a_place_is_given_up_when_dropped() {
+        let queue = AtomicUsize::new(0);
+        let places: Vec<_> = (0..MAX_WAITING)
+            .map(|_| Waiting::join(&queue).unwrap())
+            .collect();
+        assert_eq!(Waiting::join(&queue).err(), Some(Refusal::Busy));
+        drop(places);
+        assert_eq!(queue.load(Ordering::SeqCst), 0);
+        assert!(Waiting::join(&queue).is_ok());
     }
 
     #[test]
