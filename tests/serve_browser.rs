@@ -237,7 +237,14 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
     // shows its progress, change it again: the first run is cancelled and
     // never shown, the page ends on the second.
     let focus = "(() => { const i = document.querySelector('input[data-path=\"failures.disk.afr\"]'); i.focus(); i.select(); return i.value; })()";
-    assert_eq!(eval(&mut b, &session, focus), "0.0157");
+    let controls = server.get("/api/controls").json();
+    let mut all = controls["controls"].as_array().unwrap().iter();
+    let afr = all.find(|c| c["path"] == "failures.disk.afr").unwrap();
+    assert_eq!(
+        eval(&mut b, &session, focus),
+        afr["value"],
+        "the scenario's value"
+    );
     b.call(Some(&session), "Input.insertText", json!({ "text": "3%" }));
     wait_for_progress(&mut b, &session);
     assert_eq!(eval(&mut b, &session, focus), "3%");
@@ -252,11 +259,11 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
     assert_eq!(sent, json!(["failures.disk.afr=8%", "trials=1000"]));
     let after = shown_nines(&mut b, &session);
 
+    // The nines shown move; ZRS, lost to disk failures, loses some.
+    let texts = |v: &[(String, f64, String)]| v.iter().map(|o| o.2.clone()).collect::<Vec<_>>();
+    assert_ne!(texts(&before), texts(&after), "the nines shown change");
     let zrs = |v: &[(String, f64, String)]| v.iter().find(|o| o.0 == "ZRS").unwrap().1;
-    assert!(
-        zrs(&after) < zrs(&before) - 0.3,
-        "ZRS loses nines: {before:?} -> {after:?}"
-    );
+    assert!(zrs(&after) < zrs(&before), "ZRS: {before:?} -> {after:?}");
 
     // The API, asked independently for the same settings, says the same.
     let api = server
