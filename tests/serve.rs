@@ -195,6 +195,27 @@ fn a_run_is_cancelled_by_a_newer_request_or_by_cancel() {
 }
 
 #[test]
+fn a_runaway_trial_is_refused_naming_its_field() {
+    // A trial may take half the run's budget: 2 s here.
+    let server = Server::start(&["--max-seconds", "4"]);
+    let r = server.post(
+        "/api/run",
+        r#"{"set": ["outages.zone.between=\"0s\"", "trials=2"]}"#,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.error().contains("ran out of its 2 s of wall time"),
+        "{}",
+        r.error()
+    );
+    assert!(
+        r.error().contains("came from `outages.zone`"),
+        "{}",
+        r.error()
+    );
+}
+
+#[test]
 fn ctrl_c_stops_every_run_and_the_server() {
     let mut server = Server::start(&["--max-trials", "100000"]);
     let addr = server.addr.clone();

@@ -162,10 +162,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
         /// Trials one request may ask for.
-        #[arg(long, default_value_t = serve::Limits::default().max_trials)]
+        #[arg(long, default_value_t = serve::Limits::default().max_trials,
+              value_parser = clap::value_parser!(u64).range(1..))]
         max_trials: u64,
-        /// Seconds one run may take before it is stopped.
-        #[arg(long, default_value_t = serve::Limits::default().max_seconds)]
+        /// Seconds one run may take before it is stopped (one trial, half);
+        /// at most a day.
+        #[arg(long, default_value_t = serve::Limits::default().max_seconds,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
         max_seconds: u64,
     },
     /// Check a scenario file without running it.

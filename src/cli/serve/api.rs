@@ -61,7 +61,10 @@ impl From<Refusal> for ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "busy: too many runs are waiting; try again when one has finished",
             ),
-            Refusal::Failed(e) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e),
+            // The scenario cannot be run (a trial past its time or event
+            // budget names the field): the request's doing.
+            Refusal::Failed(e) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, e),
+            Refusal::Crashed(e) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     }
 }

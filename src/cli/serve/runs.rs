@@ -80,6 +80,8 @@ pub enum Refusal {
     Busy,
     /// The run itself failed.
     Failed(String),
+    /// The run's thread panicked: a bug, not the request's fault.
+    Crashed(String),
 }
 
 /// One request's hold on its client: its stop flag and progress.
@@ -198,6 +200,9 @@ impl Runs {
         self.with_client(ticket, |c| c.scenario = Some(scenario.clone()));
         let mut guard = StopOnDrop(ticket.stop.clone(), true);
         let permit = self.take_turn(ticket).await?;
+        // Half the run's budget: a runaway trial is reported, naming the
+        // field behind it, before the run's own time is up.
+        let trial_time = Duration::from_millis(max_seconds * 500);
         let (stop, progress, s) = (
             ticket.stop.clone(),
             ticket.progress.clone(),
@@ -207,7 +212,7 @@ impl Runs {
             // The slot is held until the trials really end, even when the
             // request has stopped waiting for them.
             let _permit = permit;
-            execute(&s, config, &stop, &progress)
+            execute(&s, config, &stop, &progress, trial_time)
         });
         let budget = tokio::time::timeout(Duration::from_secs(max_seconds), job);
         // At shutdown every run stops (the guard sets its flag), with a
@@ -222,7 +227,7 @@ impl Runs {
                 ticket.stop.store(true, Ordering::Relaxed);
                 return Err(Refusal::TooLong(max_seconds));
             }
-            Ok(Err(e)) => return Err(Refusal::Failed(format!("the run failed: {e}"))),
+            Ok(Err(e)) => return Err(Refusal::Crashed(format!("the run crashed: {e}"))),
             Ok(Ok(Err(e))) => return Err(Refusal::Failed(e)),
             Ok(Ok(Ok(None))) => return Err(Refusal::Cancelled),
             Ok(Ok(Ok(Some(summary)))) => summary,
@@ -327,6 +332,7 @@ fn execute(
     config: RunConfig,
     stop: &AtomicBool,
     progress: &Progress,
+    trial_time: Duration,
 ) -> Result<Option<Summary>, String> {
     progress.total.store(config.trials, Ordering::Relaxed);
     progress.running.store(true, Ordering::Relaxed);
@@ -336,7 +342,7 @@ fn execute(
     let controls = Controls {
         stop: Some(stop),
         on_block: Some(&on_block),
-        ..Controls::default()
+        trial_time: Some(trial_time),
     };
     let done = estimate::simulate(s, config, 0..config.trials, &controls);
     progress.running.store(false, Ordering::Relaxed);
