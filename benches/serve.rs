@@ -23,8 +23,10 @@ fn load() -> String {
     )
 }
 
-/// Seconds of `REPEATS` requests: min, median, max.
-fn timed(server: &Server, body: &str) -> [f64; 3] {
+/// Seconds of `REPEATS` requests: min, median, max; and the server's CPU
+/// seconds per request, which the load of other processes does not change.
+fn timed(server: &Server, body: &str) -> ([f64; 3], Option<f64>) {
+    let cpu_before = server.cpu_seconds();
     let mut times: Vec<f64> = (0..REPEATS)
         .map(|_| {
             let started = Instant::now();
@@ -34,7 +36,10 @@ fn timed(server: &Server, body: &str) -> [f64; 3] {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    [times[0], times[REPEATS / 2], times[REPEATS - 1]]
+    let cpu = cpu_before
+        .zip(server.cpu_seconds())
+        .map(|(a, b)| (b - a) / REPEATS as f64);
+    ([times[0], times[REPEATS / 2], times[REPEATS - 1]], cpu)
 }
 
 /// Seconds from a newer request of the same client to the older run's
@@ -81,8 +86,11 @@ fn main() {
         ("default budget (4000 trials)", r#"{}"#),
         ("1000 trials", r#"{"set": ["trials=1000"]}"#),
     ] {
-        let [min, median, max] = timed(&server, body);
-        println!("POST /api/run, {what}: median {median:.2} s (min {min:.2}, max {max:.2})");
+        let ([min, median, max], cpu) = timed(&server, body);
+        let cpu = cpu.map_or("?".into(), |c| format!("{c:.2}"));
+        println!(
+            "POST /api/run, {what}: median {median:.2} s (min {min:.2}, max {max:.2}); {cpu} CPU s per request"
+        );
     }
     // The same work as a command, for scale (it also draws the charts).
     let dir = tempfile::tempdir().expect("a scratch directory");

@@ -37,6 +37,22 @@ impl Server {
         Self { child, addr }
     }
 
+    /// CPU seconds the server has used (user + system, all its threads),
+    /// from /proc; None where there is no /proc.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // The fields after the command name, which is in parentheses.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let per_second = Command::new("getconf").arg("CLK_TCK").output().ok()?;
+        let per_second: f64 = String::from_utf8_lossy(&per_second.stdout)
+            .trim()
+            .parse()
+            .ok()?;
+        Some(ticks / per_second)
+    }
+
     /// Ctrl-C (SIGINT), then waits for the server to exit.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
