@@ -107,7 +107,12 @@ async function run() {
 }
 
 async function showProgress(seq) {
-  const p = await (await fetch(`/api/progress?client=${client}`)).json();
+  let p;
+  try {
+    p = await (await fetch(`/api/progress?client=${client}`)).json();
+  } catch (e) {
+    return; // a missed update; the next one comes in 250 ms
+  }
   if (seq !== latest || state.phase !== "running") return;
   const bar = text("progress", "", { max: p.total || 1, value: p.done });
   $("status").replaceChildren(`running: ${p.done} of ${p.total} trials `, bar);
