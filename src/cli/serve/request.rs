@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::estimate::{Method, RunConfig};
+use crate::estimate::{Method, RunConfig, cost};
 use crate::scenario::Scenario;
 use crate::scenario::overrides::{self, Override};
 
@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_disks: u64,
     /// Placed copies, summed over the options (extents × copies).
     pub max_copies: u64,
+    /// Events the run is expected to handle ([`cost::run_events`]).
+    pub max_events: f64,
 }
 
 impl Default for Limits {
@@ -41,6 +43,9 @@ impl Default for Limits {
             // 40x the default fleet and 100x its placed copies (both ~50 MB).
             max_disks: 1_000_000,
             max_copies: 4_000_000,
+            // About 70 times the default run's 15 M: past the time budget
+            // anyway, so refused before it starts.
+            max_events: 1e9,
         }
     }
 }
@@ -151,6 +156,13 @@ fn within(limits: &Limits, s: &Scenario, config: &RunConfig) -> Result<(), Strin
             limits.max_copies
         ));
     }
+    let (events, _) = cost::run_events(&s.system, config.trials);
+    if events > limits.max_events {
+        return Err(format!(
+            "this run would handle about {events:.1e} events (from the scenario's rates): this server takes at most {:.0e} per request; ask for fewer trials, or check the rates",
+            limits.max_events
+        ));
+    }
     Ok(())
 }
 
@@ -223,6 +235,8 @@ mod tests {
         assert!(e.contains("disks: this server simulates at most"), "{e}");
         let e = request(r#"{"set": ["data.extent_size=1MB"]}"#).unwrap_err();
         assert!(e.contains("placed copies"), "{e}");
+        let e = request(r#"{"set": ["failures.disk.afr=100"]}"#).unwrap_err();
+        assert!(e.contains("events (from the scenario's rates)"), "{e}");
         let many = format!(r#"{{"set": [{}]}}"#, vec!["\"seed=1\""; 65].join(","));
         assert!(request(&many).unwrap_err().contains("at most 64"));
     }
