@@ -183,7 +183,10 @@ function render(s) {
       f ? f.count_per_year.toFixed(3) : "-", spread(f && f.rpo_seconds), spread(f && f.rto_seconds),
       spread(o.geo_replication && o.geo_replication.lag_seconds)];
   });
+  // Doubtful values of the scenario (an afr of 2 is 200% a year), as `run` prints them.
+  const doubts = (s.warnings || []).map((w) => text("p", "warning: " + w, { class: "warning" }));
   $("results").replaceChildren(
+    ...doubts,
     text("h2", `Durability over ${s.horizon_years} year(s), ${s.trials} trials`),
     table(["option", "copies", "P(object lost)", "95% CI", "nines", "nines 95% CI", "P(any loss)",
       "bytes lost", "notes"], durability),
