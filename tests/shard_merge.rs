@@ -187,6 +187,7 @@ fn ctrl_c_stops_cleanly_and_writes_a_partial_result() {
             "100000000",
             "--threads",
             "1",
+            "--yes",
             "--out",
             s(&out),
         ])
