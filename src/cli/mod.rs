@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod progress;
+pub mod serve;
 mod signals;
 pub mod sweep;
 
@@ -148,6 +149,28 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A local web page to explore a scenario live: change a figure, watch
+    /// the nines move; and the JSON API behind it (docs/serve.md).
+    Serve {
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Port to listen on; 0 picks a free one.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on. Anything but loopback lets other machines
+        /// run simulations here, without authentication.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Trials one request may ask for.
+        #[arg(long, default_value_t = serve::Limits::default().max_trials,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_trials: u64,
+        /// Seconds one run may take before it is stopped (one trial, half);
+        /// at most a day.
+        #[arg(long, default_value_t = serve::Limits::default().max_seconds,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        max_seconds: u64,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// Scenario file (TOML).
@@ -225,10 +248,7 @@ impl RunArgs {
 
     /// The scenario's file name and text.
     fn source(&self) -> Result<(String, String), String> {
-        match &self.scenario {
-            Some(p) => scenario::read(p).map_err(|e| e.to_string()),
-            None => Ok((scenario::DEFAULT_FILE.into(), scenario::DEFAULT_TEXT.into())),
-        }
+        source(self.scenario.as_deref())
     }
 
     fn config(&self, s: &Scenario) -> Result<RunConfig, String> {
@@ -251,6 +271,14 @@ impl RunArgs {
             threads: self.threads,
             method: self.method.into(),
         })
+    }
+}
+
+/// The name and text of the scenario file `path`, or of the default.
+fn source(path: Option<&Path>) -> Result<(String, String), String> {
+    match path {
+        Some(p) => scenario::read(p).map_err(|e| e.to_string()),
+        None => Ok((scenario::DEFAULT_FILE.into(), scenario::DEFAULT_TEXT.into())),
     }
 }
 
@@ -383,6 +411,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
             print_err(&format!("wrote {}", names.join(", ")));
             Ok(())
+        }
+        Command::Serve {
+            scenario,
+            port,
+            bind,
+            max_trials,
+            max_seconds,
+        } => {
+            let (file, text) = source(scenario.as_deref())?;
+            serve::serve(serve::Config {
+                base: serve::Base { file, text },
+                bind,
+                port,
+                limits: serve::Limits {
+                    max_trials,
+                    max_seconds,
+                    ..Default::default()
+                },
+            })
         }
         Command::Merge { parts, out, json } => {
             let parts = parts

@@ -3,6 +3,8 @@
 // Each test file uses some of these.
 #![allow(dead_code)]
 
+pub mod http;
+
 use replisim::exact::markov::RepairDiscipline;
 use replisim::stats::{Z95, normal_quantile_two_sided};
 
