@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use crate::exact::markov::{Ctmc, MarkovError};
-use crate::model::{CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System};
+use crate::model::{CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair};
 use crate::units::{self, YEAR};
 
 /// The chain has 2^copies states; mean time to loss is solved densely.
@@ -233,6 +233,24 @@ fn check_group(
         return refuse(
             "failures.region",
             "a destroyed region blocks re-creating its copies until it is replaced (a fixed delay), which the chain cannot hold",
+        );
+    }
+    let primary = &option.groups[0];
+    let fails_over = system.failures.iter().any(|p| {
+        let first = topo
+            .components_within(Level::Region, primary.region, p.level)
+            .start;
+        p.level >= primary.within
+            && p.lifetime.exponential_rate().unwrap_or(0.0) > 0.0
+            && repair::failover_wait(system, p.level, first).is_some()
+    });
+    if option.groups.len() > 1 && fails_over {
+        return refuse(
+            "failover.policy",
+            format!(
+                "option {}: losing its primary group makes the account fail over, and its copies return after fixed delays (the switch, reenable_after, the re-copy), which the chain cannot hold; set [failover] policy = \"none\" to analyze",
+                option.name
+            ),
         );
     }
     if option.copies() > MAX_EXACT_COPIES {

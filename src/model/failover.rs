@@ -54,7 +54,7 @@ impl Timer {
             Timer::Provider => "the provider's wait ran out",
             Timer::Switched => "the switch completed",
             Timer::Reenable => "geo-redundancy re-enabled",
-            Timer::Resynced => "the re-copy completed",
+            Timer::Resynced => "the re-copy completed, the copies the old primary lost re-created",
             Timer::Failback => "time to fail back",
             Timer::Drained => "the secondary caught up",
             Timer::Planned => "planned failover",
@@ -207,6 +207,26 @@ impl<'s> Account<'s> {
     /// The copy group serving reads and writes.
     pub fn serve(&self) -> usize {
         self.serve
+    }
+
+    /// Whether a copy of group `g` lost with no source in its own group
+    /// waits for the re-protection of an unplanned failover (instead of the
+    /// repair model): the group being failed away from, or left behind
+    /// without geo-redundancy; or, while serving normally, the serving
+    /// group when the destruction fails the account over (`fails_over`).
+    pub fn holds_for_reprotection(&self, g: usize, fails_over: bool) -> bool {
+        match self.mode {
+            Mode::Switching { planned: false } => g == self.serve,
+            Mode::Single | Mode::Resyncing { .. } => g != self.serve,
+            Mode::Normal => g == self.serve && fails_over,
+            Mode::Draining | Mode::Switching { planned: true } => false,
+        }
+    }
+
+    /// Geo-redundant and serving normally: copies held for re-protection
+    /// are due now.
+    pub fn normal(&self) -> bool {
+        self.mode == Mode::Normal
     }
 
     /// Whether reads may fall back to the secondary (RA- options while
@@ -438,9 +458,8 @@ impl<'s> Account<'s> {
             Mode::Resyncing { remaining } => {
                 self.epochs[Timer::Resynced as usize] += 1;
                 if self.shipping {
-                    let link = self.link_units();
-                    let delay = remaining.div_ceil(link.max(1));
-                    self.set_timer(Timer::Resynced, delay.min(u128::from(u64::MAX)) as u64, sim);
+                    let delay = super::repair::copy_micros(remaining, self.link_units());
+                    self.set_timer(Timer::Resynced, delay, sim);
                 }
             }
             Mode::Draining => {

@@ -84,10 +84,11 @@ pub enum Repair {
     /// Bandwidth-limited re-replication: the data of a failed component is
     /// rebuilt at min(per-disk bandwidth × disks of the facility, facility
     /// bandwidth); each lost copy is done at a uniform point of that window.
+    /// A group re-seeded from the other region comes over the account's
+    /// link (`GeoReplication::link_bytes_per_s`).
     Bandwidth {
         disk_bytes_per_s: f64,
         facility_bytes_per_s: f64,
-        geo_bytes_per_s: f64,
     },
     /// Each lost copy takes an independent draw from this distribution.
     Time(Dist),

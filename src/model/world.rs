@@ -530,6 +530,7 @@ impl<'p, 's> World<'p, 's> {
         let detection = self.system().detection.sample(&mut self.rng);
         let disks = self.system().topology.disk_range(level, c);
         let repair = RepairTiming::after(self.system(), detection, level, c);
+        let fails_over = repair::failover_wait(self.system(), level, c).is_some();
         let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
         if level == Level::Disk {
             self.load_copies(c);
@@ -538,7 +539,7 @@ impl<'p, 's> World<'p, 's> {
             // A disk holds copies of few options; for the others there is
             // nothing to do.
             if level != Level::Disk || self.holds_copies(k, c) {
-                self.destroy_copies(k, disks.clone(), repair, sim);
+                self.destroy_copies(k, disks.clone(), (repair, fails_over), sim);
             }
         }
         if let Some((at, before)) = before {
@@ -588,12 +589,16 @@ impl<'p, 's> World<'p, 's> {
     /// Marks every live copy of option `k` on `disks` destroyed and schedules
     /// its re-creation, in disk order: first the copies the plan placed, then
     /// those re-created there, oldest first. Re-creations of extents lost by
-    /// the end of the destruction are dropped (they could do nothing).
+    /// the end of the destruction are dropped (they could do nothing). A
+    /// copy left with no source in its own group waits for the account's
+    /// re-protection when the account fails over (`fails_over`: the
+    /// destruction is one that makes it, [`repair::failover_wait`]) or is
+    /// already without geo-redundancy.
     fn destroy_copies(
         &mut self,
         k: usize,
         disks: Range<u32>,
-        repair: RepairTiming,
+        (repair, fails_over): (RepairTiming, bool),
         sim: &mut Scheduler<Event>,
     ) {
         let plan = self.plan;
@@ -640,7 +645,6 @@ impl<'p, 's> World<'p, 's> {
                     state.outcome.lost_extents += 1;
                     continue;
                 }
-                let local_source = ext.alive & option.group_mask(slot) != 0;
                 if plan.system.discipline == RepairDiscipline::OneAtATime {
                     if ext.repairing() {
                         extents.queue(extent, slot);
@@ -648,8 +652,7 @@ impl<'p, 's> World<'p, 's> {
                     }
                     extents.start_repairing(extent);
                 }
-                let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
-                repairs.push((delay, extent, slot));
+                repairs.push((0, extent, slot));
             }
         }
         let any_lost = state.outcome.lost_extents > lost_before;
@@ -660,27 +663,56 @@ impl<'p, 's> World<'p, 's> {
         if let Some(trace) = trace.as_mut().filter(|_| any_lost) {
             drop_superseded(trace, traced_from);
         }
-        for &(delay, extent, slot) in repairs.iter() {
-            if !any_lost || !state.tables.extents.get(extent).lost() {
-                let option = k as u16;
-                let event = Event::Repaired {
-                    option,
-                    extent,
-                    slot,
-                };
-                schedule_within(sim, plan.system.horizon, delay, event);
+        // Sources are known once the whole component is gone: a copy whose
+        // group died with it has no local source.
+        let parallel = plan.system.discipline == RepairDiscipline::Parallel;
+        for &(_, extent, slot) in repairs.iter() {
+            let ext = state.tables.extents.get(extent);
+            if ext.lost() {
+                continue;
             }
+            let local_source = ext.alive & option.group_mask(slot) != 0;
+            let group = option.group_of(slot).0;
+            if parallel && !local_source && state.account.holds_for_reprotection(group, fails_over)
+            {
+                state.tables.held.push((extent, slot));
+                continue;
+            }
+            let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
+            let option = k as u16;
+            let event = Event::Repaired {
+                option,
+                extent,
+                slot,
+            };
+            schedule_within(sim, plan.system.horizon, delay, event);
         }
         self.refresh_touched(k, false);
     }
 
-    /// Re-creates a copy on a disk that keeps its group's placement rule.
+    /// Re-creates a copy on a disk that keeps its group's placement rule,
+    /// then, one at a time, starts the extent's next repair.
     fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
+        if !self.place_copy(k, extent, slot) {
+            return;
+        }
+        let plan = self.plan;
+        let state = &mut self.options[k];
+        let extents = &mut state.tables.extents;
+        if extents.get(extent).repairing() {
+            start_next_repair(extents, &plan.system.repair, k, extent, &mut state.rng, sim);
+        }
+    }
+
+    /// Re-creates a copy on a disk that keeps its group's placement rule;
+    /// with no such disk the copy waits for capacity (false), as it does
+    /// when its extent is lost meanwhile.
+    fn place_copy(&mut self, k: usize, extent: u32, slot: u8) -> bool {
         let plan = self.plan;
         let state = &mut self.options[k];
         let extents = &mut state.tables.extents;
         if extents.get(extent).lost() {
-            return;
+            return false;
         }
         let picked = pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.rng);
         let Some(disk) = picked else {
@@ -688,15 +720,28 @@ impl<'p, 's> World<'p, 's> {
             let region = option.groups[option.group_of(slot).0].region;
             state.tables.blocked[region as usize].push((extent, slot));
             self.blocked += 1;
-            return;
+            return false;
         };
         extents.set_disk(&plan.placements[k], extent, slot, disk);
-        let ext = extents.get_mut(extent);
-        ext.alive |= 1 << slot;
-        if ext.repairing() {
-            start_next_repair(extents, &plan.system.repair, k, extent, &mut state.rng, sim);
-        }
+        extents.get_mut(extent).alive |= 1 << slot;
         self.recreated(k, (extent, slot), disk, false);
+        true
+    }
+
+    /// The account of option `k` is geo-redundant again (the re-copy of an
+    /// unplanned failover is complete, or a planned switch ended): the
+    /// copies held for its re-protection are re-created now, in the order
+    /// they were lost, in the group's region.
+    fn reprotected(&mut self, k: usize) {
+        let held = std::mem::take(&mut self.options[k].tables.held);
+        for &(extent, slot) in &held {
+            self.place_copy(k, extent, slot);
+        }
+        let tables = &mut self.options[k].tables;
+        if tables.held.is_empty() {
+            tables.held = held;
+            tables.held.clear();
+        }
     }
 
     /// A copy of option `k`'s (extent, slot) now lives on `disk`, re-created

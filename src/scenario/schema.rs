@@ -346,7 +346,9 @@ pub struct FailureSpec {
 pub struct RepairSpec {
     pub disk_bandwidth: Bandwidth,
     pub facility_bandwidth: Bandwidth,
-    pub geo_bandwidth: Bandwidth,
+    /// Removed: re-seeding from the other region uses the account's link
+    /// (`geo_replication.bandwidth`); kept to say so instead of "unknown field".
+    pub geo_bandwidth: Option<Bandwidth>,
     /// A repair-time distribution per lost copy, instead of bandwidths.
     pub time: Option<DistSpec>,
     /// "parallel" or "one-at-a-time" (per extent; needs `time`).
@@ -358,7 +360,7 @@ impl Default for RepairSpec {
         Self {
             disk_bandwidth: Bandwidth(50e6),
             facility_bandwidth: Bandwidth(1e9),
-            geo_bandwidth: Bandwidth(1e9),
+            geo_bandwidth: None,
             time: None,
             discipline: "parallel".into(),
         }

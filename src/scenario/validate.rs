@@ -477,13 +477,18 @@ fn discipline(file: &ScenarioFile) -> Result<RepairDiscipline> {
 
 fn repair(file: &ScenarioFile) -> Result<Repair> {
     let r = &file.repair;
+    if r.geo_bandwidth.is_some() {
+        return err(
+            "repair.geo_bandwidth",
+            "no longer a field: a copy group re-seeded from the other region is re-copied over the account's link, `geo_replication.bandwidth` (docs/failover.md)",
+        );
+    }
     if let Some(time) = &r.time {
         return Ok(Repair::Time(dist(time, "repair.time")?));
     }
     for (name, bw) in [
         ("disk_bandwidth", r.disk_bandwidth),
         ("facility_bandwidth", r.facility_bandwidth),
-        ("geo_bandwidth", r.geo_bandwidth),
     ] {
         if bw.0 <= 0.0 {
             return err(format!("repair.{name}"), "must be larger than 0");
@@ -492,7 +497,6 @@ fn repair(file: &ScenarioFile) -> Result<Repair> {
     Ok(Repair::Bandwidth {
         disk_bytes_per_s: r.disk_bandwidth.0,
         facility_bytes_per_s: r.facility_bandwidth.0,
-        geo_bytes_per_s: r.geo_bandwidth.0,
     })
 }
 

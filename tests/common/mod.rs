@@ -62,7 +62,8 @@ discipline = "{discipline}"
 }
 
 /// All four standard options; disks and whole facilities fail, repairs are
-/// exponential and immediate, a destroyed facility is back at once.
+/// exponential and immediate, a destroyed facility is back at once, and
+/// nobody fails over (a lost primary group is re-seeded like any copy).
 pub fn correlated(horizon: &str) -> String {
     format!(
         r#"
@@ -77,6 +78,8 @@ afr = 0.001
 replace = "0s"
 [repair]
 time = {{ dist = "exponential", mean = "1d" }}
+[failover]
+policy = "none"
 "#
     )
 }

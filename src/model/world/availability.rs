@@ -180,6 +180,9 @@ impl World<'_, '_> {
             .account
             .on_timer(now, timer, epoch, env, &mut state.aux, sim)
         {
+            if state.account.normal() {
+                self.reprotected(k);
+            }
             self.refresh_all(k);
         }
         if live {
