@@ -178,39 +178,51 @@ fn fleet_durability_matches_two_sites_exposed_for_the_window() {
     assert!(ci[0] <= exact && exact <= ci[1], "{p} {ci:?} vs {exact}");
 }
 
-#[test]
-fn the_group_model_brings_the_primary_back_at_the_same_instant() {
+/// The time group 0 of the scenario `s` has its copies back after the
+/// `level` component above copy `slot` fails at `now`.
+fn group_repair_after(
+    s: &scenario::Scenario,
+    level: replisim::model::Level,
+    slot: usize,
+    now: u64,
+) -> Option<u64> {
     use rand::SeedableRng;
-    use replisim::model::Level;
     use replisim::model::group::Group;
-    let s = scenario::parse("g.toml", &text(1e-9, ""), "g").unwrap();
     let plan = Plan::new(&s.system, 1).unwrap();
-    let topo = &s.system.topology;
     let disks = plan.placements[0].extent(0);
-    let primary = topo.ancestor(disks[0], Level::Facility);
+    let component = s.system.topology.ancestor(disks[slot], level);
     let mut group = Group::new(&s.system, 0, disks);
-    let facility = s
-        .system
-        .failures
-        .iter()
-        .position(|p| p.level == Level::Facility);
+    let process = s.system.failures.iter().position(|p| p.level == level);
     let clock = group
         .clocks()
         .into_iter()
-        .find(|c| Some(c.process as usize) == facility && c.component == primary)
+        .find(|c| Some(c.process as usize) == process && c.component == component)
         .unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    group.now = 100 * 86_400 * SECOND;
+    group.now = now;
     group.fail(&clock, &mut rng);
-    assert_eq!(group.next_repair(), Some(group.now + WINDOW_S * SECOND));
+    group.next_repair()
+}
+
+#[test]
+fn the_group_model_brings_the_primary_back_at_the_same_instant() {
+    use replisim::model::Level;
+    let s = scenario::parse("g.toml", &text(1e-9, ""), "g").unwrap();
+    let day_100 = 100 * 86_400 * SECOND;
+    let back = group_repair_after(&s, Level::Facility, 0, day_100);
+    assert_eq!(back, Some(day_100 + WINDOW_S * SECOND));
     // The secondary's facility, by contrast, is re-seeded by the repair model.
-    let secondary = topo.ancestor(disks[3], Level::Facility);
-    let mut group = Group::new(&s.system, 0, disks);
-    let clock = group
-        .clocks()
-        .into_iter()
-        .find(|c| Some(c.process as usize) == facility && c.component == secondary)
-        .unwrap();
-    group.fail(&clock, &mut rng);
-    assert_eq!(group.next_repair(), Some(WINDOW_S * SECOND));
+    let back = group_repair_after(&s, Level::Facility, 3, 0);
+    assert_eq!(back, Some(WINDOW_S * SECOND));
+}
+
+#[test]
+fn after_a_primary_region_loss_the_re_copy_waits_for_the_region() {
+    use replisim::model::Level;
+    // Rebuilt after 60 days, past the failover and re-enabling (30 d 2 h):
+    // the re-copy starts when the region is back.
+    let region = "[failures.region]\nafr = 1e-9\nreplace = \"60d\"\n";
+    let s = scenario::parse("g.toml", &text(1e-9, region), "g").unwrap();
+    let back = group_repair_after(&s, Level::Region, 0, 0);
+    assert_eq!(back, Some((60 * 86_400 + RECOPY_S) * SECOND));
 }

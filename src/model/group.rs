@@ -225,9 +225,14 @@ impl<'s> Group<'s> {
         }
         self.catch_up_failback();
         let wait = repair::failover_wait(system, level, c);
+        let region_back = if level == Level::Region {
+            process.replace
+        } else {
+            0
+        };
         for s in killed {
             let local = self.alive & self.option.group_mask(s as u8) != 0;
-            if !local && let Some(due) = self.reprotection(s as u8, wait, rng) {
+            if !local && let Some(due) = self.reprotection(s as u8, (wait, region_back), rng) {
                 self.repairs.push((due, s as u8));
                 continue;
             }
@@ -246,12 +251,13 @@ impl<'s> Group<'s> {
     /// the account's re-protection rather than the repair model (None), as
     /// the fleet holds it ([`super::failover::Account::holds_for_reprotection`]):
     /// a serving group emptied by a destruction that fails the account over
-    /// (`wait`, [`repair::failover_wait`]), or one already failed away from.
-    /// Parallel repair only, as in the fleet.
+    /// (`wait`, [`repair::failover_wait`]; `region_back`: when a destroyed
+    /// primary region returns), or one already failed away from. Parallel
+    /// repair only, as in the fleet.
     fn reprotection<R: Rng + ?Sized>(
         &mut self,
         slot: u8,
-        wait: Option<Micros>,
+        (wait, region_back): (Option<Micros>, Micros),
         rng: &mut R,
     ) -> Option<Micros> {
         let geo = self.option.groups.len() > 1;
@@ -260,7 +266,7 @@ impl<'s> Group<'s> {
             return None;
         }
         if self.reprotected_at.is_none() {
-            let delay = repair::reprotection_delay(self.system, wait?, rng);
+            let delay = repair::reprotection_delay(self.system, wait?, region_back, rng);
             self.reprotected_at = Some(self.now.saturating_add(delay));
         }
         self.reprotected_at

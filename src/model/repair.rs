@@ -154,11 +154,21 @@ pub fn failover_wait(system: &System, level: Level, c: u32) -> Option<Micros> {
 /// re-protection, when the account fails over after `wait`
 /// ([`failover_wait`]): the switch (a draw of `failover.duration`), the
 /// customer re-enabling geo-redundancy (`reenable_after`), and the re-copy
-/// of the account's data ([`recopy_micros`]). The window during which the
+/// of the account's data ([`recopy_micros`]), which starts only once the
+/// old primary region is back (`region_back`: its replacement delay when
+/// the region itself was destroyed, else 0). The window during which the
 /// data has one copy group.
-pub fn reprotection_delay<R: Rng + ?Sized>(system: &System, wait: Micros, rng: &mut R) -> Micros {
+pub fn reprotection_delay<R: Rng + ?Sized>(
+    system: &System,
+    wait: Micros,
+    region_back: Micros,
+    rng: &mut R,
+) -> Micros {
     let switch = system.failover.duration.sample(rng);
-    wait.saturating_add(switch)
-        .saturating_add(system.failover.reenable_after)
+    let reenabled = wait
+        .saturating_add(switch)
+        .saturating_add(system.failover.reenable_after);
+    reenabled
+        .max(region_back)
         .saturating_add(recopy_micros(system))
 }

@@ -359,7 +359,7 @@ impl Default for RepairSpec {
     fn default() -> Self {
         Self {
             disk_bandwidth: Bandwidth(50e6),
-            facility_bandwidth: Bandwidth(1e9),
+            facility_bandwidth: Bandwidth(50e9),
             geo_bandwidth: None,
             time: None,
             discipline: "parallel".into(),
