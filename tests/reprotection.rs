@@ -10,8 +10,10 @@
 //! episode of exactly L: a primary loss waits for the re-protection (L =
 //! after + failover duration + reenable_after + re-copy), a secondary loss
 //! for its re-seed (a fixed repair time, set to the same L). The extent is
-//! lost when the other facility burns within the episode. To leading order
-//! P(loss by T) = 2f²·L·(T − L/2); `renewal` solves the same model exactly.
+//! lost when the other facility burns within the episode. For a new fleet
+//! (`start = "new"`: the first episode starts at 0 at the earliest), to
+//! leading order P(loss by T) = 2f²·L·(T − L/2); `renewal` solves the same
+//! model exactly.
 
 use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::model::trace::What;
@@ -37,6 +39,7 @@ fn text(afr: f64, extra: &str) -> String {
         r#"name = "reprotection"
 options = ["GRS"]
 horizon = "1y"
+start = "new"
 detection = "0s"
 {a}{b}
 [data]

@@ -193,14 +193,27 @@ impl<'s> Account<'s> {
         account
     }
 
-    /// Schedules the scenario's planned failovers.
-    pub fn start(&mut self, sim: &mut Scheduler<Event>) {
+    /// Schedules the scenario's planned failovers, at their times in the
+    /// measured horizon (after `warmup`).
+    pub fn start(&mut self, warmup: Micros, sim: &mut Scheduler<Event>) {
         if !self.geo_option {
             return;
         }
         for &at in &self.policy.planned_at {
             let event = self.event(Timer::Planned);
-            sim.schedule_at(at, event);
+            sim.schedule_at(warmup.saturating_add(at), event);
+        }
+    }
+
+    /// The measured horizon starts at `now`: what the account experienced
+    /// in the warm-up is not counted; its state carries on (a failover
+    /// under way is counted from here, without its RPO and RTO).
+    pub fn begin_measuring(&mut self, now: Micros) {
+        self.integrate(now);
+        self.out = AccountOutcome::default();
+        self.lag_carry = 0;
+        if self.no_geo_since.is_some() {
+            self.no_geo_since = Some(now);
         }
     }
 

@@ -351,6 +351,9 @@ pub struct Tables {
     /// account over, as (extent, slot): re-created when the account's
     /// re-protection completes, not by the repair model.
     pub held: Vec<(u32, u8)>,
+    /// Extents lost in the warm-up, in order: not part of the data the
+    /// measured horizon counts (neither lost nor unavailable in it).
+    pub retired: Vec<u32>,
 }
 
 impl Tables {
@@ -362,6 +365,7 @@ impl Tables {
         self.blocked.resize_with(regions, Vec::new);
         self.blocked.iter_mut().for_each(Vec::clear);
         self.held.clear();
+        self.retired.clear();
     }
 }
 

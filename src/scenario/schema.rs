@@ -166,6 +166,12 @@ pub struct ScenarioFile {
     pub trials: Count,
     #[serde(default = "defaults::horizon")]
     pub horizon: Duration,
+    /// "steady" (a fleet in operation: `warmup` simulated before the
+    /// measured horizon) or "new" (a new fleet, measured from its start).
+    #[serde(default = "defaults::start")]
+    pub start: String,
+    #[serde(default = "defaults::warmup")]
+    pub warmup: Duration,
     #[serde(default = "defaults::options")]
     pub options: Vec<String>,
     #[serde(default)]
@@ -481,6 +487,12 @@ mod defaults {
     }
     pub fn horizon() -> Duration {
         text("1y")
+    }
+    pub fn start() -> String {
+        "steady".into()
+    }
+    pub fn warmup() -> Duration {
+        text("365d")
     }
     pub fn options() -> Vec<String> {
         ["LRS", "ZRS", "GRS", "GZRS"].map(String::from).to_vec()

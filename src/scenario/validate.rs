@@ -97,11 +97,32 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         repair: repair(file)?,
         discipline: discipline(file)?,
         horizon: file.horizon.0,
+        warmup: warmup(file)?,
         outages: outages(file)?,
         faults,
         geo: geo(file)?,
         failover: failover(file)?,
     })
+}
+
+/// Simulated time before the measured horizon: `warmup` for a fleet in
+/// operation (`start = "steady"`), none for a new one. Whole days, so the
+/// hours of the write profile line up with the measured year's.
+fn warmup(file: &ScenarioFile) -> Result<Micros> {
+    match file.start.as_str() {
+        "new" => Ok(0),
+        "steady" if file.warmup.0 % units::DAY != 0 => err(
+            "warmup",
+            "give a whole number of days (e.g. \"365d\"), so the hours of the write profile line up",
+        ),
+        "steady" => Ok(file.warmup.0),
+        other => err(
+            "start",
+            format!(
+                "unknown start `{other}`; allowed: steady (a fleet in operation), new (a new fleet)"
+            ),
+        ),
+    }
 }
 
 fn check_memory(path: &str, what: &str, count: u64, bytes_each: u64) -> Result<()> {

@@ -18,7 +18,8 @@ pub fn bonferroni_99(n: u32) -> f64 {
 /// One extent of `copies` copies (lost once fewer than `needed` survive) in a
 /// facility of 8 single-disk racks; only disks fail, with the
 /// `[failures.disk]` body `lifetime`; exponential repairs of mean
-/// `repair_mean`, no detection delay.
+/// `repair_mean`, no detection delay; a new fleet (`start = "new"`: the
+/// chain's transient from all copies up).
 pub fn replica_group(
     copies: u32,
     needed: u32,
@@ -36,6 +37,7 @@ pub fn replica_group(
 options = []
 detection = "0s"
 horizon = "{horizon}"
+start = "new"
 [[custom]]
 name = "group"
 copies = {copies}
@@ -69,6 +71,7 @@ pub fn correlated(horizon: &str) -> String {
         r#"
 name = "exact"
 horizon = "{horizon}"
+start = "new"
 detection = "0s"
 options = ["LRS", "ZRS", "GRS", "GZRS"]
 [failures.disk]

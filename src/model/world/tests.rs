@@ -155,7 +155,7 @@ fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
     let mut world = World::new(&plan, 0, Scratch::default());
     let mut sim = Scheduler::default();
     world.start(&mut sim);
-    let limits = Limits::new(long.system.horizon, 1_000_000);
+    let limits = Limits::new(long.system.end(), 1_000_000);
     engine::run(&mut world, &mut sim, limits);
     for k in 0..2 {
         let on_node: Vec<u32> = (0..long.system.extents)
