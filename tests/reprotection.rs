@@ -15,11 +15,13 @@
 //! leading order P(loss by T) = 2f²·L·(T − L/2); `renewal` solves the same
 //! model exactly.
 
-use replisim::estimate::{Method, RunConfig, estimate};
+use replisim::estimate::Method;
 use replisim::model::trace::What;
 use replisim::model::world::Plan;
 use replisim::scenario;
 use replisim::units::{HOUR, SECOND, YEAR};
+
+mod common;
 
 /// Re-copying the 1 GB account at 100 MB/s: 10 s.
 const RECOPY_S: u64 = 10;
@@ -136,16 +138,7 @@ fn after_a_primary_fire_the_copies_return_when_the_re_copy_ends() {
 
 /// Estimate and 95% interval of GRS's P(object lost) under `method`.
 fn run(afr: f64, trials: u64, method: Method) -> (f64, [f64; 2]) {
-    let s = scenario::parse("r.toml", &text(afr, ""), "r").unwrap();
-    let config = RunConfig {
-        seed: 7,
-        trials,
-        threads: 0,
-        method,
-    };
-    let summary = estimate(&s, config).unwrap();
-    let d = &summary.options[0].durability;
-    (d.loss_probability, d.ci95)
+    common::durability(&text(afr, ""), 7, trials, method)
 }
 
 #[test]

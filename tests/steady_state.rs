@@ -7,8 +7,8 @@
 //! case is chosen so the two differ by a factor of ~2: two copies, a repair
 //! as long as the horizon.
 
-use replisim::estimate::{Method, RunConfig, estimate};
-use replisim::markov::{RepairDiscipline, replica_group};
+use replisim::estimate::Method;
+use replisim::exact::markov::{RepairDiscipline, replica_group};
 use replisim::scenario;
 
 mod common;
@@ -38,16 +38,7 @@ fn chain_by(days: f64) -> f64 {
 
 /// (estimate, 95% interval) of P(object lost) for `start` under `method`.
 fn simulate(start: &str, method: Method, trials: u64) -> (f64, [f64; 2]) {
-    let s = scenario::parse("s.toml", &text(start), "s").unwrap();
-    let config = RunConfig {
-        seed: 3,
-        trials,
-        threads: 0,
-        method,
-    };
-    let summary = estimate(&s, config).unwrap();
-    let d = &summary.options[0].durability;
-    (d.loss_probability, d.ci95)
+    common::durability(&text(start), 3, trials, method)
 }
 
 #[test]
@@ -80,10 +71,10 @@ fn steady_state_matches_the_stationary_chain_and_new_the_transient() {
 #[test]
 fn analyze_reports_the_same_meaning_as_run() {
     let s = scenario::parse("s.toml", &text("steady"), "s").unwrap();
-    let exact = replisim::analyze::analyze(&s.system).unwrap();
+    let exact = replisim::exact::analyze::analyze(&s.system).unwrap();
     let steady = chain_by(WARMUP_DAYS + HORIZON_DAYS) - chain_by(WARMUP_DAYS);
     assert!((exact[0].loss_probability - steady).abs() <= 1e-12 * steady);
     let s = scenario::parse("s.toml", &text("new"), "s").unwrap();
-    let exact = replisim::analyze::analyze(&s.system).unwrap();
+    let exact = replisim::exact::analyze::analyze(&s.system).unwrap();
     assert!((exact[0].loss_probability - chain_by(HORIZON_DAYS)).abs() <= 1e-12);
 }

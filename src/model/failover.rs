@@ -54,7 +54,7 @@ impl Timer {
             Timer::Provider => "the provider's wait ran out",
             Timer::Switched => "the switch completed",
             Timer::Reenable => "geo-redundancy re-enabled",
-            Timer::Resynced => "the re-copy completed, the copies the old primary lost re-created",
+            Timer::Resynced => "the re-copy completed",
             Timer::Failback => "time to fail back",
             Timer::Drained => "the secondary caught up",
             Timer::Planned => "planned failover",

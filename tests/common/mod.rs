@@ -5,7 +5,9 @@
 
 pub mod http;
 
+use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::exact::markov::RepairDiscipline;
+use replisim::scenario;
 use replisim::stats::{Z95, normal_quantile_two_sided};
 
 /// The factor that widens a reported 95% interval so that `n` intervals
@@ -13,6 +15,21 @@ use replisim::stats::{Z95, normal_quantile_two_sided};
 /// z = Φ⁻¹(1 − 0.01/2n) instead of Φ⁻¹(0.975)).
 pub fn bonferroni_99(n: u32) -> f64 {
     normal_quantile_two_sided(1.0 - 0.01 / f64::from(n)) / Z95
+}
+
+/// The first option's P(object lost) and its 95% interval, from `trials`
+/// trials of the scenario `text` at `seed` under `method`.
+pub fn durability(text: &str, seed: u64, trials: u64, method: Method) -> (f64, [f64; 2]) {
+    let s = scenario::parse("test.toml", text, "test").unwrap();
+    let config = RunConfig {
+        seed,
+        trials,
+        threads: 0,
+        method,
+    };
+    let summary = estimate(&s, config).unwrap();
+    let d = &summary.options[0].durability;
+    (d.loss_probability, d.ci95)
 }
 
 /// One extent of `copies` copies (lost once fewer than `needed` survive) in a
