@@ -15,6 +15,7 @@ fn group(copies: u32, needed: u32, discipline: &str) -> String {
     format!(
         r#"
 detection = "0s"
+start = "new"
 options = []
 [[custom]]
 name = "g"

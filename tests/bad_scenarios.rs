@@ -299,3 +299,13 @@ fn a_bad_set_names_the_set_and_what_is_allowed() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_removed_geo_bandwidth_names_its_replacement() {
+    assert_error(
+        "name = \"x\"\n[repair]\ngeo_bandwidth = \"1GB/s\"\n",
+        3,
+        "repair.geo_bandwidth",
+        "geo_replication.bandwidth",
+    );
+}

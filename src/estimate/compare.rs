@@ -32,12 +32,14 @@ pub struct Metrics {
 impl Metrics {
     pub fn of(system: &System, o: &OptionOutcome) -> Self {
         let extent_bytes = system.extent_bytes as f64;
-        let extent_us = f64::from(system.extents) * system.horizon.max(1) as f64;
+        // The data measured: what the warm-up did not lose.
+        let measured = f64::from(system.extents.saturating_sub(o.retired).max(1));
+        let extent_us = measured * system.horizon.max(1) as f64;
         let years = units::years(system.horizon.max(1));
         let lost = f64::from(o.lost_extents);
         let a = &o.account;
         Self {
-            object_loss: lost / f64::from(system.extents),
+            object_loss: lost / measured,
             bytes_lost: lost * extent_bytes,
             repair_bytes: o.copies_repaired as f64 * extent_bytes,
             read_down: a.unreadable as f64 / extent_us,

@@ -385,9 +385,10 @@ impl OptionSums {
             lost[rare::checkpoint(at, system.horizon)] += n;
         }
         let mut by_then = 0;
+        let measured = f64::from(system.extents.saturating_sub(o.retired).max(1));
         let curve = lost.map(|n| {
             by_then += n;
-            f64::from(by_then) / f64::from(system.extents) * w
+            f64::from(by_then) / measured * w
         });
         self.by_checkpoint.push(&curve);
     }
@@ -661,6 +662,8 @@ pub struct Summary {
     pub seed: u64,
     pub trials: u64,
     pub horizon_years: f64,
+    /// Simulated before the horizon (a fleet in operation); 0: a new fleet.
+    pub warmup_years: f64,
     pub method: &'static str,
     pub extents: u32,
     pub extent_bytes: u64,
@@ -803,6 +806,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         seed: config.seed,
         trials: done,
         horizon_years: units::years(system.horizon),
+        warmup_years: units::years(system.warmup),
         method: match sums.method() {
             Method::RareEvent => RARE_EVENT,
             Method::Plain => PLAIN,

@@ -71,6 +71,13 @@ pub struct GroupTrial {
     pub steps: u64,
 }
 
+/// The checkpoint of the measured horizon a loss at simulated time `at`
+/// counts towards; None for a loss during the warm-up.
+fn measured_checkpoint(at: Micros, system: &crate::model::System) -> Option<usize> {
+    let at = at.checked_sub(system.warmup)?;
+    Some(checkpoint(at, system.horizon))
+}
+
 /// Runs group trial `trial` of option `k`: a random extent of the plan's
 /// placement, through the horizon.
 pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
@@ -79,7 +86,9 @@ pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
     let extent = rng.random_range(0..system.extents);
     let mut group = Group::new(system, k, plan.placements[k].extent(extent));
     let mut out = GroupTrial::default();
-    let horizon = system.horizon;
+    // The group lives through the warm-up too; only losses in the measured
+    // horizon count (`measured_checkpoint`).
+    let horizon = system.end();
     let weight = force_first_failure(&mut group, horizon, &mut rng);
     // γ summed per checkpoint: a loss at τ counts towards every t ≥ τ.
     let mut gamma = [0.0; CHECKPOINTS];
@@ -88,7 +97,7 @@ pub fn group_trial(plan: &Plan, k: usize, trial: u64) -> GroupTrial {
             // An episode starts: estimate its loss probability, then let the
             // main path live through it under the true law.
             out.episodes += 1;
-            let episode = episode_loss(&group, horizon, &mut rng, &mut out.steps);
+            let episode = episode_loss(&group, system, &mut rng, &mut out.steps);
             for (g, e) in gamma.iter_mut().zip(episode) {
                 *g += e;
             }
@@ -159,18 +168,22 @@ fn force_first_failure(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng)
 /// by the likelihood ratio keeps it unbiased for every t.
 fn episode_loss(
     group: &Group,
-    horizon: Micros,
+    system: &crate::model::System,
     rng: &mut ChaCha8Rng,
     steps: &mut u64,
 ) -> [f64; CHECKPOINTS] {
     let mut sum = [0.0; CHECKPOINTS];
     if group.is_lost() {
-        sum[checkpoint(group.now, horizon)..].fill(1.0);
+        if let Some(c) = measured_checkpoint(group.now, system) {
+            sum[c..].fill(1.0);
+        }
         return sum;
     }
     for _ in 0..RUNS_PER_EPISODE {
-        if let Some((lr, at)) = biased_run(group.clone(), horizon, rng, steps) {
-            for s in &mut sum[checkpoint(at, horizon)..] {
+        let run = biased_run(group.clone(), system.end(), rng, steps);
+        let counted = run.and_then(|(lr, at)| Some((lr, measured_checkpoint(at, system)?)));
+        if let Some((lr, c)) = counted {
+            for s in &mut sum[c..] {
                 *s += lr;
             }
         }

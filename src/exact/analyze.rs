@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use crate::exact::markov::{Ctmc, MarkovError};
-use crate::model::{CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System};
+use crate::model::{CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair};
 use crate::units::{self, YEAR};
 
 /// The chain has 2^copies states; mean time to loss is solved densely.
@@ -35,7 +35,7 @@ impl std::fmt::Display for NotMarkovian {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exact {
     pub option: String,
-    /// P(a given extent is lost by the horizon).
+    /// P(a given extent is lost within the horizon, after the warm-up).
     pub loss_probability: f64,
     /// Bound on the absolute error of `loss_probability`.
     pub error_bound: f64,
@@ -61,16 +61,30 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
         let removers = removers(system, option)?;
         let (chain, loss) =
             build_chain(option, &removers, repair_rate, system.discipline).map_err(solver)?;
-        let horizon = units::years(system.horizon);
-        let p = chain
-            .absorption_probability(0, &[loss], horizon)
-            .map_err(solver)?;
+        // A fleet in operation: lost within the horizon that follows the
+        // warm-up, P(loss by warm-up + horizon) − P(loss by warm-up).
+        let by = |t: u64| {
+            chain
+                .absorption_probability(0, &[loss], units::years(t))
+                .map_err(solver)
+        };
+        let end = by(system.end())?;
+        let (probability, error_bound) = if system.warmup == 0 {
+            (end.probability, end.error_bound)
+        } else {
+            let before = by(system.warmup)?;
+            let rounding = f64::EPSILON * end.probability;
+            (
+                (end.probability - before.probability).max(0.0),
+                end.error_bound + before.error_bound + rounding,
+            )
+        };
         let mttdl = chain.mean_time_to_absorption(0, &[loss]).map_err(solver)?;
         out.push(Exact {
             option: option.name.clone(),
-            loss_probability: p.probability,
-            error_bound: p.error_bound,
-            nines: crate::stats::nines(p.probability),
+            loss_probability: probability,
+            error_bound,
+            nines: crate::stats::nines(probability),
             mttdl_years: mttdl,
             states: loss + 1,
         });
@@ -233,6 +247,24 @@ fn check_group(
         return refuse(
             "failures.region",
             "a destroyed region blocks re-creating its copies until it is replaced (a fixed delay), which the chain cannot hold",
+        );
+    }
+    let primary = &option.groups[0];
+    let fails_over = system.failures.iter().any(|p| {
+        let first = topo
+            .components_within(Level::Region, primary.region, p.level)
+            .start;
+        p.level >= primary.within
+            && p.lifetime.exponential_rate().unwrap_or(0.0) > 0.0
+            && repair::failover_wait(system, p.level, first).is_some()
+    });
+    if option.groups.len() > 1 && fails_over {
+        return refuse(
+            "failover.policy",
+            format!(
+                "option {}: losing its primary group makes the account fail over, and its copies return after fixed delays (the switch, reenable_after, the re-copy), which the chain cannot hold; set [failover] policy = \"none\" to analyze",
+                option.name
+            ),
         );
     }
     if option.copies() > MAX_EXACT_COPIES {

@@ -193,20 +193,53 @@ impl<'s> Account<'s> {
         account
     }
 
-    /// Schedules the scenario's planned failovers.
-    pub fn start(&mut self, sim: &mut Scheduler<Event>) {
+    /// Schedules the scenario's planned failovers, at their times in the
+    /// measured horizon (after `warmup`).
+    pub fn start(&mut self, warmup: Micros, sim: &mut Scheduler<Event>) {
         if !self.geo_option {
             return;
         }
         for &at in &self.policy.planned_at {
             let event = self.event(Timer::Planned);
-            sim.schedule_at(at, event);
+            sim.schedule_at(warmup.saturating_add(at), event);
+        }
+    }
+
+    /// The measured horizon starts at `now`: what the account experienced
+    /// in the warm-up is not counted; its state carries on (a failover
+    /// under way is counted from here, without its RPO and RTO).
+    pub fn begin_measuring(&mut self, now: Micros) {
+        self.integrate(now);
+        self.out = AccountOutcome::default();
+        self.lag_carry = 0;
+        if self.no_geo_since.is_some() {
+            self.no_geo_since = Some(now);
         }
     }
 
     /// The copy group serving reads and writes.
     pub fn serve(&self) -> usize {
         self.serve
+    }
+
+    /// Whether a copy of group `g` lost with no source in its own group
+    /// waits for the re-protection of an unplanned failover (instead of the
+    /// repair model): the group being failed away from, or left behind
+    /// without geo-redundancy; or, while serving normally, the serving
+    /// group when the destruction fails the account over (`fails_over`).
+    pub fn holds_for_reprotection(&self, g: usize, fails_over: bool) -> bool {
+        match self.mode {
+            Mode::Switching { planned: false } => g == self.serve,
+            Mode::Single | Mode::Resyncing { .. } => g != self.serve,
+            Mode::Normal => g == self.serve && fails_over,
+            Mode::Draining | Mode::Switching { planned: true } => false,
+        }
+    }
+
+    /// Geo-redundant and serving normally: copies held for re-protection
+    /// are due now.
+    pub fn normal(&self) -> bool {
+        self.mode == Mode::Normal
     }
 
     /// Whether reads may fall back to the secondary (RA- options while
@@ -438,9 +471,8 @@ impl<'s> Account<'s> {
             Mode::Resyncing { remaining } => {
                 self.epochs[Timer::Resynced as usize] += 1;
                 if self.shipping {
-                    let link = self.link_units();
-                    let delay = remaining.div_ceil(link.max(1));
-                    self.set_timer(Timer::Resynced, delay.min(u128::from(u64::MAX)) as u64, sim);
+                    let delay = super::repair::copy_micros(remaining, self.link_units());
+                    self.set_timer(Timer::Resynced, delay, sim);
                 }
             }
             Mode::Draining => {

@@ -66,6 +66,13 @@ pub struct Group<'s> {
     /// Replacement times, as (level, index, when): a component and all
     /// below it are new again from then on.
     renewed: Vec<(Level, u32, Micros)>,
+    /// The copy group serving the account (0: the original primary).
+    serve: usize,
+    /// When the re-protection of an unplanned failover under way ends: the
+    /// copies the serving group lost come back and the other group serves.
+    reprotected_at: Option<Micros>,
+    /// When the account fails back to the original primary.
+    failback_at: Option<Micros>,
 }
 
 impl<'s> Group<'s> {
@@ -87,6 +94,9 @@ impl<'s> Group<'s> {
             blocked: 0,
             down: Vec::new(),
             renewed: Vec::new(),
+            serve: 0,
+            reprotected_at: None,
+            failback_at: None,
         }
     }
 
@@ -213,8 +223,19 @@ impl<'s> Group<'s> {
             self.lost = true;
             return;
         }
+        self.catch_up_failback();
+        let wait = repair::failover_wait(system, level, c);
+        let region_back = if level == Level::Region {
+            process.replace
+        } else {
+            0
+        };
         for s in killed {
             let local = self.alive & self.option.group_mask(s as u8) != 0;
+            if !local && let Some(due) = self.reprotection(s as u8, (wait, region_back), rng) {
+                self.repairs.push((due, s as u8));
+                continue;
+            }
             let one_at_a_time = system.discipline == RepairDiscipline::OneAtATime;
             // As in the fleet, a blocked repair still holds the one slot.
             if one_at_a_time && (!self.repairs.is_empty() || self.blocked != 0) {
@@ -223,6 +244,59 @@ impl<'s> Group<'s> {
             }
             let delay = timing.delay(&system.repair, local, rng);
             self.repairs.push((self.now.saturating_add(delay), s as u8));
+        }
+    }
+
+    /// When a copy of `slot` lost with no source in its group comes back by
+    /// the account's re-protection rather than the repair model (None), as
+    /// the fleet holds it ([`super::failover::Account::holds_for_reprotection`]):
+    /// a serving group emptied by a destruction that fails the account over
+    /// (`wait`, [`repair::failover_wait`]; `region_back`: when a destroyed
+    /// primary region returns), or one already failed away from. Parallel
+    /// repair only, as in the fleet.
+    fn reprotection<R: Rng + ?Sized>(
+        &mut self,
+        slot: u8,
+        (wait, region_back): (Option<Micros>, Micros),
+        rng: &mut R,
+    ) -> Option<Micros> {
+        let geo = self.option.groups.len() > 1;
+        let parallel = self.system.discipline == RepairDiscipline::Parallel;
+        if !geo || !parallel || self.option.group_of(slot).0 != self.serve {
+            return None;
+        }
+        if self.reprotected_at.is_none() {
+            let delay = repair::reprotection_delay(self.system, wait?, region_back, rng);
+            self.reprotected_at = Some(self.now.saturating_add(delay));
+        }
+        self.reprotected_at
+    }
+
+    /// The re-protection is complete (the copies it re-creates are due now):
+    /// the other group serves, and the account fails back after
+    /// `failback_after` (the planned switch's duration drawn now).
+    fn end_reprotection<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        if self.reprotected_at.is_none_or(|t| t > self.now) {
+            return;
+        }
+        self.reprotected_at = None;
+        self.serve = 1 - self.serve;
+        let policy = &self.system.failover;
+        self.failback_at = match policy.failback_after {
+            Some(after) if self.serve != 0 => {
+                let switch = policy.planned_duration.sample(rng);
+                Some(self.now.saturating_add(after).saturating_add(switch))
+            }
+            _ => None,
+        };
+    }
+
+    /// A failback due by now has happened (it moves no copy, so it is
+    /// applied when a failure asks which group serves).
+    fn catch_up_failback(&mut self) {
+        if self.failback_at.is_some_and(|t| t <= self.now) {
+            self.failback_at = None;
+            self.serve = 0;
         }
     }
 
@@ -292,6 +366,7 @@ impl<'s> Group<'s> {
         for slot in due {
             self.recreate(slot, rng);
         }
+        self.end_reprotection(rng);
     }
 
     /// Re-creates copy `slot` on a disk that keeps its group's rule.

@@ -84,10 +84,11 @@ pub enum Repair {
     /// Bandwidth-limited re-replication: the data of a failed component is
     /// rebuilt at min(per-disk bandwidth × disks of the facility, facility
     /// bandwidth); each lost copy is done at a uniform point of that window.
+    /// A group re-seeded from the other region comes over the account's
+    /// link (`GeoReplication::link_bytes_per_s`).
     Bandwidth {
         disk_bytes_per_s: f64,
         facility_bytes_per_s: f64,
-        geo_bytes_per_s: f64,
     },
     /// Each lost copy takes an independent draw from this distribution.
     Time(Dist),
@@ -116,7 +117,12 @@ pub struct System {
     pub detection: Dist,
     pub repair: Repair,
     pub discipline: RepairDiscipline,
+    /// The measured time of a trial: probabilities are "by its end".
     pub horizon: Micros,
+    /// Simulated before the measured horizon, so that it sees a fleet in
+    /// operation (its repair, replacement and re-protection backlog); 0
+    /// measures a new fleet from its start.
+    pub warmup: Micros,
     /// Transient outages per class: copies unavailable, not destroyed.
     pub outages: Vec<OutageProcess>,
     /// Faults at fixed times, on top of the random processes.
@@ -124,6 +130,13 @@ pub struct System {
     /// The write workload and link of asynchronous geo-replication.
     pub geo: GeoReplication,
     pub failover: FailoverPolicy,
+}
+
+impl System {
+    /// Simulated time at which a trial ends: the warm-up, then the horizon.
+    pub fn end(&self) -> Micros {
+        self.warmup.saturating_add(self.horizon)
+    }
 }
 
 /// What an outage or a fault strikes.

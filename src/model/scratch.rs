@@ -347,6 +347,13 @@ pub struct Tables {
     /// Repairs waiting for capacity to return, as (extent, slot), by the
     /// region of the copy's group.
     pub blocked: Vec<Vec<(u32, u8)>>,
+    /// Copies of a serving group emptied by a destruction that fails the
+    /// account over, as (extent, slot): re-created when the account's
+    /// re-protection completes, not by the repair model.
+    pub held: Vec<(u32, u8)>,
+    /// Extents lost in the warm-up, in order: not part of the data the
+    /// measured horizon counts (neither lost nor unavailable in it).
+    pub retired: Vec<u32>,
 }
 
 impl Tables {
@@ -357,6 +364,8 @@ impl Tables {
         let regions = topo.regions.len();
         self.blocked.resize_with(regions, Vec::new);
         self.blocked.iter_mut().for_each(Vec::clear);
+        self.held.clear();
+        self.retired.clear();
     }
 }
 

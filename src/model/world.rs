@@ -87,12 +87,17 @@ pub enum Event {
         timer: Timer,
         epoch: u32,
     },
+    /// The warm-up is over: the measured horizon starts.
+    Measure,
 }
 
 /// What one option experienced in one trial.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptionOutcome {
     pub lost_extents: u32,
+    /// Extents lost before the measured horizon (in the warm-up): the
+    /// measured data set is the rest.
+    pub retired: u32,
     /// (time, extents lost then), in time order: P(loss by t) for any t.
     pub losses: Vec<(Micros, u32)>,
     pub copies_destroyed: u64,
@@ -207,12 +212,17 @@ impl<'s> Plan<'s> {
         let mut sim = std::mem::take(&mut parts.sim);
         sim.reset();
         let mut world = World::new(self, trial, parts);
-        world.trace = trace;
+        // Recorded from the measured horizon on (a warm-up is not shown).
+        if self.system.warmup == 0 {
+            world.trace = trace;
+        } else {
+            world.held_trace = trace;
+        }
         world.start(&mut sim);
         let deadline = self.budget.deadline();
         let halt = || self.halted() || Instant::now() >= deadline;
         let limits = Limits {
-            horizon: self.system.horizon,
+            horizon: self.system.end(),
             max_events,
             halt: Some(&halt),
         };
@@ -230,7 +240,7 @@ impl<'s> Plan<'s> {
         if runaway.is_some() {
             self.aborted.store(true, Ordering::Relaxed);
         }
-        let trace = world.trace.take();
+        let trace = world.trace.take().or(world.held_trace.take());
         let (options, parts) = world.finish(sim);
         let outcome = TrialOutcome {
             options,
@@ -283,6 +293,8 @@ struct World<'p, 's> {
     /// Events handled, by source ([`budget`]): what names the field when
     /// a trial runs away.
     by_source: Vec<u64>,
+    /// The trace, set aside during the warm-up.
+    held_trace: Option<Vec<TraceEvent>>,
 }
 
 impl<'p, 's> World<'p, 's> {
@@ -330,14 +342,21 @@ impl<'p, 's> World<'p, 's> {
             repairs: parts.repairs,
             trace: None,
             by_source: budget::new_counts(system),
+            held_trace: None,
         }
+    }
+
+    /// A simulated time as the measured horizon counts it (from the end of
+    /// the warm-up): what a trace shows.
+    fn measured(&self, t: Micros) -> Micros {
+        t.saturating_sub(self.system().warmup)
     }
 
     /// Records `what` at the current time, if the trial is traced.
     fn record(&mut self, what: impl FnOnce(&Self) -> What) {
         if self.trace.is_some() {
             let event = TraceEvent {
-                at: self.now,
+                at: self.measured(self.now),
                 what: what(self),
             };
             if let Some(trace) = &mut self.trace {
@@ -373,29 +392,64 @@ impl<'p, 's> World<'p, 's> {
                 }
             }
         }
+        // Scripted times count from the start of the measured horizon.
+        let warmup = self.system().warmup;
         for (f, fault) in self.system().faults.iter().enumerate() {
-            sim.schedule_at(fault.at, Event::Fault { fault: f as u16 });
+            let at = warmup.saturating_add(fault.at);
+            sim.schedule_at(at, Event::Fault { fault: f as u16 });
+        }
+        if warmup > 0 {
+            sim.schedule_at(warmup, Event::Measure);
         }
         let geo_options = self.system().options.iter().any(|o| o.groups.len() > 1);
         if geo_options && self.system().geo.diurnal() {
             self.schedule_rate_change(sim);
         }
         for state in &mut self.options {
-            state.account.start(sim);
+            state.account.start(warmup, sim);
         }
+    }
+
+    /// The warm-up is over: what each option experienced so far is not
+    /// counted (its state carries on), the extents it lost leave the
+    /// measured data set, and the trace starts.
+    fn on_measure(&mut self) {
+        let now = self.now;
+        for k in 0..self.options.len() {
+            let tables = &mut self.options[k].tables;
+            let lost = (0..self.plan.system.extents).filter(|&e| tables.extents.get(e).lost());
+            tables.retired.extend(lost);
+            for i in 0..self.options[k].tables.retired.len() {
+                let extent = self.options[k].tables.retired[i];
+                self.refresh(k, extent);
+            }
+        }
+        for state in &mut self.options {
+            let outcome = &mut state.outcome;
+            outcome.retired = state.tables.retired.len() as u32;
+            outcome.lost_extents = 0;
+            outcome.losses.clear();
+            outcome.copies_destroyed = 0;
+            outcome.copies_repaired = 0;
+            state.account.begin_measuring(now);
+        }
+        self.trace = self.held_trace.take();
     }
 
     /// Closes every account at the horizon; hands back the allocations
     /// (with `sim` as their scheduler) for the next trial.
     fn finish(self, sim: Scheduler<Event>) -> (Vec<OptionOutcome>, Scratch) {
-        let horizon = self.system().horizon;
+        let (end, warmup) = (self.system().end(), self.system().warmup);
         let mut tables = Vec::with_capacity(self.options.len());
         let outcomes = self
             .options
             .into_iter()
             .map(|mut o| {
                 tables.push(o.tables);
-                o.outcome.account = o.account.finish(horizon);
+                o.outcome.account = o.account.finish(end);
+                for (at, _) in &mut o.outcome.losses {
+                    *at -= warmup;
+                }
                 o.outcome
             })
             .collect();
@@ -530,6 +584,7 @@ impl<'p, 's> World<'p, 's> {
         let detection = self.system().detection.sample(&mut self.rng);
         let disks = self.system().topology.disk_range(level, c);
         let repair = RepairTiming::after(self.system(), detection, level, c);
+        let fails_over = repair::failover_wait(self.system(), level, c).is_some();
         let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
         if level == Level::Disk {
             self.load_copies(c);
@@ -538,7 +593,7 @@ impl<'p, 's> World<'p, 's> {
             // A disk holds copies of few options; for the others there is
             // nothing to do.
             if level != Level::Disk || self.holds_copies(k, c) {
-                self.destroy_copies(k, disks.clone(), repair, sim);
+                self.destroy_copies(k, disks.clone(), (repair, fails_over), sim);
             }
         }
         if let Some((at, before)) = before {
@@ -575,11 +630,14 @@ impl<'p, 's> World<'p, 's> {
         let what = What::Destroyed {
             level,
             component,
-            detected: self.now.saturating_add(detection),
+            detected: self.measured(self.now.saturating_add(detection)),
             copies: delta(|t| t.0),
             lost: delta(|t| u64::from(t.1)),
         };
-        let event = TraceEvent { at: self.now, what };
+        let event = TraceEvent {
+            at: self.measured(self.now),
+            what,
+        };
         if let Some(trace) = &mut self.trace {
             trace.insert(at, event);
         }
@@ -588,12 +646,16 @@ impl<'p, 's> World<'p, 's> {
     /// Marks every live copy of option `k` on `disks` destroyed and schedules
     /// its re-creation, in disk order: first the copies the plan placed, then
     /// those re-created there, oldest first. Re-creations of extents lost by
-    /// the end of the destruction are dropped (they could do nothing).
+    /// the end of the destruction are dropped (they could do nothing). A
+    /// copy left with no source in its own group waits for the account's
+    /// re-protection when the account fails over (`fails_over`: the
+    /// destruction is one that makes it, [`repair::failover_wait`]) or is
+    /// already without geo-redundancy.
     fn destroy_copies(
         &mut self,
         k: usize,
         disks: Range<u32>,
-        repair: RepairTiming,
+        (repair, fails_over): (RepairTiming, bool),
         sim: &mut Scheduler<Event>,
     ) {
         let plan = self.plan;
@@ -601,7 +663,8 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
         touched.clear();
-        let (trace, now) = (&mut self.trace, self.now);
+        let now = self.now.saturating_sub(plan.system.warmup);
+        let trace = &mut self.trace;
         let traced_from = trace.as_ref().map_or(0, Vec::len);
         let repairs = &mut self.repairs;
         repairs.clear();
@@ -640,7 +703,6 @@ impl<'p, 's> World<'p, 's> {
                     state.outcome.lost_extents += 1;
                     continue;
                 }
-                let local_source = ext.alive & option.group_mask(slot) != 0;
                 if plan.system.discipline == RepairDiscipline::OneAtATime {
                     if ext.repairing() {
                         extents.queue(extent, slot);
@@ -648,8 +710,7 @@ impl<'p, 's> World<'p, 's> {
                     }
                     extents.start_repairing(extent);
                 }
-                let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
-                repairs.push((delay, extent, slot));
+                repairs.push((0, extent, slot));
             }
         }
         let any_lost = state.outcome.lost_extents > lost_before;
@@ -660,27 +721,56 @@ impl<'p, 's> World<'p, 's> {
         if let Some(trace) = trace.as_mut().filter(|_| any_lost) {
             drop_superseded(trace, traced_from);
         }
-        for &(delay, extent, slot) in repairs.iter() {
-            if !any_lost || !state.tables.extents.get(extent).lost() {
-                let option = k as u16;
-                let event = Event::Repaired {
-                    option,
-                    extent,
-                    slot,
-                };
-                schedule_within(sim, plan.system.horizon, delay, event);
+        // Sources are known once the whole component is gone: a copy whose
+        // group died with it has no local source.
+        let parallel = plan.system.discipline == RepairDiscipline::Parallel;
+        for &(_, extent, slot) in repairs.iter() {
+            let ext = state.tables.extents.get(extent);
+            if ext.lost() {
+                continue;
             }
+            let local_source = ext.alive & option.group_mask(slot) != 0;
+            let group = option.group_of(slot).0;
+            if parallel && !local_source && state.account.holds_for_reprotection(group, fails_over)
+            {
+                state.tables.held.push((extent, slot));
+                continue;
+            }
+            let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
+            let option = k as u16;
+            let event = Event::Repaired {
+                option,
+                extent,
+                slot,
+            };
+            schedule_within(sim, plan.system.end(), delay, event);
         }
         self.refresh_touched(k, false);
     }
 
-    /// Re-creates a copy on a disk that keeps its group's placement rule.
+    /// Re-creates a copy on a disk that keeps its group's placement rule,
+    /// then, one at a time, starts the extent's next repair.
     fn on_repaired(&mut self, k: usize, extent: u32, slot: u8, sim: &mut Scheduler<Event>) {
+        if !self.place_copy(k, extent, slot) {
+            return;
+        }
+        let plan = self.plan;
+        let state = &mut self.options[k];
+        let extents = &mut state.tables.extents;
+        if extents.get(extent).repairing() {
+            start_next_repair(extents, &plan.system.repair, k, extent, &mut state.rng, sim);
+        }
+    }
+
+    /// Re-creates a copy on a disk that keeps its group's placement rule;
+    /// with no such disk the copy waits for capacity (false), as it does
+    /// when its extent is lost meanwhile.
+    fn place_copy(&mut self, k: usize, extent: u32, slot: u8) -> bool {
         let plan = self.plan;
         let state = &mut self.options[k];
         let extents = &mut state.tables.extents;
         if extents.get(extent).lost() {
-            return;
+            return false;
         }
         let picked = pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.rng);
         let Some(disk) = picked else {
@@ -688,15 +778,28 @@ impl<'p, 's> World<'p, 's> {
             let region = option.groups[option.group_of(slot).0].region;
             state.tables.blocked[region as usize].push((extent, slot));
             self.blocked += 1;
-            return;
+            return false;
         };
         extents.set_disk(&plan.placements[k], extent, slot, disk);
-        let ext = extents.get_mut(extent);
-        ext.alive |= 1 << slot;
-        if ext.repairing() {
-            start_next_repair(extents, &plan.system.repair, k, extent, &mut state.rng, sim);
-        }
+        extents.get_mut(extent).alive |= 1 << slot;
         self.recreated(k, (extent, slot), disk, false);
+        true
+    }
+
+    /// The account of option `k` is geo-redundant again (the re-copy of an
+    /// unplanned failover is complete, or a planned switch ended): the
+    /// copies held for its re-protection are re-created now, in the order
+    /// they were lost, in the group's region.
+    fn reprotected(&mut self, k: usize) {
+        let held = std::mem::take(&mut self.options[k].tables.held);
+        for &(extent, slot) in &held {
+            self.place_copy(k, extent, slot);
+        }
+        let tables = &mut self.options[k].tables;
+        if tables.held.is_empty() {
+            tables.held = held;
+            tables.held.clear();
+        }
     }
 
     /// A copy of option `k`'s (extent, slot) now lives on `disk`, re-created
@@ -754,6 +857,7 @@ impl Model for World<'_, '_> {
                 timer,
                 epoch,
             } => self.on_failover(option as usize, timer, epoch, sim),
+            Event::Measure => self.on_measure(),
         }
         self.settle(sim);
         Flow::Continue

@@ -157,10 +157,11 @@ fn availability_cells(o: &OptionSummary) -> Vec<String> {
 /// availability, failovers and replication lag.
 pub fn table(summary: &Summary) -> String {
     let mut out = format!(
-        "scenario {}: {} trials of {} year(s), seed {}, {} disks, {} extents of {} per option ({})\n\n",
+        "scenario {}: {} trials of {} year(s) {}, seed {}, {} disks, {} extents of {} per option ({})\n\n",
         summary.scenario,
         summary.trials,
         summary.horizon_years,
+        start_words(summary.warmup_years),
         summary.seed,
         summary.disks,
         summary.extents,
@@ -385,12 +386,24 @@ pub fn shareable_dir(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What "per horizon" means: a fleet in operation after a warm-up, or a
+/// new fleet.
+fn start_words(warmup_years: f64) -> String {
+    if warmup_years > 0.0 {
+        let days = warmup_years * 365.25;
+        format!("after a {days:.0}-day warm-up (a fleet in operation)")
+    } else {
+        "of a new fleet".to_string()
+    }
+}
+
 /// The exact figures of `analyze` as a table.
 pub fn exact_table(s: &Scenario, exact: &[Exact]) -> String {
     let mut out = format!(
-        "scenario {}: exact solution of the Markov chain of one extent, horizon {} year(s)\n\n",
+        "scenario {}: exact solution of the Markov chain of one extent, horizon {} year(s) {}\n\n",
         s.name,
-        crate::units::years(s.system.horizon)
+        crate::units::years(s.system.horizon),
+        start_words(crate::units::years(s.system.warmup)),
     );
     out += &format!(
         "{:<10} {:>14} {:>12} {:>7} {:>14} {:>7}\n",

@@ -166,6 +166,12 @@ pub struct ScenarioFile {
     pub trials: Count,
     #[serde(default = "defaults::horizon")]
     pub horizon: Duration,
+    /// "steady" (a fleet in operation: `warmup` simulated before the
+    /// measured horizon) or "new" (a new fleet, measured from its start).
+    #[serde(default = "defaults::start")]
+    pub start: String,
+    #[serde(default = "defaults::warmup")]
+    pub warmup: Duration,
     #[serde(default = "defaults::options")]
     pub options: Vec<String>,
     #[serde(default)]
@@ -346,7 +352,9 @@ pub struct FailureSpec {
 pub struct RepairSpec {
     pub disk_bandwidth: Bandwidth,
     pub facility_bandwidth: Bandwidth,
-    pub geo_bandwidth: Bandwidth,
+    /// Removed: re-seeding from the other region uses the account's link
+    /// (`geo_replication.bandwidth`); kept to say so instead of "unknown field".
+    pub geo_bandwidth: Option<Bandwidth>,
     /// A repair-time distribution per lost copy, instead of bandwidths.
     pub time: Option<DistSpec>,
     /// "parallel" or "one-at-a-time" (per extent; needs `time`).
@@ -357,8 +365,8 @@ impl Default for RepairSpec {
     fn default() -> Self {
         Self {
             disk_bandwidth: Bandwidth(50e6),
-            facility_bandwidth: Bandwidth(1e9),
-            geo_bandwidth: Bandwidth(1e9),
+            facility_bandwidth: Bandwidth(50e9),
+            geo_bandwidth: None,
             time: None,
             discipline: "parallel".into(),
         }
@@ -479,6 +487,12 @@ mod defaults {
     }
     pub fn horizon() -> Duration {
         text("1y")
+    }
+    pub fn start() -> String {
+        "steady".into()
+    }
+    pub fn warmup() -> Duration {
+        text("365d")
     }
     pub fn options() -> Vec<String> {
         ["LRS", "ZRS", "GRS", "GZRS"].map(String::from).to_vec()

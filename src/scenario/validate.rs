@@ -97,11 +97,32 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         repair: repair(file)?,
         discipline: discipline(file)?,
         horizon: file.horizon.0,
+        warmup: warmup(file)?,
         outages: outages(file)?,
         faults,
         geo: geo(file)?,
         failover: failover(file)?,
     })
+}
+
+/// Simulated time before the measured horizon: `warmup` for a fleet in
+/// operation (`start = "steady"`), none for a new one. Whole days, so the
+/// hours of the write profile line up with the measured year's.
+fn warmup(file: &ScenarioFile) -> Result<Micros> {
+    match file.start.as_str() {
+        "new" => Ok(0),
+        "steady" if file.warmup.0 % units::DAY != 0 => err(
+            "warmup",
+            "give a whole number of days (e.g. \"365d\"), so the hours of the write profile line up",
+        ),
+        "steady" => Ok(file.warmup.0),
+        other => err(
+            "start",
+            format!(
+                "unknown start `{other}`; allowed: steady (a fleet in operation), new (a new fleet)"
+            ),
+        ),
+    }
 }
 
 fn check_memory(path: &str, what: &str, count: u64, bytes_each: u64) -> Result<()> {
@@ -477,13 +498,18 @@ fn discipline(file: &ScenarioFile) -> Result<RepairDiscipline> {
 
 fn repair(file: &ScenarioFile) -> Result<Repair> {
     let r = &file.repair;
+    if r.geo_bandwidth.is_some() {
+        return err(
+            "repair.geo_bandwidth",
+            "no longer a field: a copy group re-seeded from the other region is re-copied over the account's link, `geo_replication.bandwidth` (docs/failover.md)",
+        );
+    }
     if let Some(time) = &r.time {
         return Ok(Repair::Time(dist(time, "repair.time")?));
     }
     for (name, bw) in [
         ("disk_bandwidth", r.disk_bandwidth),
         ("facility_bandwidth", r.facility_bandwidth),
-        ("geo_bandwidth", r.geo_bandwidth),
     ] {
         if bw.0 <= 0.0 {
             return err(format!("repair.{name}"), "must be larger than 0");
@@ -492,7 +518,6 @@ fn repair(file: &ScenarioFile) -> Result<Repair> {
     Ok(Repair::Bandwidth {
         disk_bytes_per_s: r.disk_bandwidth.0,
         facility_bytes_per_s: r.facility_bandwidth.0,
-        geo_bytes_per_s: r.geo_bandwidth.0,
     })
 }
 

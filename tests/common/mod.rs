@@ -5,7 +5,9 @@
 
 pub mod http;
 
+use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::exact::markov::RepairDiscipline;
+use replisim::scenario;
 use replisim::stats::{Z95, normal_quantile_two_sided};
 
 /// The factor that widens a reported 95% interval so that `n` intervals
@@ -15,10 +17,26 @@ pub fn bonferroni_99(n: u32) -> f64 {
     normal_quantile_two_sided(1.0 - 0.01 / f64::from(n)) / Z95
 }
 
+/// The first option's P(object lost) and its 95% interval, from `trials`
+/// trials of the scenario `text` at `seed` under `method`.
+pub fn durability(text: &str, seed: u64, trials: u64, method: Method) -> (f64, [f64; 2]) {
+    let s = scenario::parse("test.toml", text, "test").unwrap();
+    let config = RunConfig {
+        seed,
+        trials,
+        threads: 0,
+        method,
+    };
+    let summary = estimate(&s, config).unwrap();
+    let d = &summary.options[0].durability;
+    (d.loss_probability, d.ci95)
+}
+
 /// One extent of `copies` copies (lost once fewer than `needed` survive) in a
 /// facility of 8 single-disk racks; only disks fail, with the
 /// `[failures.disk]` body `lifetime`; exponential repairs of mean
-/// `repair_mean`, no detection delay.
+/// `repair_mean`, no detection delay; a new fleet (`start = "new"`: the
+/// chain's transient from all copies up).
 pub fn replica_group(
     copies: u32,
     needed: u32,
@@ -36,6 +54,7 @@ pub fn replica_group(
 options = []
 detection = "0s"
 horizon = "{horizon}"
+start = "new"
 [[custom]]
 name = "group"
 copies = {copies}
@@ -62,12 +81,14 @@ discipline = "{discipline}"
 }
 
 /// All four standard options; disks and whole facilities fail, repairs are
-/// exponential and immediate, a destroyed facility is back at once.
+/// exponential and immediate, a destroyed facility is back at once, and
+/// nobody fails over (a lost primary group is re-seeded like any copy).
 pub fn correlated(horizon: &str) -> String {
     format!(
         r#"
 name = "exact"
 horizon = "{horizon}"
+start = "new"
 detection = "0s"
 options = ["LRS", "ZRS", "GRS", "GZRS"]
 [failures.disk]
@@ -77,6 +98,8 @@ afr = 0.001
 replace = "0s"
 [repair]
 time = {{ dist = "exponential", mean = "1d" }}
+[failover]
+policy = "none"
 "#
     )
 }

@@ -80,8 +80,12 @@ impl World<'_, '_> {
     /// Whether an extent can be read and written: enough available copies in
     /// the serving group (writes, and reads), or, for RA- options while
     /// geo-redundant, in the other group (reads only). A lost extent can do
-    /// neither.
+    /// neither, unless it was lost in the warm-up (it is not measured).
     pub(super) fn impairment(&self, k: usize, extent: u32) -> u8 {
+        let retired = &self.options[k].tables.retired;
+        if !retired.is_empty() && retired.binary_search(&extent).is_ok() {
+            return 0; // lost before the measured horizon: not measured
+        }
         let account = &self.options[k].account;
         let serve = account.serve();
         if self.group_serves(k, extent, serve) {
@@ -180,6 +184,9 @@ impl World<'_, '_> {
             .account
             .on_timer(now, timer, epoch, env, &mut state.aux, sim)
         {
+            if state.account.normal() {
+                self.reprotected(k);
+            }
             self.refresh_all(k);
         }
         if live {

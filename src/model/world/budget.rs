@@ -60,7 +60,9 @@ const DETECTION: usize = 2;
 const FAULT: usize = 3;
 const HOUR: usize = 4;
 const FAILOVER: usize = 5;
-const KINDS: usize = 6;
+/// The end of the warm-up (one event a trial).
+const MEASURE: usize = 6;
+const KINDS: usize = 7;
 
 /// Counts of a trial's events by source.
 pub(super) fn new_counts(system: &System) -> Vec<u64> {
@@ -86,6 +88,7 @@ impl World<'_, '_> {
             Event::Fault { .. } | Event::FaultOver { .. } => kinds + FAULT,
             Event::Hour => kinds + HOUR,
             Event::Failover { .. } => kinds + FAILOVER,
+            Event::Measure => kinds + MEASURE,
         };
         if let Some(n) = self.by_source.get_mut(source) {
             *n += 1;

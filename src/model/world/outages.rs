@@ -122,10 +122,11 @@ impl World<'_, '_> {
         );
         self.env_changed |= level == Level::Region;
         self.refresh_below(level, c, false);
+        let until = self.measured(back);
         self.record(|_| What::Down {
             level,
             component: c,
-            until: back,
+            until,
         });
     }
 
@@ -190,7 +191,7 @@ impl World<'_, '_> {
                     extent,
                     slot,
                 };
-                schedule_within(sim, system.horizon, delay, event);
+                schedule_within(sim, system.end(), delay, event);
             }
             self.scratch = copies;
         }

@@ -155,7 +155,7 @@ fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
     let mut world = World::new(&plan, 0, Scratch::default());
     let mut sim = Scheduler::default();
     world.start(&mut sim);
-    let limits = Limits::new(long.system.horizon, 1_000_000);
+    let limits = Limits::new(long.system.end(), 1_000_000);
     engine::run(&mut world, &mut sim, limits);
     for k in 0..2 {
         let on_node: Vec<u32> = (0..long.system.extents)
@@ -184,8 +184,9 @@ fn a_short_outage_repairs_nothing_and_a_long_one_rehomes_its_copies() {
 }
 
 /// [`TEXT`] with GRS alone and one facility per region: when the
-/// primary's facility burns, its copies have nowhere to go until it is
-/// replaced, 30 days later.
+/// primary's facility burns, the account fails over and re-protects, but
+/// the copies have nowhere to go until the facility is replaced, 30 days
+/// later.
 fn one_facility() -> scenario::Scenario {
     let set = [
         r#"options=["GRS"]"#,
@@ -208,6 +209,9 @@ fn repairs_with_no_target_wait_for_the_replacement_then_run() {
     let mut sim = Scheduler::default();
     let primary = facility_of(topo, plan.placements[0].extent(0)[0]);
     world.destroy_by(0, primary, &mut sim);
+    // As after any event: the account sees its primary gone and fails over;
+    // the copies wait for its re-protection, then for the replacement.
+    world.settle(&mut sim);
     let lost = 3 * u64::from(s.system.extents);
     assert_eq!(world.options[0].outcome.copies_destroyed, lost);
 
