@@ -142,7 +142,7 @@ fn wait_for_progress(b: &mut Browser, session: &str) {
         let shown = eval(b, session, status);
         if shown.as_str().is_some_and(|s| s.starts_with("running: ")) {
             assert!(
-                shown.as_str().unwrap().ends_with("of 1000 trials "),
+                shown.as_str().unwrap().ends_with("of 250 trials "),
                 "{shown}"
             );
             return;
@@ -211,9 +211,9 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
         );
         return;
     }
-    // 1000 trials, a quarter of the scenario's: the page asks for what the
-    // server allows, as `--set trials=1000`.
-    let server = Server::start(&["--max-trials", "1000"]);
+    // 250 trials, a sixteenth of the scenario's: the page asks for what the
+    // server allows, as `--set trials=250`.
+    let server = Server::start(&["--max-trials", "250"]);
     let profile = tempfile::tempdir().unwrap();
     let mut b = Browser::launch(profile.path());
     let url = format!("http://{}/", server.addr);
@@ -229,17 +229,17 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
     wait_for_run(&mut b, &session, 1);
     assert_eq!(
         eval(&mut b, &session, "window.replisim.request.set"),
-        json!(["trials=1000"])
+        json!(["trials=250"])
     );
     let before = shown_nines(&mut b, &session);
 
-    // Type a new disk AFR into its field, as a user does; while that run
+    // Type a new datacenter loss rate into its field, as a user does; while that run
     // shows its progress, change it again: the first run is cancelled and
     // never shown, the page ends on the second.
-    let focus = "(() => { const i = document.querySelector('input[data-path=\"failures.disk.afr\"]'); i.focus(); i.select(); return i.value; })()";
+    let focus = "(() => { const i = document.querySelector('input[data-path=\"failures.facility.afr\"]'); i.focus(); i.select(); return i.value; })()";
     let controls = server.get("/api/controls").json();
     let mut all = controls["controls"].as_array().unwrap().iter();
-    let afr = all.find(|c| c["path"] == "failures.disk.afr").unwrap();
+    let afr = all.find(|c| c["path"] == "failures.facility.afr").unwrap();
     assert_eq!(
         eval(&mut b, &session, focus),
         afr["value"],
@@ -256,10 +256,10 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
         "the 3% run was never shown"
     );
     let sent = eval(&mut b, &session, "window.replisim.request.set");
-    assert_eq!(sent, json!(["failures.disk.afr=8%", "trials=1000"]));
+    assert_eq!(sent, json!(["failures.facility.afr=8%", "trials=250"]));
     let after = shown_nines(&mut b, &session);
 
-    // The nines shown move; ZRS, lost to disk failures, loses some.
+    // The nines shown move; ZRS, lost to datacenter fires, loses some.
     let texts = |v: &[(String, f64, String)]| v.iter().map(|o| o.2.clone()).collect::<Vec<_>>();
     assert_ne!(texts(&before), texts(&after), "the nines shown change");
     let zrs = |v: &[(String, f64, String)]| v.iter().find(|o| o.0 == "ZRS").unwrap().1;
@@ -269,7 +269,7 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
     let api = server
         .post(
             "/api/run",
-            r#"{"set": ["failures.disk.afr=8%", "trials=1000"]}"#,
+            r#"{"set": ["failures.facility.afr=8%", "trials=250"]}"#,
         )
         .json();
     let options = api["options"].as_array().unwrap();
