@@ -363,26 +363,23 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), String> {
 /// Gives a temporary file (created owner-only) the usual rw-r--r-- mode, so
 /// that results can be shared and served once renamed into place.
 pub fn shareable(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    set_mode(path, 0o644)
 }
 
 /// Gives a folder (a staging folder is created owner-only) the usual
 /// rwxr-xr-x mode.
 pub fn shareable_dir(path: &Path) -> std::io::Result<()> {
+    set_mode(path, 0o755)
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = (path, mode);
     Ok(())
 }
 
