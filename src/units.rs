@@ -255,3 +255,30 @@ mod tests {
         assert_eq!(parse_duration(&format_duration(36 * HOUR)), Ok(36 * HOUR));
     }
 }
+
+/// `n` and its noun, singular for one: "1 thread", "4 threads" (every noun
+/// counted here takes an "s").
+pub fn count(n: impl Into<f64>, noun: &str) -> String {
+    let n = n.into();
+    let shown = if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    };
+    if n == 1.0 {
+        format!("{shown} {noun}")
+    } else {
+        format!("{shown} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    #[test]
+    fn one_is_singular_and_the_rest_plural() {
+        assert_eq!(super::count(1u32, "thread"), "1 thread");
+        assert_eq!(super::count(2u32, "extent"), "2 extents");
+        assert_eq!(super::count(0.5, "year"), "0.5 years");
+        assert_eq!(super::count(1.0, "year"), "1 year");
+    }
+}

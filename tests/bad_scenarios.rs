@@ -22,17 +22,23 @@ fn run_bad(text: &str) -> (String, std::path::PathBuf) {
     (stderr, dir.keep())
 }
 
-/// Asserts the error names `bad.toml:LINE` and the field.
+/// Asserts the error starts `error:`, points at `bad.toml:LINE` on the
+/// next line (as cargo's `-->`), and names the field under the line.
 fn assert_error(text: &str, line: usize, field: &str, says: &str) {
     let (stderr, dir) = run_bad(text);
     let _ = std::fs::remove_dir_all(dir);
-    let first = stderr.lines().next().unwrap_or_default();
+    let mut lines = stderr.lines();
     assert!(
-        first.contains(&format!("bad.toml:{line}:")),
+        lines.next().unwrap_or_default().starts_with("error: "),
+        "{stderr}"
+    );
+    let origin = lines.next().unwrap_or_default();
+    assert!(
+        origin.starts_with(" --> ") && origin.contains(&format!("bad.toml:{line}:")),
         "expected line {line}: {stderr}"
     );
     assert!(
-        first.contains(&format!("`{field}`")),
+        stderr.contains(&format!("in `{field}`")),
         "expected field {field}: {stderr}"
     );
     assert!(stderr.contains(says), "expected `{says}` in: {stderr}");
@@ -44,7 +50,7 @@ fn unknown_field() {
         "seed = 1\n[failures.disk]\nafr = 0.01\nmtbf = \"3y\"\n",
         4,
         "failures.disk.mtbf",
-        "unknown field `mtbf`, expected one of",
+        "= help: allowed here: `afr`, `lifetime`, `replace`",
     );
 }
 
@@ -245,7 +251,7 @@ fn expectation_with_an_unknown_metric() {
         "[expect]\nLRS = [\n  \"nines >= 2\",\n  \"ninez >= 11\",\n]\n",
         4,
         "expect.LRS[1]",
-        "metrics are nines, loss",
+        "help: did you mean `nines`?",
     );
 }
 
@@ -290,14 +296,11 @@ fn a_bad_set_names_the_set_and_what_is_allowed() {
     let stderr = String::from_utf8(result.stderr).unwrap();
     assert!(
         stderr.starts_with(
-            "scenarios/lrs.toml with --set failures.disk.afrr=2%: error in `failures.disk.afrr`"
+            "error: unknown field `afrr` (in `failures.disk.afrr`)\n --> scenarios/lrs.toml with --set failures.disk.afrr=2%\n"
         ),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("expected one of `afr`, `lifetime`, `replace`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("= help: did you mean `afr`?"), "{stderr}");
 }
 
 #[test]
@@ -308,4 +311,94 @@ fn the_removed_geo_bandwidth_names_its_replacement() {
         "repair.geo_bandwidth",
         "geo_replication.bandwidth",
     );
+}
+
+/// The stderr of `run` on the bad scenario `text`.
+fn stderr_for(text: &str) -> String {
+    let (stderr, dir) = run_bad(text);
+    let _ = std::fs::remove_dir_all(dir);
+    stderr
+}
+
+#[test]
+fn the_mistake_is_underlined_under_its_line() {
+    let stderr = stderr_for("[failures.disk]\nafr = -0.5\n");
+    assert!(
+        stderr.contains("2 | afr = -0.5\n  |       ^^^^ in `failures.disk.afr`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_near_miss_gets_a_did_you_mean_from_its_own_table_only() {
+    let stderr = stderr_for("[failure.disk]\nafr = 0.01\n");
+    assert!(stderr.contains("unknown field `failure`"), "{stderr}");
+    assert!(
+        stderr.contains("= help: did you mean `failures`?"),
+        "{stderr}"
+    );
+    // Not the 18 top-level fields.
+    assert!(!stderr.contains("`geo_replication`"), "{stderr}");
+    let stderr = stderr_for("[failures.disk]\naffr = 0.01\n");
+    assert!(stderr.contains("did you mean `afr`?"), "{stderr}");
+    let stderr = stderr_for("options = [\"GZR\"]\n");
+    assert!(stderr.contains("did you mean `GZRS`?"), "{stderr}");
+}
+
+#[test]
+fn a_far_miss_lists_what_its_table_allows() {
+    let stderr = stderr_for("[topology]\nsize = 3\n");
+    assert!(
+        stderr.contains("= help: allowed here: `zones`, `facilities_per_zone`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("`horizon`"), "{stderr}");
+}
+
+#[test]
+fn every_mistake_of_a_file_is_shown_at_once() {
+    let text = "seed = \"x\"\n[topology]\nzones = 0\ndiks_per_node = 3\n[[region]]\nname = \"a\"\nzones = \"3\"\n";
+    let stderr = stderr_for(text);
+    for line in [1, 3, 4, 7] {
+        assert!(
+            stderr.contains(&format!("bad.toml:{line}:")),
+            "line {line}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("in `region[0].zones`"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with("bad.toml` due to 4 mistakes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_rust_type_name_is_shown() {
+    let stderr = stderr_for("trials = \"many\"\nseed = -1\n[data]\nsize = 3\n");
+    for rust in ["i64", "u64", "u32", "f64", "sequence"] {
+        assert!(!stderr.contains(rust), "{rust}: {stderr}");
+    }
+    assert!(
+        stderr.contains("expected a whole number, found string \"many\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("expected a size in quotes, such as \"16TB\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_mistake_set_on_the_embedded_default_names_no_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(["validate", "--set", "horizon=soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("--> <embedded default> with --set horizon=soon"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("scenarios/default.toml"), "{stderr}");
 }

@@ -37,7 +37,7 @@ fn fan_outs_whose_product_wraps_are_refused_in_a_file_and_by_set() {
     let dir = tempfile::tempdir().unwrap();
     let text = "seed = 1\n[topology]\nzones = 65536\nfacilities_per_zone = 65536\nracks_per_facility = 65536\nnodes_per_rack = 65536\n";
     let file = write(dir.path(), "wide.toml", text);
-    refused(&replisim(&["validate", &file]), "wide.toml:2:");
+    refused(&replisim(&["validate", &file]), "wide.toml:2:2\n");
     refused(&replisim(&["validate", &file]), "GiB limit");
     let sets = [
         "topology.zones=65536",
@@ -458,14 +458,15 @@ fn doubtful_values_are_warned_of_kept_in_the_summary_and_denied_on_request() {
     let o = run(&["--deny-warnings"]);
     refused(
         &o,
-        "warning in `failures.disk.afr`: an afr of 1.57 means 157% of the disks fail each year",
+        "warning: an afr of 1.57 means 157% of the disks fail each year",
     );
-    refused(&o, "warning in `data.extent_size`");
-    refused(&o, "2 warning(s) and --deny-warnings: not run");
+    refused(&o, "in `failures.disk.afr`");
+    refused(&o, "in `data.extent_size`");
+    refused(&o, "2 warnings and --deny-warnings: not run");
     assert!(!out.exists());
     let o = run(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("warning in `failures.disk.afr`"));
+    assert!(stderr(&o).contains("warning: ") && stderr(&o).contains("in `failures.disk.afr`"));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let warnings = summary["warnings"].as_array().unwrap();
@@ -507,7 +508,7 @@ fn a_write_profile_far_beyond_any_account_is_refused() {
     ]);
     refused(
         &o,
-        "error in `geo_replication.profile`: a write rate of 100000000000000000 B/s; at most 1 PB/s",
+        "error: a write rate of 100000000000000000 B/s; at most 1 PB/s (a multiplier too large?) (in `geo_replication.profile`)",
     );
 }
 

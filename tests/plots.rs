@@ -42,18 +42,21 @@ fn bars() -> Vec<Bar> {
             value: 4.2,
             ci95: [3.9, 4.6],
             at_least: false,
+            colour: 0,
         },
         Bar {
             label: "ZRS".into(),
             value: 7.8,
             ci95: [7.1, 8.9],
             at_least: false,
+            colour: 1,
         },
         Bar {
             label: "GRS".into(),
             value: 9.5,
             ci95: [9.5, f64::INFINITY],
             at_least: true,
+            colour: 2,
         },
     ]
 }
@@ -149,12 +152,14 @@ fn empty_and_non_finite_input_still_draws() {
             value: nan,
             ci95: [nan, nan],
             at_least: false,
+            colour: 0,
         },
         Bar {
             label: "y".into(),
             value: 3.0,
             ci95: [nan, f64::INFINITY],
             at_least: false,
+            colour: 1,
         },
     ];
     let svg = check(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod help;
 mod progress;
 pub mod serve;
 mod signals;
@@ -20,15 +21,17 @@ use crate::exact::analyze;
 use crate::report::result_set::ResultSet;
 use crate::report::{self, expect, figures, trace};
 use crate::scenario::overrides::{self, Override};
-use crate::scenario::{self, Scenario};
-use clap::{Parser, Subcommand};
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::units::count;
+use clap::{CommandFactory, Parser, Subcommand};
 use progress::Progress;
 
 #[derive(Parser)]
 #[command(
     name = "replisim",
     version,
-    about = "How durable is data under LRS, ZRS, GRS and GZRS?"
+    about = "How durable is data under LRS, ZRS, GRS and GZRS?",
+    after_help = help::MAIN
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,6 +41,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Simulate a scenario and report durability per replication option.
+    #[command(after_help = help::RUN)]
     Run {
         #[command(flatten)]
         args: RunArgs,
@@ -52,7 +56,8 @@ enum Command {
         /// Directory for the results [default: results/<scenario name>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Also write the JSON summary to this file.
+        /// Also write the JSON summary to this file (`-`: stdout, and the
+        /// table to stderr).
         #[arg(long)]
         json: Option<PathBuf>,
         /// Keep doubling the trials until every option's 95% interval is
@@ -65,18 +70,23 @@ enum Command {
     },
     /// Run a scenario and judge the expectations of its [expect] section.
     /// Exits 0 when all hold, 3 when any fails, 1 on any other error.
+    #[command(after_help = help::CHECK)]
     Check {
         #[command(flatten)]
         args: RunArgs,
         /// Change a scenario field, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// `json`: the verdicts as JSON on stdout, for scripts.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         /// Also write the results (as `run` does) to this directory.
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// Run a scenario at every combination of the values given to --set;
     /// writes sweep.csv, sweep.json and a chart of the nines.
+    #[command(after_help = help::SWEEP)]
     Sweep {
         #[command(flatten)]
         args: RunArgs,
@@ -92,6 +102,7 @@ enum Command {
     /// Compare options under the same failures in every trial (common random
     /// numbers): each option's difference from the first, with a 95% interval
     /// from paired samples.
+    #[command(after_help = help::COMPARE)]
     Compare {
         #[command(flatten)]
         args: RunArgs,
@@ -102,12 +113,16 @@ enum Command {
         /// Change a scenario field, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// `json`: the comparison (compare.json) on stdout instead of the table.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         /// Directory for the results [default: results/<scenario name>/compare,
         /// beside, not over, the run's own results].
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// Combine the parts of a sharded run into the summary one run gives.
+    #[command(after_help = help::MERGE)]
     Merge {
         /// Part files written by `run --shard K/N`, all N of them.
         #[arg(required = true)]
@@ -115,21 +130,30 @@ enum Command {
         /// Directory for the results [default: results/<scenario name>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Also write the JSON summary to this file.
+        /// Also write the JSON summary to this file (`-`: stdout, and the
+        /// table to stderr).
         #[arg(long)]
         json: Option<PathBuf>,
     },
     /// Solve the Markovian version of a scenario exactly (exponential
     /// lifetimes and repairs, no detection delay): P(loss) and MTTDL per option.
+    #[command(after_help = help::ANALYZE)]
     Analyze {
         /// Scenario file (TOML); the embedded default scenario when omitted.
         scenario: Option<PathBuf>,
-        /// Also write the figures as JSON to this file.
+        /// Change a scenario field, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Also write the figures as JSON to this file (`-`: stdout).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// `json`: the figures as JSON on stdout instead of the table.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// The event timeline of one trial (failures, repairs, outages,
     /// failovers, losses) as text, plus trace.json, trace.svg and trace.png.
+    #[command(after_help = help::TRACE)]
     Trace {
         /// Scenario file (TOML); the embedded default scenario when omitted.
         scenario: Option<PathBuf>,
@@ -151,6 +175,7 @@ enum Command {
     },
     /// A local web page to explore a scenario live: change a figure, watch
     /// the nines move; and the JSON API behind it (docs/serve.md).
+    #[command(after_help = help::SERVE)]
     Serve {
         /// Scenario file (TOML); the embedded default scenario when omitted.
         scenario: Option<PathBuf>,
@@ -172,10 +197,33 @@ enum Command {
         max_seconds: u64,
     },
     /// Check a scenario file without running it.
+    #[command(after_help = help::VALIDATE)]
     Validate {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
+        /// Scenario file (TOML); the embedded default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Change a scenario field, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// `json`: the verdict, and every mistake or warning with its place,
+        /// as JSON on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
+    /// Print a shell's completion script for replisim.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How a command prints its result.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Tables for people.
+    Text,
+    /// JSON for scripts.
+    Json,
 }
 
 impl Command {
@@ -241,7 +289,7 @@ impl RunArgs {
     fn load(&self, sets: &[String]) -> Result<Scenario, String> {
         let overrides = parse_overrides(sets)?;
         let (file, text) = self.source()?;
-        let s = overrides::apply(&file, &text, &overrides).map_err(|e| e.to_string())?;
+        let s = overrides::apply(&file, &text, &overrides).map_err(shown)?;
         warn(std::slice::from_ref(&s), self.deny_warnings)?;
         Ok(s)
     }
@@ -277,7 +325,7 @@ impl RunArgs {
 /// The name and text of the scenario file `path`, or of the default.
 fn source(path: Option<&Path>) -> Result<(String, String), String> {
     match path {
-        Some(p) => scenario::read(p).map_err(|e| e.to_string()),
+        Some(p) => scenario::read(p).map_err(shown),
         None => Ok((scenario::DEFAULT_FILE.into(), scenario::DEFAULT_TEXT.into())),
     }
 }
@@ -326,17 +374,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         signals::install();
     }
     let done = match cli.command {
-        Command::Validate { scenario } => {
-            let s = load(Some(&scenario))?;
-            warn(std::slice::from_ref(&s), false)?;
-            print_out(&format!(
-                "{}: valid ({} options, {} disks, {} extents per option, {} expectations)\n",
-                scenario.display(),
-                s.system.options.len(),
-                s.system.topology.disks(),
-                s.system.extents,
-                s.expectations.len()
-            ))
+        Command::Validate {
+            scenario,
+            set,
+            format,
+        } => return validate(scenario.as_deref(), &set, format),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "replisim", &mut out);
+            print_out(&String::from_utf8_lossy(&out))
         }
         Command::Run {
             args,
@@ -361,31 +407,35 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 None => run_whole(&s, config, stop, &out, json.as_deref(), args.quiet),
             }
         }
-        Command::Check { args, set, out } => return check(&args, &set, out.as_deref()),
+        Command::Check {
+            args,
+            set,
+            format,
+            out,
+        } => return check(&args, &set, format, out.as_deref()),
         Command::Sweep { args, set, out } => run_sweep(&args, &set, out),
         Command::Compare {
             args,
             options,
             set,
+            format,
             out,
         } => {
             let s = args.load(&set)?;
             let config = args.config(&s)?;
             let out = out.unwrap_or_else(|| default_out(&s, &set).join("compare"));
-            run_compare(&s, config, options.as_deref(), &out, args.quiet)
+            run_compare(&s, config, options.as_deref(), &out, args.quiet, format)
         }
-        Command::Analyze { scenario, json } => {
-            let s = load(scenario.as_deref())?;
-            let exact = analyze::analyze(&s.system).map_err(|e| {
-                let message = format!("no exact chain for this scenario: {}", e.reason);
-                s.error_in(&e.field, &message).to_string()
-            })?;
-            if let Some(path) = json {
-                let text = report::pretty_json(&exact, "the exact result")?;
-                report::write_atomic(&path, &text)?;
-            }
-            print_out(&report::exact_table(&s, &exact))
-        }
+        Command::Analyze {
+            scenario,
+            set,
+            json,
+            format,
+        } => run_analyze(
+            &load_with(scenario.as_deref(), &set)?,
+            json.as_deref(),
+            format,
+        ),
         Command::Trace {
             scenario,
             trial,
@@ -439,11 +489,94 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let (s, config, sums) = shard::merged(&parts)?;
             let summary = estimate::summarize(&s, config, &sums);
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            print_out(&report::table(&summary))?;
+            print_table(&report::table(&summary), json.as_deref())?;
             write_summary(&s, &summary, &out, json.as_deref(), None)
         }
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// `replisim validate`: loads the scenario and says so, or shows every
+/// mistake; `--format json` puts either on stdout, with places.
+fn validate(path: Option<&Path>, sets: &[String], format: Format) -> Result<ExitCode, String> {
+    let overrides = parse_overrides(sets)?;
+    let (file, text) = source(path)?;
+    let loaded = overrides::apply(&file, &text, &overrides);
+    if format == Format::Text {
+        let s = loaded.map_err(shown)?;
+        warn(std::slice::from_ref(&s), false)?;
+        print_out(&format!(
+            "{file}: valid ({}, {}, {} per option, {})\n",
+            count(s.system.options.len() as f64, "option"),
+            count(s.system.topology.disks() as f64, "disk"),
+            count(s.system.extents as f64, "extent"),
+            count(s.expectations.len() as f64, "expectation")
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let value = match &loaded {
+        Ok(s) => serde_json::json!({
+            "file": file,
+            "valid": true,
+            "options": s.system.options.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            "disks": s.system.topology.disks(),
+            "extents_per_option": s.system.extents,
+            "expectations": s.expectations.len(),
+            "warnings": s.warnings.iter().map(|(f, w)| mistake_json(&s.error_in(f, w))).collect::<Vec<_>>(),
+        }),
+        Err(e) => serde_json::json!({
+            "file": file,
+            "valid": false,
+            "errors": e.all().map(mistake_json).collect::<Vec<_>>(),
+        }),
+    };
+    print_out(&report::pretty_json(&value, "the verdict")?)?;
+    Ok(ExitCode::from(if loaded.is_ok() { 0 } else { 1 }))
+}
+
+/// A mistake or warning as JSON: where it is, what it says, what helps.
+fn mistake_json(e: &ScenarioError) -> serde_json::Value {
+    serde_json::json!({
+        "file": e.file,
+        "line": e.position.map(|p| p.0),
+        "column": e.position.map(|p| p.1),
+        "field": e.field,
+        "message": e.message,
+        "help": e.detail.help,
+    })
+}
+
+/// `replisim analyze`: the exact figures, or every reason there are none.
+fn run_analyze(s: &Scenario, json: Option<&Path>, format: Format) -> Result<(), String> {
+    let blockers = analyze::blockers(&s.system);
+    if !blockers.is_empty() {
+        let each: Vec<String> = blockers
+            .iter()
+            .map(|b| shown(s.error_in(&b.field, &format!("no exact chain: {}", b.reason))))
+            .collect();
+        return Err(format!(
+            "{}\n\nerror: {} keeps this scenario from an exact chain (analyze solves only the Markovian cases)",
+            each.join("\n\n"),
+            if each.len() == 1 {
+                "this".to_string()
+            } else {
+                format!("each of these {}", each.len())
+            },
+        ));
+    }
+    let exact = analyze::analyze(&s.system).map_err(|e| {
+        let message = format!("no exact chain for this scenario: {}", e.reason);
+        shown(s.error_in(&e.field, &message))
+    })?;
+    let text = report::pretty_json(&exact, "the exact result")?;
+    if let Some(path) = json {
+        write_json(path, &text)?;
+    }
+    match format {
+        Format::Json if !is_stdout(json) => print_out(&text),
+        Format::Json => Ok(()),
+        Format::Text => print_table(&report::exact_table(s, &exact), json),
+    }
 }
 
 /// results/<name>, or results/<name>/set/<the settings> for a run with
@@ -457,7 +590,12 @@ fn default_out(s: &Scenario, sets: &[String]) -> PathBuf {
 }
 
 /// `replisim check`: runs the scenario and judges its expectations.
-fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode, String> {
+fn check(
+    args: &RunArgs,
+    sets: &[String],
+    format: Format,
+    out: Option<&Path>,
+) -> Result<ExitCode, String> {
     let s = args.load(sets)?;
     if s.expectations.is_empty() {
         return Err(format!(
@@ -475,13 +613,16 @@ fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode
         write_summary(&s, &summary, out, None, None)?;
     }
     let outcomes = expect::evaluate(&s.expectations, &summary);
-    print_out(&format!(
-        "check {}: {} trials, seed {}\n{}",
-        s.name,
-        summary.trials,
-        summary.seed,
-        expect::table(&outcomes)
-    ))?;
+    print_out(&match format {
+        Format::Json => expect::json(&s.name, &summary, &outcomes)?,
+        Format::Text => format!(
+            "check {}: {}, seed {}\n{}",
+            s.name,
+            count(summary.trials as f64, "trial"),
+            summary.seed,
+            expect::table(&outcomes)
+        ),
+    })?;
     interrupted(done.completed_to, config.trials)?;
     Ok(if expect::any_fails(&outcomes) {
         ExitCode::from(EXPECTATION_FAILED)
@@ -494,7 +635,7 @@ fn check(args: &RunArgs, sets: &[String], out: Option<&Path>) -> Result<ExitCode
 fn run_sweep(args: &RunArgs, sets: &[String], out: Option<PathBuf>) -> Result<(), String> {
     let axes = sweep::axes(sets)?;
     let (file, text) = args.source()?;
-    let points = sweep::scenarios(&file, &text, &axes).map_err(|e| e.to_string())?;
+    let points = sweep::scenarios(&file, &text, &axes).map_err(shown)?;
     warn(&points, args.deny_warnings)?;
     let configs = points
         .iter()
@@ -620,12 +761,12 @@ fn run_whole(
         summary.stopping = Some(rule);
     }
     // The numbers first, so that a failure to write never loses them.
-    print_out(&report::table(&summary))?;
+    print_table(&report::table(&summary), json)?;
     write_summary(s, &summary, out, json, None)?;
     print_err(&format!(
-        "wall time {:.1} s on {} threads",
+        "wall time {:.1} s on {}",
         started.elapsed().as_secs_f64(),
-        threads_used(config.threads)
+        count(threads_used(config.threads) as f64, "thread")
     ));
     interrupted(done.completed_to, config.trials)
 }
@@ -662,10 +803,10 @@ fn run_shard(
     let text = serde_json::to_string(&part).map_err(|e| format!("cannot encode the part: {e}"))?;
     let path = out.join(shard::part_file_name(k, n));
     report::write_atomic(&path, &(text + "\n"))?;
-    print_out(&format!(
-        "shard {k}/{n}: trials {start}..{end} written to {}\n",
+    print_err(&format!(
+        "shard {k}/{n}: trials {start}..{end} written to {}",
         path.display()
-    ))?;
+    ));
     interrupted(done.completed_to, end)
 }
 
@@ -677,13 +818,17 @@ fn run_compare(
     options: Option<&str>,
     out: &Path,
     quiet: bool,
+    format: Format,
 ) -> Result<(), String> {
     let listed = compare::select(&s.system, options)?;
     check_writable(out)?;
     let done = simulate(s, config, 0..config.trials, quiet, Some(listed[0]))?;
     let summary = estimate::summarize(s, config, &done.acc);
     let comparison = compare::comparison(&s.system, &summary, &done.acc, &listed)?;
-    print_out(&format!("{}\n", report::compare::table(&comparison)))?;
+    print_out(&match format {
+        Format::Json => report::compare::json(&comparison)?,
+        Format::Text => format!("{}\n", report::compare::table(&comparison)),
+    })?;
     write_summary(s, &summary, out, None, Some(&comparison))?;
     interrupted(done.completed_to, config.trials)
 }
@@ -716,7 +861,7 @@ fn write_summary(
     let files = figures::write(summary, s, set.dir(), comparison)?;
     let out = set.commit()?;
     if let Some(path) = json {
-        report::write_atomic(path, &json_text)?;
+        write_json(path, &json_text)?;
     }
     let mut names = vec!["summary.json".to_string(), "summary.csv".to_string()];
     names.extend(compared.iter().map(|(n, _)| n.to_string()));
@@ -735,7 +880,7 @@ fn warn(scenarios: &[Scenario], deny: bool) -> Result<(), String> {
     let mut said = std::collections::BTreeSet::new();
     for s in scenarios {
         for (field, why) in &s.warnings {
-            let line = s.error_in(field, why).as_warning();
+            let line = s.error_in(field, why).warning(styled());
             if said.insert(line.clone()) {
                 print_err(&line);
             }
@@ -743,8 +888,8 @@ fn warn(scenarios: &[Scenario], deny: bool) -> Result<(), String> {
     }
     if deny && !said.is_empty() {
         return Err(format!(
-            "{} warning(s) and --deny-warnings: not run",
-            said.len()
+            "{} and --deny-warnings: not run",
+            count(said.len() as f64, "warning")
         ));
     }
     Ok(())
@@ -804,5 +949,50 @@ fn load(path: Option<&Path>) -> Result<Scenario, String> {
         Some(p) => scenario::load(p),
         None => scenario::default_scenario(),
     }
-    .map_err(|e| e.to_string())
+    .map_err(shown)
+}
+
+/// The scenario `path` (or the default) with `sets` applied.
+fn load_with(path: Option<&Path>, sets: &[String]) -> Result<Scenario, String> {
+    let overrides = parse_overrides(sets)?;
+    let (file, text) = source(path)?;
+    overrides::apply(&file, &text, &overrides).map_err(shown)
+}
+
+/// Whether stderr takes colour: a terminal, not `TERM=dumb`, and no
+/// `NO_COLOR` (no-color.org). Files and pipes get plain text.
+fn styled() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    !no_color && !dumb && std::io::stderr().is_terminal()
+}
+
+/// A scenario mistake as stderr shows it.
+fn shown(e: ScenarioError) -> String {
+    e.shown(styled())
+}
+
+/// Whether `path` is `-`, standard output.
+fn is_stdout(path: Option<&Path>) -> bool {
+    path.is_some_and(|p| p == Path::new("-"))
+}
+
+/// Writes `text` to the file `path`, or to stdout for `-`.
+fn write_json(path: &Path, text: &str) -> Result<(), String> {
+    if is_stdout(Some(path)) {
+        print_out(text)
+    } else {
+        report::write_atomic(path, text)
+    }
+}
+
+/// Prints a table: on stdout, unless stdout carries JSON (`--json -`).
+fn print_table(text: &str, json: Option<&Path>) -> Result<(), String> {
+    if is_stdout(json) {
+        print_err(text.trim_end());
+        Ok(())
+    } else {
+        print_out(text)
+    }
 }

@@ -53,9 +53,13 @@ struct Remover {
     copies: u16,
 }
 
-/// Solves every option of `system`.
+/// Solves every option of `system`; refuses with the first of its
+/// [`blockers`].
 pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
-    let repair_rate = check_markovian(system)?;
+    if let Some(first) = blockers(system).into_iter().next() {
+        return Err(first);
+    }
+    let repair_rate = repair_rate(system)?;
     let mut out = Vec::new();
     for option in &system.options {
         let removers = removers(system, option)?;
@@ -100,28 +104,49 @@ fn solver(e: MarkovError) -> NotMarkovian {
 }
 
 fn refuse<T>(field: impl Into<String>, reason: impl Into<String>) -> Result<T, NotMarkovian> {
-    Err(NotMarkovian {
-        field: field.into(),
-        reason: reason.into(),
-    })
+    Err(refusal(field, reason))
 }
 
-/// Checks the scenario-wide conditions; returns the repair rate per year.
-fn check_markovian(system: &System) -> Result<f64, NotMarkovian> {
+fn refusal(field: impl Into<String>, reason: impl Into<String>) -> NotMarkovian {
+    NotMarkovian {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Everything that keeps `system` from an exact chain, each once, so that a
+/// user can change them all in one go: the scenario-wide conditions, then
+/// each option's.
+pub fn blockers(system: &System) -> Vec<NotMarkovian> {
+    let mut found = Vec::new();
     for p in &system.failures {
         if p.lifetime.exponential_rate().is_none() {
-            return refuse(
+            found.push(refusal(
                 format!("failures.{}.lifetime", p.level.name()),
                 "the exact chain needs exponential lifetimes (give `afr`)",
-            );
+            ));
         }
     }
     if system.detection.mean() != 0.0 {
-        return refuse(
+        found.push(refusal(
             "detection",
             "the exact chain needs repair to start at once: set detection = \"0s\"",
-        );
+        ));
     }
+    found.extend(repair_rate(system).err());
+    for option in &system.options {
+        for group in &option.groups {
+            found.extend(check_group(system, option, group));
+        }
+        found.extend(removers(system, option).err());
+    }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|b| seen.insert((b.field.clone(), b.reason.clone())));
+    found
+}
+
+/// The repair rate per year: an exponential repair time's.
+fn repair_rate(system: &System) -> Result<f64, NotMarkovian> {
     match &system.repair {
         Repair::Time(d) => match d.exponential_rate() {
             Some(rate) => Ok(rate * YEAR as f64),
@@ -147,7 +172,9 @@ fn removers(system: &System, option: &ReplicationOption) -> Result<Vec<Remover>,
     let mut out = Vec::new();
     let mut first = 0usize;
     for group in &option.groups {
-        check_group(system, option, group)?;
+        if let Some(first) = check_group(system, option, group).into_iter().next() {
+            return Err(first);
+        }
         let slots = (first..first + group.copies as usize).fold(0u16, |m, s| m | 1 << s);
         for p in &system.failures {
             let rate = p.lifetime.exponential_rate().unwrap_or(0.0) * YEAR as f64;
@@ -191,13 +218,14 @@ fn one_per_scope(topo: &crate::model::Topology, group: &CopyGroup, level: Level)
     topo.components_within(group.within, scope, level).len() == 1
 }
 
-/// Refuses what the chain cannot represent for a group.
+/// What the chain cannot represent for a group.
 fn check_group(
     system: &System,
     option: &ReplicationOption,
     group: &CopyGroup,
-) -> Result<(), NotMarkovian> {
+) -> Vec<NotMarkovian> {
     let topo = &system.topology;
+    let mut found = Vec::new();
     let scope = topo
         .components_within(Level::Region, group.region, group.within)
         .start;
@@ -206,14 +234,14 @@ fn check_group(
         .len() as u32)
         < group.copies
     {
-        return refuse(
+        found.push(refusal(
             "topology",
             format!(
                 "option {}: fewer {}s than copies, so copies would share them",
                 option.name,
                 group.spread.name()
             ),
-        );
+        ));
     }
     let units = topo
         .components_within(group.within, scope, group.spread)
@@ -228,7 +256,7 @@ fn check_group(
             && p.replace > 0
             && rate > 0.0
         {
-            return refuse(
+            found.push(refusal(
                 format!("failures.{}.replace", p.level.name()),
                 format!(
                     "option {}: while a {} is replaced, its copy is re-created in a {} that already holds one, which the chain (copies return to their place) does not follow; set replace = \"0s\" to analyze",
@@ -236,7 +264,7 @@ fn check_group(
                     p.level.name(),
                     group.spread.name()
                 ),
-            );
+            ));
         }
     }
     let region_fails = system
@@ -244,10 +272,10 @@ fn check_group(
         .iter()
         .any(|p| p.level == Level::Region && p.lifetime.exponential_rate().unwrap_or(0.0) > 0.0);
     if region_fails && option.groups.len() > 1 {
-        return refuse(
+        found.push(refusal(
             "failures.region",
             "a destroyed region blocks re-creating its copies until it is replaced (a fixed delay), which the chain cannot hold",
-        );
+        ));
     }
     let primary = &option.groups[0];
     let fails_over = system.failures.iter().any(|p| {
@@ -259,23 +287,23 @@ fn check_group(
             && repair::failover_wait(system, p.level, first).is_some()
     });
     if option.groups.len() > 1 && fails_over {
-        return refuse(
+        found.push(refusal(
             "failover.policy",
             format!(
                 "option {}: losing its primary group makes the account fail over, and its copies return after fixed delays (the switch, reenable_after, the re-copy), which the chain cannot hold; set [failover] policy = \"none\" to analyze",
                 option.name
             ),
-        );
+        ));
     }
     if option.copies() > MAX_EXACT_COPIES {
-        return refuse(
+        found.push(refusal(
             "options",
             format!(
                 "option {}: {} copies; the exact chain (2^copies states) takes at most {MAX_EXACT_COPIES}",
                 option.name,
                 option.copies()
             ),
-        );
+        ));
     }
     if option
         .groups
@@ -284,12 +312,12 @@ fn check_group(
         .count()
         > 1
     {
-        return refuse(
+        found.push(refusal(
             "custom",
             format!("option {}: two copy groups in one region", option.name),
-        );
+        ));
     }
-    Ok(())
+    found
 }
 
 /// The chain over alive-copy masks; the last state is loss.

@@ -76,11 +76,11 @@ pub fn table_rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
 /// The comparison as a text table.
 pub fn table(c: &Comparison) -> String {
     format!(
-        "compare {}: {} trials of {} year(s), seed {}, baseline {} ({})\n\
+        "compare {}: {} of {}, seed {}, baseline {} ({})\n\
          differences from paired samples under common random numbers\n\n{}",
         c.scenario,
-        c.trials,
-        c.horizon_years,
+        crate::units::count(c.trials as f64, "trial"),
+        crate::units::count(c.horizon_years, "year"),
         c.seed,
         c.baseline,
         c.method,

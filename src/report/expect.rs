@@ -158,13 +158,48 @@ fn closing(outcomes: &[Outcome]) -> String {
         count(Verdict::Straddles),
         outcomes.len(),
     );
+    let all = match n {
+        1 => "the 1 expectation holds".to_string(),
+        _ => format!("all {n} expectations hold"),
+    };
     if fails > 0 {
-        format!("{fails} of {n} expectations FAIL\n")
+        let of = crate::units::count(n as f64, "expectation");
+        let verb = if fails == 1 { "FAILS" } else { "FAIL" };
+        format!("{fails} of {of} {verb}\n")
     } else if straddles > 0 {
-        format!("all {n} expectations hold, {straddles} with a 95% CI straddling its bound\n")
+        format!("{all}, {straddles} with a 95% CI straddling its bound\n")
     } else {
-        format!("all {n} expectations hold\n")
+        format!("{all}\n")
     }
+}
+
+/// The outcomes as JSON, for `check --format json`: each expectation with
+/// its measure, interval and verdict (`holds`, `straddles` or `fails`).
+pub fn json(scenario: &str, summary: &Summary, outcomes: &[Outcome]) -> Result<String, String> {
+    let rows: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "option": o.expectation.option,
+                "expectation": o.expectation.text,
+                "measured": o.measured,
+                "ci95": o.ci95,
+                "verdict": match o.verdict {
+                    Verdict::Holds => "holds",
+                    Verdict::Straddles => "straddles",
+                    Verdict::Fails => "fails",
+                },
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "scenario": scenario,
+        "trials": summary.trials,
+        "seed": summary.seed,
+        "holds": !any_fails(outcomes),
+        "expectations": rows,
+    });
+    report::pretty_json(&value, "the verdicts")
 }
 
 /// Whether any outcome fails.

@@ -17,7 +17,7 @@ use crate::scenario::Scenario;
 
 /// A figure of the page: drawn (its SVG file), or why not.
 enum Figure {
-    Drawn(PathBuf, &'static str),
+    Drawn(PathBuf, String),
     Skipped(String),
 }
 
@@ -66,26 +66,22 @@ pub fn write(
 }
 
 /// Keeps the files a chart wrote; its SVG is the page's figure.
-fn drawn(
-    files: &mut Vec<PathBuf>,
-    written: Vec<PathBuf>,
-    caption: &'static str,
-) -> Result<Figure, String> {
+fn drawn(files: &mut Vec<PathBuf>, written: Vec<PathBuf>, caption: &str) -> Result<Figure, String> {
     let svg = written
         .iter()
         .find(|p| p.extension().is_some_and(|e| e == "svg"))
         .cloned()
         .ok_or("a chart wrote no SVG")?;
     files.extend(written);
-    Ok(Figure::Drawn(svg, caption))
+    Ok(Figure::Drawn(svg, caption.to_string()))
 }
 
 fn nines_figure(summary: &Summary, out: &Path, files: &mut Vec<PathBuf>) -> Result<Figure, String> {
     let written = plot::bars_with_ci(
         &out.join("nines"),
         &format!(
-            "Durability per option over {} year(s): nines of P(object lost)",
-            summary.horizon_years
+            "Durability per option over {}: nines of P(object lost)",
+            crate::units::count(summary.horizon_years, "year")
         ),
         "nines (−log10 P)",
         &nines_bars(summary),
@@ -146,11 +142,12 @@ fn availability_figure(
     let mut bars = Vec::new();
     // Never unavailable is infinitely many nines: named in the title, not drawn.
     let mut never = Vec::new();
-    for o in &summary.options {
+    for (i, o) in summary.options.iter().enumerate() {
         let a = &o.availability;
         for (kind, f) in [("read", &a.read), ("write", &a.write)] {
             if let Some(nines) = f.nines {
-                bars.push(availability_bar(&format!("{} {kind}", o.option), nines, f));
+                let label = format!("{} {kind}", o.option);
+                bars.push(availability_bar(&label, nines, f, i));
             }
         }
         never.extend(never_unavailable(&o.option, a));
@@ -188,14 +185,16 @@ fn never_unavailable(option: &str, a: &Availability) -> Option<String> {
     }
 }
 
-/// A bar of `nines` of the unavailable fraction, with its interval.
-fn availability_bar(label: &str, value: f64, f: &AvailabilityFigure) -> Bar {
+/// A bar of `nines` of the unavailable fraction, with its interval, in the
+/// colour of option `option`.
+fn availability_bar(label: &str, value: f64, f: &AvailabilityFigure, option: usize) -> Bar {
     let nines = |available: f64| -(1.0 - available).log10();
     Bar {
         label: label.to_string(),
         value,
         ci95: [nines(f.ci95[0]), nines(f.ci95[1])],
         at_least: false,
+        colour: option,
     }
 }
 
@@ -275,22 +274,18 @@ fn cdf_figure(
         &curves,
         log_x,
     )?;
-    let caption = match which {
-        Recovery::Rpo => {
-            "RPO per unplanned failover: the height at x is the fraction within x seconds."
-        }
-        Recovery::Rto => {
-            "RTO per unplanned failover: the height at x is the fraction within x seconds."
-        }
-    };
-    drawn(files, written, caption)
+    // In the axis's unit: an RTO of hours is drawn in hours.
+    let caption =
+        format!("{name} per unplanned failover: the height at x is the fraction within x {unit}.");
+    drawn(files, written, &caption)
 }
 
 fn nines_bars(summary: &Summary) -> Vec<Bar> {
     summary
         .options
         .iter()
-        .map(|o| {
+        .enumerate()
+        .map(|(i, o)| {
             let d = &o.durability;
             let [lo, hi] = d.nines_ci95;
             Bar {
@@ -298,6 +293,7 @@ fn nines_bars(summary: &Summary) -> Vec<Bar> {
                 value: d.nines,
                 ci95: [lo.unwrap_or(d.nines), hi.unwrap_or(d.nines)],
                 at_least: d.upper_bound_only,
+                colour: i,
             }
         })
         .collect()
@@ -322,8 +318,12 @@ fn sections(
         .iter()
         .flat_map(|o| o.warnings.iter().map(move |w| format!("{}: {w}", o.option)));
     let mut durability = vec![Block::Text(format!(
-        "{} trials of {} year(s), seed {}, {} disks, {} extents per option.",
-        summary.trials, summary.horizon_years, summary.seed, summary.disks, summary.extents
+        "{} of {}, seed {}, {}, {} per option.",
+        crate::units::count(summary.trials as f64, "trial"),
+        crate::units::count(summary.horizon_years, "year"),
+        summary.seed,
+        crate::units::count(summary.disks as f64, "disk"),
+        crate::units::count(summary.extents as f64, "extent")
     ))];
     if summary.partial {
         durability.push(Block::Text(report::partial_note(summary.trials)));

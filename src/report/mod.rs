@@ -156,15 +156,16 @@ fn availability_cells(o: &OptionSummary) -> Vec<String> {
 /// A readable table of the durability of each option, then one of its
 /// availability, failovers and replication lag.
 pub fn table(summary: &Summary) -> String {
+    use crate::units::count;
     let mut out = format!(
-        "scenario {}: {} trials of {} year(s) {}, seed {}, {} disks, {} extents of {} per option ({})\n\n",
+        "scenario {}: {} of {} {}, seed {}, {}, {} of {} per option ({})\n\n",
         summary.scenario,
-        summary.trials,
-        summary.horizon_years,
+        count(summary.trials as f64, "trial"),
+        count(summary.horizon_years, "year"),
         start_words(summary.warmup_years),
         summary.seed,
-        summary.disks,
-        summary.extents,
+        count(summary.disks as f64, "disk"),
+        count(summary.extents as f64, "extent"),
         bytes(summary.extent_bytes as f64),
         summary.method,
     );
@@ -397,9 +398,9 @@ fn start_words(warmup_years: f64) -> String {
 /// The exact figures of `analyze` as a table.
 pub fn exact_table(s: &Scenario, exact: &[Exact]) -> String {
     let mut out = format!(
-        "scenario {}: exact solution of the Markov chain of one extent, horizon {} year(s) {}\n\n",
+        "scenario {}: exact solution of the Markov chain of one extent, horizon {} {}\n\n",
         s.name,
-        crate::units::years(s.system.horizon),
+        crate::units::count(crate::units::years(s.system.horizon), "year"),
         start_words(crate::units::years(s.system.warmup)),
     );
     out += &format!(

@@ -191,7 +191,7 @@ pub fn parse(option: &str, text: &str, geo: bool) -> Result<Expectation, String>
     let (metric_name, op, value) = split_statement(text)?;
     let metric = metric_named(metric_name).ok_or_else(|| {
         format!(
-            "unknown metric `{metric_name}`; metrics are {}",
+            "unknown metric `{metric_name}`; allowed: {}",
             metric_names().join(", ")
         )
     })?;
@@ -343,7 +343,7 @@ mod tests {
     fn mistakes_say_what_is_allowed() {
         let msg = |t: &str| e(t).unwrap_err();
         assert!(
-            msg("nine >= 11").contains("metrics are nines, loss"),
+            msg("nine >= 11").contains("allowed: nines, loss"),
             "{}",
             msg("nine >= 11")
         );

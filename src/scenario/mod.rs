@@ -1,7 +1,9 @@
 //! Scenario files: TOML in, a validated [`System`] and run settings out.
 //! Every mistake becomes a [`ScenarioError`] naming file, line and field.
 
+pub mod diagnostic;
 pub mod expect;
+mod mistakes;
 pub mod overrides;
 pub mod plausible;
 pub mod schema;
@@ -14,7 +16,9 @@ use source::Source;
 
 /// The scenario compiled into the binary: `replisim run` with no file.
 pub const DEFAULT_TEXT: &str = include_str!("../../scenarios/default.toml");
-pub const DEFAULT_FILE: &str = "scenarios/default.toml";
+/// How the embedded default is named in messages: no file of that name is
+/// read, so none is cited.
+pub const DEFAULT_FILE: &str = "<embedded default>";
 
 /// A validated scenario: the system to simulate and how to run it.
 #[derive(Clone, Debug)]
@@ -43,13 +47,7 @@ pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
 pub fn read(path: &std::path::Path) -> Result<(String, String), ScenarioError> {
     use std::io::Read;
     let file = path.display().to_string();
-    let fail = |message: String| ScenarioError {
-        file: file.clone(),
-        position: None,
-        field: None,
-        message,
-        line_text: None,
-    };
+    let fail = |message: String| ScenarioError::unplaced(&file, message);
     let mut text = String::new();
     // One byte past the limit tells a file at the limit from a longer one
     // (or from /dev/zero, which never ends).
@@ -90,8 +88,14 @@ pub fn default_scenario() -> Result<Scenario, ScenarioError> {
 /// fallback name.
 pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioError> {
     let source = Source::new(file, text);
-    let spec: schema::ScenarioFile =
-        toml::from_str(text).map_err(|e| source.error_at(e.span(), e.message()))?;
+    let spec = mistakes::scenario(text).map_err(|found| {
+        let mut all = found.iter().map(|e| source.error_at(e.span(), e.message()));
+        let mut first = all
+            .next()
+            .unwrap_or_else(|| ScenarioError::unplaced(file, "not a scenario"));
+        first.detail.more = all.collect();
+        first
+    })?;
     let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
     let expectations = expect::from_spec(&spec.expect, &system.options)
         .map_err(|(path, message)| source.error_in(&path, &message))?;

@@ -101,38 +101,42 @@ pub fn apply(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario,
 }
 
 fn not_toml(file: &str) -> ScenarioError {
-    ScenarioError {
-        file: file.to_string(),
-        position: None,
-        field: None,
-        message: "not a TOML document".into(),
-        line_text: None,
-    }
+    ScenarioError::unplaced(file, "not a TOML document")
 }
 
-/// An error found in the edited text: on an overridden field it is the
-/// `--set`'s; otherwise it is placed in the original file.
+/// Errors found in the edited text: one on an overridden field is the
+/// `--set`'s; any other is placed in the original file.
 fn relocate(file: &str, text: &str, overrides: &[Override], e: ScenarioError) -> ScenarioError {
-    let Some(field) = e.field.clone() else {
-        return ScenarioError {
-            position: None,
-            line_text: None,
-            ..e
-        };
+    let mut all: Vec<ScenarioError> = e
+        .all()
+        .map(|one| relocate_one(file, text, overrides, one))
+        .collect();
+    let mut first = all.remove(0);
+    first.detail.more = all;
+    first
+}
+
+fn relocate_one(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+    e: &ScenarioError,
+) -> ScenarioError {
+    let mut placed = match &e.field {
+        None => ScenarioError::unplaced(&e.file, e.message.clone()),
+        Some(field) => match overrides.iter().rev().find(|o| related(field, &o.path)) {
+            Some(o) => at_override(file, o, field, &e.message),
+            None => super::source::Source::new(file, text).error_in(field, &e.message),
+        },
     };
-    match overrides.iter().rev().find(|o| related(&field, &o.path)) {
-        Some(o) => at_override(file, o, &field, &e.message),
-        None => super::source::Source::new(file, text).error_in(&field, &e.message),
-    }
+    placed.detail.help = e.detail.help.clone();
+    placed
 }
 
 fn at_override(file: &str, o: &Override, field: &str, message: &str) -> ScenarioError {
     ScenarioError {
-        file: format!("{file} with --set {}", o.arg),
-        position: None,
         field: Some(field.to_string()),
-        message: message.to_string(),
-        line_text: None,
+        ..ScenarioError::unplaced(&format!("{file} with --set {}", o.arg), message)
     }
 }
 
@@ -313,10 +317,10 @@ mod tests {
     fn errors_name_the_set_and_what_is_allowed() {
         let e = with(&["failures.disk.afrr=1"]).unwrap_err().to_string();
         assert!(
-            e.starts_with("t.toml with --set failures.disk.afrr=1: error in `failures.disk.afrr`"),
+            e.starts_with("error: unknown field `afrr` (in `failures.disk.afrr`)\n --> t.toml with --set failures.disk.afrr=1\n"),
             "{e}"
         );
-        assert!(e.contains("`afr`") && e.contains("`lifetime`"), "{e}");
+        assert!(e.contains("help: did you mean `afr`?"), "{e}");
         let e = with(&["failures.disk.afr=-1"]).unwrap_err().to_string();
         assert!(
             e.contains("--set failures.disk.afr=-1") && e.contains("non-negative"),

@@ -29,19 +29,42 @@ pub struct Count(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NonNegative(pub f64);
 
+/// A value written as text in quotes, parsed by `$parse`; `$what` says what
+/// a value of another type should have been.
 macro_rules! from_text {
-    ($ty:ident, $parse:path) => {
+    ($ty:ident, $parse:path, $what:literal) => {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
-                $parse(&text).map($ty).map_err(de::Error::custom)
+                struct Text;
+                impl de::Visitor<'_> for Text {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_str<E: de::Error>(self, text: &str) -> Result<$ty, E> {
+                        $parse(text).map($ty).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(Text)
             }
         }
     };
 }
-from_text!(Duration, units::parse_duration);
-from_text!(Size, units::parse_size);
-from_text!(Bandwidth, units::parse_bandwidth);
+from_text!(
+    Duration,
+    units::parse_duration,
+    "a duration in quotes, such as \"15m\", \"6.5d\" or \"1y\""
+);
+from_text!(
+    Size,
+    units::parse_size,
+    "a size in quotes, such as \"16TB\" or \"1GiB\""
+);
+from_text!(
+    Bandwidth,
+    units::parse_bandwidth,
+    "a bandwidth in quotes, such as \"100MB/s\""
+);
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

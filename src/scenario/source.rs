@@ -2,98 +2,12 @@
 //! `failures.disk.afr` or `region[1].pair` to its line and column, and a byte
 //! offset back to the field path, so every error names file, line and field.
 
-use std::fmt;
 use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-/// A scenario mistake, located in its file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    pub file: String,
-    /// 1-based line and column, when the mistake has a place in the file.
-    pub position: Option<(usize, usize)>,
-    /// The field path, e.g. `failures.disk.afr`.
-    pub field: Option<String>,
-    pub message: String,
-    /// The offending source line, for display.
-    pub line_text: Option<String>,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.render(f, "error")
-    }
-}
-
-impl ScenarioError {
-    /// As a warning rather than an error: the same place, field and line.
-    pub fn as_warning(&self) -> String {
-        struct Warning<'a>(&'a ScenarioError);
-        impl fmt::Display for Warning<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.render(f, "warning")
-            }
-        }
-        Warning(self).to_string()
-    }
-
-    fn render(&self, f: &mut fmt::Formatter<'_>, label: &str) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some((line, column)) = self.position {
-            write!(f, ":{line}:{column}")?;
-        }
-        write!(f, ": {label}")?;
-        if let Some(field) = &self.field {
-            write!(f, " in `{field}`")?;
-        }
-        write!(f, ": {}", self.message)?;
-        if let (Some(text), Some((line, column))) = (&self.line_text, self.position) {
-            let gutter = line.to_string().len();
-            let (shown, caret) = excerpt(text, column);
-            write!(
-                f,
-                "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {}^",
-                "",
-                "",
-                " ".repeat(caret)
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Characters of a long line shown on each side of the mistake.
-const EXCERPT_CHARS: usize = 60;
-
-/// The part of `line` to show around 1-based byte `column`, and the caret's
-/// offset in characters: the whole line when short, else a window with `…`
-/// at the cut ends (a minified or generated file can have one huge line).
-fn excerpt(line: &str, column: usize) -> (String, usize) {
-    let at = line
-        .char_indices()
-        .take_while(|&(i, _)| i < column.saturating_sub(1))
-        .count();
-    let chars: Vec<char> = line.chars().collect();
-    if chars.len() <= 2 * EXCERPT_CHARS {
-        return (line.to_string(), at);
-    }
-    let start = at.saturating_sub(EXCERPT_CHARS);
-    let end = (at + EXCERPT_CHARS).min(chars.len());
-    let mut shown: String = chars[start..end].iter().collect();
-    let mut caret = at - start;
-    if start > 0 {
-        shown.insert(0, '…');
-        caret += 1;
-    }
-    if end < chars.len() {
-        shown.push('…');
-    }
-    (shown, caret)
-}
-
-impl std::error::Error for ScenarioError {}
+pub use super::diagnostic::ScenarioError;
 
 /// A scenario file's text and its spanned syntax tree.
 pub struct Source<'a> {
@@ -111,30 +25,37 @@ impl<'a> Source<'a> {
     /// An error at a byte span (from the TOML deserializer).
     pub fn error_at(&self, span: Option<Range<usize>>, message: &str) -> ScenarioError {
         let field = span.as_ref().and_then(|s| self.path_at(s.start));
-        self.located(span.map(|s| s.start), field, message)
+        self.located(span, field.map(|f| up_to_unknown(f, message)), message)
     }
 
     /// An error about a field path (from validation). A field absent from the
     /// file points at the nearest table that is present.
     pub fn error_in(&self, path: &str, message: &str) -> ScenarioError {
-        let offset = self.span_of(path).map(|s| s.start);
-        self.located(offset, Some(path.to_string()), message)
+        self.located(self.span_of(path), Some(path.to_string()), message)
     }
 
+    /// An error at `span`, its message worded for a user (see
+    /// `diagnostic::explain`), underlined up to the end of its first line.
     fn located(
         &self,
-        offset: Option<usize>,
+        span: Option<Range<usize>>,
         field: Option<String>,
         message: &str,
     ) -> ScenarioError {
-        let position = offset.map(|o| self.line_column(o));
+        let position = span.as_ref().map(|s| self.line_column(s.start));
         let line_text = position.and_then(|(l, _)| self.text.lines().nth(l - 1).map(String::from));
+        let (message, help) = super::diagnostic::explain(message);
         ScenarioError {
-            file: self.file.to_string(),
-            position,
             field,
-            message: message.to_string(),
-            line_text,
+            message,
+            position,
+            detail: Box::new(super::diagnostic::Detail {
+                line_text,
+                width: span.map_or(0, |s| s.len()),
+                help,
+                more: Vec::new(),
+            }),
+            ..ScenarioError::unplaced(self.file, "")
         }
     }
 
@@ -223,6 +144,21 @@ fn walk_items(items: &[Spanned<DeValue<'_>>], offset: usize, path: &mut Vec<Stri
     false
 }
 
+/// The path of an unknown field ends at it: `[failure.disk]` is a mistake
+/// in `failure`, not in `failure.disk`.
+fn up_to_unknown(path: String, message: &str) -> String {
+    let word = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(word, _)| word);
+    let Some(word) = word else { return path };
+    let segments: Vec<&str> = path.split('.').collect();
+    match segments.iter().rposition(|s| split_index(s).0 == word) {
+        Some(last) => segments[..=last].join("."),
+        None => path,
+    }
+}
+
 /// `region[1]` → ("region", Some(1)).
 pub(crate) fn split_index(segment: &str) -> (&str, Option<usize>) {
     match segment.split_once('[') {
@@ -263,12 +199,18 @@ mod tests {
     }
 
     #[test]
-    fn display_names_file_line_field_and_shows_the_line() {
+    fn display_names_file_line_field_and_underlines_the_value() {
         let src = Source::new("s.toml", TEXT);
         let shown = src.error_in("failures.disk.afr", "must be ≥ 0").to_string();
-        assert!(shown.starts_with("s.toml:4:7: error in `failures.disk.afr`: must be ≥ 0"));
+        assert!(
+            shown.starts_with("error: must be ≥ 0\n --> s.toml:4:7\n"),
+            "{shown}"
+        );
         assert!(shown.contains("4 | afr = -1"), "{shown}");
-        assert!(shown.ends_with("\n  |       ^"), "{shown}");
+        assert!(
+            shown.ends_with("  |       ^^ in `failures.disk.afr`"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -280,12 +222,21 @@ mod tests {
         let at = text.find("-1").unwrap();
         let shown = src.error_at(Some(at..at + 2), "bad").to_string();
         let lines: Vec<&str> = shown.lines().collect();
-        let (excerpt, caret) = (lines[2], lines[3]);
+        let (excerpt, caret) = (lines[3], lines[4]);
         assert!(
-            excerpt.starts_with("2 | …") && excerpt.len() < 200,
+            excerpt.starts_with("2 | ...") && excerpt.len() < 200,
             "{excerpt}"
         );
-        let under = caret.chars().count() - 1;
-        assert_eq!(excerpt.chars().nth(under), Some('-'), "{shown}");
+        let under = caret.find('^').unwrap();
+        assert_eq!(&excerpt[under..under + 2], "-1", "{shown}");
+    }
+
+    #[test]
+    fn an_unknown_field_names_itself_not_its_table() {
+        let text = "[failure.disk]\nafr = 1\n";
+        let src = Source::new("s.toml", text);
+        let e = src.error_at(Some(1..8), "unknown field `failure`, expected `failures`");
+        assert_eq!(e.field.as_deref(), Some("failure"));
+        assert_eq!(e.detail.help.as_deref(), Some("did you mean `failures`?"));
     }
 }

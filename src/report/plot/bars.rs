@@ -20,9 +20,12 @@ pub struct Bar {
     pub value: f64,
     pub ci95: [f64; 2],
     pub at_least: bool,
+    /// Its colour, by index into the palette: the option's, so that an
+    /// option keeps one colour over several bars (read and write).
+    pub colour: usize,
 }
 
-/// Bars with 95 % CI whiskers, one colour per bar, the value printed above
+/// Bars with 95 % CI whiskers, each in its `colour`, the value printed above
 /// each: nines per option, availability per option.
 pub fn bars_with_ci(
     path_stem: &Path,
@@ -101,7 +104,7 @@ impl Chart for Bars<'_> {
 
         for (i, bar) in shown.iter().enumerate() {
             let x = i as f64;
-            let c = colour(i);
+            let c = colour(bar.colour);
             let fill = if bar.at_least {
                 pale(c).filled()
             } else {

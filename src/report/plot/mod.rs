@@ -284,7 +284,13 @@ fn pad_log((lo, hi): (f64, f64)) -> (f64, f64) {
     // The nudge keeps an exact power of ten (whose log10 may be off by an ulp) on its decade.
     let lo_exp = (lo.log10() + 1e-9).floor() as i32;
     let hi_exp = ((hi.log10() - 1e-9).ceil() as i32).max(lo_exp + 1);
-    (10f64.powi(lo_exp), 10f64.powi(hi_exp))
+    // A hair beyond each decade: plotters computes a log axis's ticks in
+    // floating point, and drops one a rounding error outside the range (the
+    // lowest, 0.1 of a 0.1–1 axis, lost its label).
+    (
+        10f64.powi(lo_exp) * (1.0 - 1e-9),
+        10f64.powi(hi_exp) * (1.0 + 1e-9),
+    )
 }
 
 #[cfg(test)]

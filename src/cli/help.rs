@@ -1,0 +1,81 @@
+//! The examples shown by `--help`, one text per command, and the exit codes
+//! (top level and `check`): what a new user types first, what a script tests.
+
+pub const MAIN: &str = "\
+Examples:
+  replisim run                          simulate the embedded default scenario
+  replisim run scenarios/grs.toml       simulate a scenario file
+  replisim validate my.toml             check a file without running it
+  replisim completions bash > ~/.local/share/bash-completion/completions/replisim
+
+Exit codes:
+  0    success (for check: every expectation holds)
+  1    an error: a bad scenario, a file that cannot be read or written, analyze with no exact chain
+  2    a usage error: an unknown flag or subcommand, a missing argument
+  3    check: an expectation fails
+  130  interrupted by Ctrl-C (143 by SIGTERM); what finished is written, marked partial";
+
+pub const RUN: &str = "\
+Examples:
+  replisim run                                     the embedded default scenario
+  replisim run scenarios/zrs.toml --trials 1000    fewer trials, a quicker look
+  replisim run scenarios/zrs.toml --set failures.disk.afr=2%
+  replisim run scenarios/zrs.toml --json - --quiet | jq '.options[0].durability'
+  replisim run scenarios/zrs.toml --shard 0/4 --out parts/   one part of four, for `merge`
+
+The table goes to stdout (to stderr with `--json -`, so that stdout is the JSON alone); progress,
+warnings, \"wrote ...\" and the wall time go to stderr.";
+
+pub const CHECK: &str = "\
+Examples:
+  replisim check scenarios/default.toml
+  replisim check scenarios/zrs.toml --trials 1000 --format json
+
+Exit codes:
+  0    every expectation holds (or holds with its interval straddling the bound)
+  1    an error (a bad scenario, no [expect] section, ...)
+  3    an expectation fails";
+
+pub const SWEEP: &str = "\
+Examples:
+  replisim sweep scenarios/zrs.toml --set failures.disk.afr=1%,2%,4%
+  replisim sweep scenarios/zrs.toml --set failures.disk.afr=1%,2% --set detection=15m,1h";
+
+pub const COMPARE: &str = "\
+Examples:
+  replisim compare scenarios/default.toml --options LRS,ZRS
+  replisim compare scenarios/grs.toml --format json --quiet";
+
+pub const MERGE: &str = "\
+Examples:
+  replisim merge parts/part-*-of-4.json --out results/default
+  replisim merge parts/part-*-of-4.json --json - > summary.json";
+
+pub const ANALYZE: &str = "\
+Examples:
+  replisim analyze scenarios/exact.toml
+  replisim analyze scenarios/exact.toml --set failures.disk.afr=3% --format json
+  replisim analyze scenarios/default.toml     lists everything that keeps it from a chain";
+
+pub const TRACE: &str = "\
+Examples:
+  replisim trace scenarios/facility-fire.toml
+  replisim trace scenarios/grs.toml --trial 7 --option GRS --all";
+
+pub const SERVE: &str = "\
+Examples:
+  replisim serve                                 http://127.0.0.1:8080/
+  replisim serve scenarios/grs.toml --port 0     any free port";
+
+pub const VALIDATE: &str = "\
+Examples:
+  replisim validate my.toml
+  replisim validate my.toml --set topology.zones=2 --format json
+
+Every mistake of the file is shown at once, each with its line; the exit status is 1 if any.";
+
+pub const COMPLETIONS: &str = "\
+Examples:
+  replisim completions bash > ~/.local/share/bash-completion/completions/replisim
+  replisim completions zsh > ~/.zfunc/_replisim      (with fpath+=~/.zfunc in ~/.zshrc)
+  replisim completions fish > ~/.config/fish/completions/replisim.fish";
