@@ -1,6 +1,7 @@
 //! Scenario files: TOML in, a validated [`System`] and run settings out.
 //! Every mistake becomes a [`ScenarioError`] naming file, line and field.
 
+pub mod catalog;
 pub mod expect;
 pub mod overrides;
 pub mod plausible;

@@ -176,8 +176,12 @@ pub struct ScenarioFile {
     pub options: Vec<String>,
     #[serde(default)]
     pub custom: Vec<CustomOption>,
+    /// `[[region]]` tables, or `region = "westeurope"`: a region of the
+    /// built-in catalog and its pair.
     #[serde(default = "defaults::regions", rename = "region")]
-    pub regions: Vec<RegionSpec>,
+    pub regions: RegionsSpec,
+    #[serde(default)]
+    pub residency: ResidencySpec,
     #[serde(default)]
     pub topology: ShapeSpec,
     #[serde(default)]
@@ -199,6 +203,45 @@ pub struct ScenarioFile {
     /// Expectations per option, checked by `replisim check`.
     #[serde(default)]
     pub expect: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The scenario's regions: described in `[[region]]` tables, or named from
+/// the catalog (`scenario::catalog`).
+#[derive(Clone, Debug)]
+pub enum RegionsSpec {
+    Catalog(String),
+    Listed(Vec<RegionSpec>),
+}
+
+impl<'de> Deserialize<'de> for RegionsSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = RegionsSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a region of the catalog (region = \"westeurope\") or [[region]] tables",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RegionsSpec, E> {
+                Ok(RegionsSpec::Catalog(s.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<RegionsSpec, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(RegionsSpec::Listed)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Where data may go: `[residency]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [residency] table")]
+pub struct ResidencySpec {
+    /// Accept a geo-redundant option whose pair lies in another geography
+    /// (Brazil South → South Central US); refused by default.
+    pub allow_cross_geography: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -509,7 +552,7 @@ mod defaults {
     pub fn spread() -> String {
         "rack".into()
     }
-    pub fn regions() -> Vec<RegionSpec> {
+    pub fn regions() -> RegionsSpec {
         let region = |name: &str, pair: &str| RegionSpec {
             name: name.into(),
             geography: "europe".into(),
@@ -520,9 +563,9 @@ mod defaults {
             nodes_per_rack: None,
             disks_per_node: None,
         };
-        vec![
+        RegionsSpec::Listed(vec![
             region("westeurope", "northeurope"),
             region("northeurope", "westeurope"),
-        ]
+        ])
     }
 }

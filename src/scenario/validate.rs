@@ -2,7 +2,8 @@
 //! the validated model. Errors name the field path; `Source` locates it.
 
 use super::schema::{
-    CopyGroupSpec, DistSpec, DistTable, FailureSpec, FaultSpec, OutageSpec, ScenarioFile, ShapeSpec,
+    CopyGroupSpec, DistSpec, DistTable, FailureSpec, FaultSpec, OutageSpec, RegionSpec,
+    RegionsSpec, ScenarioFile, ShapeSpec,
 };
 use crate::dist::Dist;
 use crate::model::{
@@ -81,7 +82,8 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         );
     }
     check_unique_names(&options)?;
-    check_fits(&options, &topology)?;
+    check_residency(file, &options, &topology)?;
+    check_fits(&options, &topology).map_err(|e| zoneless_hint(file, e))?;
     let (extent_bytes, extents) = extents(file)?;
     let copies: u64 = options.iter().map(|o| u64::from(o.copies())).sum();
     let placed = u64::from(extents).saturating_mul(copies);
@@ -140,7 +142,7 @@ fn check_memory(path: &str, what: &str, count: u64, bytes_each: u64) -> Result<(
     )
 }
 
-fn shape(base: &ShapeSpec, r: &super::schema::RegionSpec) -> Shape {
+fn shape(base: &ShapeSpec, r: &RegionSpec) -> Shape {
     Shape {
         zones: r.zones.unwrap_or(base.zones).0,
         facilities_per_zone: r.facilities_per_zone.unwrap_or(base.facilities_per_zone).0,
@@ -150,13 +152,25 @@ fn shape(base: &ShapeSpec, r: &super::schema::RegionSpec) -> Shape {
     }
 }
 
+/// The region tables: as written, or those a catalog name stands for.
+fn region_specs(file: &ScenarioFile) -> Result<std::borrow::Cow<'_, [RegionSpec]>> {
+    match &file.regions {
+        RegionsSpec::Listed(specs) => Ok(specs.into()),
+        RegionsSpec::Catalog(name) => super::catalog::catalog()
+            .scenario_regions(name)
+            .map(Into::into)
+            .or_else(|m| err("region", m)),
+    }
+}
+
 fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
-    if file.regions.is_empty() {
+    let specs = region_specs(file)?;
+    if specs.is_empty() {
         return err("region", "define at least one [[region]]");
     }
-    let index_of = |name: &str| file.regions.iter().position(|r| r.name == name);
+    let index_of = |name: &str| specs.iter().position(|r| r.name == name);
     let mut regions = Vec::new();
-    for (i, r) in file.regions.iter().enumerate() {
+    for (i, r) in specs.iter().enumerate() {
         if index_of(&r.name) != Some(i) {
             return err(
                 format!("region[{i}].name"),
@@ -165,7 +179,7 @@ fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
         }
         let pair = match &r.pair {
             None => None,
-            Some(p) => Some(pair_index(file, i, p, index_of(p))?),
+            Some(p) => Some(pair_index(&specs, i, p, index_of(p))?),
         };
         regions.push(Region {
             name: r.name.clone(),
@@ -177,11 +191,11 @@ fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
     Ok(regions)
 }
 
-/// The paired region must exist, differ, and share the geography: data
-/// never leaves its geography.
-fn pair_index(file: &ScenarioFile, i: usize, pair: &str, found: Option<usize>) -> Result<u32> {
+/// The paired region must exist and differ. Whether copies may cross to
+/// another geography is the options' question (`check_residency`).
+fn pair_index(specs: &[RegionSpec], i: usize, pair: &str, found: Option<usize>) -> Result<u32> {
     let path = format!("region[{i}].pair");
-    let names: Vec<&str> = file.regions.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = specs.iter().map(|r| r.name.as_str()).collect();
     let Some(j) = found else {
         return err(
             path,
@@ -194,17 +208,43 @@ fn pair_index(file: &ScenarioFile, i: usize, pair: &str, found: Option<usize>) -
     if j == i {
         return err(path, "a region cannot be paired with itself");
     }
-    let (a, b) = (&file.regions[i], &file.regions[j]);
-    if a.geography != b.geography {
-        return err(
-            path,
-            format!(
-                "`{}` is in geography `{}` but its pair `{}` is in `{}`: data may not leave its geography",
-                a.name, a.geography, b.name, b.geography
-            ),
-        );
-    }
     Ok(j as u32)
+}
+
+/// Data never leaves its geography (the seeds; Azure region pairs): an
+/// option keeping copies in a pair across a geography boundary is refused
+/// unless the scenario accepts it (`residency.allow_cross_geography`).
+fn check_residency(
+    file: &ScenarioFile,
+    options: &[ReplicationOption],
+    topo: &Topology,
+) -> Result<()> {
+    if file.residency.allow_cross_geography {
+        return Ok(());
+    }
+    for o in options {
+        let Some(first) = o.groups.first() else {
+            continue;
+        };
+        let home = &topo.regions[first.region as usize];
+        let away = o.groups.iter().map(|g| &topo.regions[g.region as usize]);
+        if let Some(far) = away.into_iter().find(|r| r.geography != home.geography) {
+            let path = match &file.regions {
+                RegionsSpec::Catalog(_) => "region".to_string(),
+                RegionsSpec::Listed(_) => format!("region[{}].pair", first.region),
+            };
+            return err(
+                path,
+                format!(
+                    "{} keeps copies in `{}` (geography `{}`), the pair of `{}` (geography `{}`): \
+                     data may not leave its geography; to accept it, set \
+                     residency.allow_cross_geography = true",
+                    o.name, far.name, far.geography, home.name, home.geography
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn primary_region(file: &ScenarioFile, regions: &[Region]) -> Result<u32> {
@@ -344,6 +384,27 @@ fn custom_option(
         read_access_secondary: c.read_access,
         needed,
     })
+}
+
+/// A catalog region without availability zones is built as one zone: say
+/// so when that is why an option does not fit.
+fn zoneless_hint(file: &ScenarioFile, e: FieldError) -> FieldError {
+    let RegionsSpec::Catalog(name) = &file.regions else {
+        return e;
+    };
+    let zoneless = super::catalog::catalog()
+        .get(name)
+        .is_some_and(|r| r.zones == 0);
+    if !zoneless || !e.message.contains("zones") {
+        return e;
+    }
+    FieldError {
+        message: format!(
+            "{}: `{name}` has no availability zones (the catalog), so it is one zone; list options without ZRS or GZRS, e.g. options = [\"LRS\", \"GRS\"]",
+            e.message
+        ),
+        ..e
+    }
 }
 
 fn check_unique_names(options: &[ReplicationOption]) -> Result<()> {
