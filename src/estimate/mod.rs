@@ -78,6 +78,10 @@ struct OptionSums {
     rto: Spread,
     /// Geo-replication lag over time, ms (weighted by ms of time).
     lag: Spread,
+    /// Fraction of extent-time readable but for the customer-managed key;
+    /// None without one (and then not in a part, which stays as it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_down: Option<MeanAccumulator>,
 }
 
 impl OptionSums {
@@ -96,6 +100,9 @@ impl OptionSums {
         self.rpo.merge(&b.rpo);
         self.rto.merge(&b.rto);
         self.lag.merge(&b.lag);
+        if let Some(b) = &b.key_down {
+            self.key_down.get_or_insert_default().merge(b);
+        }
     }
 
     /// The account-level part of one trial (weight `w`, `extent_us` =
@@ -339,6 +346,11 @@ impl RunSums {
             sums.bytes_lost.push_weighted(m.bytes_lost, w);
             sums.repair_bytes.push_weighted(m.repair_bytes, w);
             sums.record_account(&o.account, m, w, years);
+            if system.keys.is_some() {
+                sums.key_down
+                    .get_or_insert_default()
+                    .push_weighted(m.key_down, w);
+            }
         }
         if let Some(b) = self.baseline {
             self.pairs.resize(metrics.len(), PairSums::default());
@@ -632,6 +644,48 @@ pub struct GeoReplicationSummary {
     pub years_observed: f64,
 }
 
+/// What a customer-managed key does to one option.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeySummary {
+    /// Minutes a year a given extent was intact and could be read but for
+    /// the key (the vault unreachable past storage's cached key).
+    pub unreadable_minutes_per_year: Mean,
+    /// P(the key is lost within the horizon), 1 − e^(−qT): exact, the same
+    /// for every option (one key for all copies).
+    pub key_loss_probability: f64,
+    /// P(object lost) counting the key's loss: 1 − (1 − p)(1 − k), the key
+    /// lost independently of the copies; interval from durability's.
+    pub loss_probability: f64,
+    pub ci95: [f64; 2],
+    /// −log10 of it (of its upper end when no copy loss was seen).
+    pub nines: f64,
+    /// From deleting the key on purpose to the data being beyond anyone's
+    /// reading (crypto-shredding).
+    pub crypto_shred_days: f64,
+}
+
+impl KeySummary {
+    fn new(keys: &crate::model::KeyPolicy, s: &OptionSums, d: &Durability, horizon: u64) -> Self {
+        let k = keys.loss_probability(horizon);
+        // p + k − pk: no cancellation when both are tiny.
+        let with_key = |p: f64| p + k - p * k;
+        let down = s.key_down.clone().unwrap_or_default();
+        let read_for_nines = if d.upper_bound_only {
+            d.ci95[1]
+        } else {
+            d.loss_probability
+        };
+        Self {
+            unreadable_minutes_per_year: Mean::scaled(&down, MINUTES_PER_YEAR),
+            key_loss_probability: k,
+            loss_probability: with_key(d.loss_probability),
+            ci95: d.ci95.map(with_key),
+            nines: -with_key(read_for_nines).log10(),
+            crypto_shred_days: keys.crypto_shred() as f64 / units::DAY as f64,
+        }
+    }
+}
+
 /// Results for one replication option.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionSummary {
@@ -650,6 +704,9 @@ pub struct OptionSummary {
     pub failover: Option<FailoverSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub geo_replication: Option<GeoReplicationSummary>,
+    /// Only with customer-managed keys (`[keys]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeySummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -781,6 +838,10 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
             let durability = Durability::new(s, sums.rare.get(k), system);
             let loss_by_horizon = loss_by_horizon(s, sums.rare.get(k), system);
             let geo = option.groups.len() > 1;
+            let keys = system
+                .keys
+                .as_ref()
+                .map(|keys| KeySummary::new(keys, s, &durability, system.horizon));
             OptionSummary {
                 option: option.name.clone(),
                 copies: option.copies(),
@@ -798,6 +859,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                     lag_seconds: Distribution::new(&s.lag, false),
                     years_observed: s.lag.count as f64 / (units::YEAR / 1000) as f64,
                 }),
+                keys,
             }
         })
         .collect();

@@ -42,9 +42,11 @@ pub enum Timer {
     Drained,
     /// A scripted planned failover (drill).
     Planned,
+    /// The key storage cached ran out while the vault cannot be reached.
+    KeyCache,
 }
 
-const TIMERS: usize = 8;
+const TIMERS: usize = 9;
 
 impl Timer {
     /// What the timer's firing means, for a trace.
@@ -58,6 +60,7 @@ impl Timer {
             Timer::Failback => "time to fail back",
             Timer::Drained => "the secondary caught up",
             Timer::Planned => "planned failover",
+            Timer::KeyCache => "the cached key expired: data unreadable until the vault answers",
         }
     }
 }
@@ -122,6 +125,8 @@ pub struct AccountOutcome {
     pub lag_max: u64,
     /// Time without geo-redundancy after unplanned failovers, µs.
     pub without_geo: Micros,
+    /// ∫ (extents readable but for the customer-managed key) dt, extent·µs.
+    pub key_unreadable: u128,
 }
 
 pub struct Account<'s> {
@@ -152,6 +157,11 @@ pub struct Account<'s> {
     outage_start: Micros,
     no_geo_since: Option<Micros>,
     lag_carry: u64,
+    /// With a customer-managed key: how long storage serves with its cached
+    /// key once the vault cannot be reached.
+    key_cache: Option<Micros>,
+    /// The cached key has run out and the vault cannot be reached.
+    key_lacking: bool,
     out: AccountOutcome,
 }
 
@@ -162,6 +172,7 @@ impl<'s> Account<'s> {
         (extents, data_bytes): (u32, u64),
         policy: &'s FailoverPolicy,
         workload: &'s GeoReplication,
+        key_cache: Option<Micros>,
     ) -> Self {
         let mut account = Self {
             policy,
@@ -185,6 +196,8 @@ impl<'s> Account<'s> {
             outage_start: 0,
             no_geo_since: None,
             lag_carry: 0,
+            key_cache,
+            key_lacking: false,
             out: AccountOutcome::default(),
         };
         if account.geo_option {
@@ -261,6 +274,22 @@ impl<'s> Account<'s> {
         self.integrate(now);
         self.write_rate = rate;
         self.dirty = true;
+    }
+
+    /// Whether the key vault can be reached changed at `now`: storage keeps
+    /// serving with its cached key for `key_cache`, then every extent that
+    /// could otherwise be read cannot, until the vault answers again.
+    pub fn set_key_reachable(&mut self, now: Micros, reachable: bool, sim: &mut Scheduler<Event>) {
+        let Some(cache) = self.key_cache else {
+            return;
+        };
+        self.integrate(now);
+        // A new epoch cancels a cache expiry pending from an earlier loss.
+        self.epochs[Timer::KeyCache as usize] += 1;
+        self.key_lacking = false;
+        if !reachable {
+            self.set_timer(Timer::KeyCache, cache, sim);
+        }
     }
 
     /// Brings replication and the failover triggers in line with the
@@ -358,6 +387,7 @@ impl<'s> Account<'s> {
                 return true;
             }
             Timer::Failback | Timer::Planned => self.begin_planned(timer, env, sim),
+            Timer::KeyCache => self.key_lacking = true,
             Timer::Drained => {
                 self.mode = Mode::Switching { planned: true };
                 self.out.planned_failovers += 1;
@@ -544,6 +574,11 @@ impl<'s> Account<'s> {
         };
         self.out.unreadable += u128::from(read) * u128::from(dt);
         self.out.unwritable += u128::from(write) * u128::from(dt);
+        if self.key_lacking {
+            // Only what could be read but for the key: an extent already
+            // unreadable (copies down, a failover) is not counted twice.
+            self.out.key_unreadable += u128::from(all - read.min(all)) * u128::from(dt);
+        }
         let link = self.link_units();
         if let Mode::Resyncing { remaining } = &mut self.mode
             && self.shipping

@@ -35,10 +35,12 @@ use crate::units::{HOUR, Micros};
 
 mod availability;
 mod budget;
+mod keys;
 mod lookahead;
 mod outages;
 
 pub use budget::{MAX_TRIAL_TIME, TrialBudget};
+pub use keys::KEYS;
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
@@ -89,6 +91,10 @@ pub enum Event {
     },
     /// The warm-up is over: the measured horizon starts.
     Measure,
+    /// The key vault goes down: a scripted outage (`fault`) or a random one.
+    VaultOutage { fault: Option<u16> },
+    /// A vault outage is over (`random`: time the next one).
+    VaultBack { random: bool },
 }
 
 /// What one option experienced in one trial.
@@ -295,6 +301,8 @@ struct World<'p, 's> {
     by_source: Vec<u64>,
     /// The trace, set aside during the warm-up.
     held_trace: Option<Vec<TraceEvent>>,
+    /// The customer-managed key's vault, when there is one.
+    vault: Option<keys::Vault>,
 }
 
 impl<'p, 's> World<'p, 's> {
@@ -318,6 +326,7 @@ impl<'p, 's> World<'p, 's> {
                     data,
                     &system.failover,
                     &system.geo,
+                    system.keys.as_ref().map(|k| k.cache),
                 ),
                 outcome: OptionOutcome::default(),
             })
@@ -343,6 +352,10 @@ impl<'p, 's> World<'p, 's> {
             trace: None,
             by_source: budget::new_counts(system),
             held_trace: None,
+            vault: system
+                .keys
+                .as_ref()
+                .map(|_| keys::Vault::new(plan.seed, trial)),
         }
     }
 
@@ -408,6 +421,7 @@ impl<'p, 's> World<'p, 's> {
         for state in &mut self.options {
             state.account.start(warmup, sim);
         }
+        self.start_vault(sim);
     }
 
     /// The warm-up is over: what each option experienced so far is not
@@ -858,6 +872,8 @@ impl Model for World<'_, '_> {
                 epoch,
             } => self.on_failover(option as usize, timer, epoch, sim),
             Event::Measure => self.on_measure(),
+            Event::VaultOutage { fault } => self.on_vault_outage(fault, sim),
+            Event::VaultBack { random } => self.on_vault_back(random, sim),
         }
         self.settle(sim);
         Flow::Continue

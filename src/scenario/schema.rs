@@ -200,6 +200,8 @@ pub struct ScenarioFile {
     pub geo_replication: GeoSpec,
     #[serde(default)]
     pub failover: FailoverSpec,
+    /// Customer-managed keys; absent: Microsoft-managed keys.
+    pub keys: Option<KeysSpec>,
     /// Expectations per option, checked by `replisim check`.
     #[serde(default)]
     pub expect: std::collections::BTreeMap<String, Vec<String>>,
@@ -516,6 +518,56 @@ impl Default for FailoverSpec {
             planned_duration: DistSpec::Fixed(text("1h")),
         }
     }
+}
+
+/// Encryption keys: `[keys]`. Defaults in docs/scenario.md, sources in
+/// docs/data-protection.md.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [keys] table")]
+pub struct KeysSpec {
+    /// "customer" (a key in the customer's vault) or "microsoft".
+    pub manager: String,
+    /// Where the vault lives: "primary" (the primary region only) or
+    /// "both" (replicated to the primary's pair).
+    pub vault: String,
+    /// How long storage keeps serving with its cached key.
+    pub cache: Duration,
+    /// Keys deleted or disabled and not recovered, per year.
+    pub loss_rate: NonNegative,
+    pub purge_protection: bool,
+    /// Retention of a deleted key (7 to 90 days).
+    pub soft_delete: Duration,
+    /// Random vault outages.
+    pub outages: Option<OutageSpec>,
+    /// Scripted vault outages.
+    #[serde(rename = "fault")]
+    pub faults: Vec<VaultFaultSpec>,
+}
+
+impl Default for KeysSpec {
+    fn default() -> Self {
+        Self {
+            manager: "customer".into(),
+            vault: "both".into(),
+            cache: text("1h"),
+            loss_rate: NonNegative(0.0),
+            purge_protection: true,
+            soft_delete: text("90d"),
+            outages: None,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// A scripted vault outage: `[[keys.fault]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[keys.fault]] table (at, duration)"
+)]
+pub struct VaultFaultSpec {
+    pub at: Duration,
+    pub duration: Duration,
 }
 
 /// Defaults, with their sources in docs/scenario.md.

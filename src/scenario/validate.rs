@@ -7,9 +7,9 @@ use super::schema::{
 };
 use crate::dist::Dist;
 use crate::model::{
-    CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator, Level,
-    OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope, Shape, System,
-    Topology,
+    CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
+    KeyPolicy, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope,
+    Shape, System, Topology,
 };
 use crate::units::{self, DAY, HOUR, MINUTE, Micros, YEAR};
 
@@ -89,6 +89,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let placed = u64::from(extents).saturating_mul(copies);
     check_memory("data.extent_size", "placed copies", placed, BYTES_PER_COPY)?;
     let faults = faults(file, &topology)?;
+    let keys = keys(file, &topology, primary)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -104,6 +105,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         faults,
         geo: geo(file)?,
         failover: failover(file)?,
+        keys,
     })
 }
 
@@ -879,4 +881,108 @@ fn failover(file: &ScenarioFile) -> Result<FailoverPolicy> {
         planned_at: f.planned.iter().map(|d| d.0).collect(),
         planned_duration: dist(&f.planned_duration, "failover.planned_duration")?,
     })
+}
+
+/// `[keys]`: None for Microsoft-managed keys (or no section), which never
+/// keep data from being read.
+fn keys(file: &ScenarioFile, topo: &Topology, primary: u32) -> Result<Option<KeyPolicy>> {
+    let Some(k) = &file.keys else {
+        return Ok(None);
+    };
+    match k.manager.as_str() {
+        "microsoft" => return Ok(None),
+        "customer" => {}
+        other => {
+            return err(
+                "keys.manager",
+                format!("unknown manager `{other}`; allowed: customer, microsoft"),
+            );
+        }
+    }
+    let region = &topo.regions[primary as usize];
+    let vault_regions = match (k.vault.as_str(), region.pair) {
+        ("primary", _) => vec![primary],
+        ("both", Some(pair)) => vec![primary, pair],
+        ("both", None) => {
+            return err(
+                "keys.vault",
+                format!(
+                    "`both` keeps the vault in the primary region and its pair, but `{}` has no pair; use vault = \"primary\"",
+                    region.name
+                ),
+            );
+        }
+        (other, _) => {
+            return err(
+                "keys.vault",
+                format!(
+                    "unknown vault location `{other}`; allowed: primary, both (the primary region and its pair)"
+                ),
+            );
+        }
+    };
+    Ok(Some(KeyPolicy {
+        vault_regions,
+        cache: k.cache.0,
+        outages: vault_outages(k.outages.as_ref())?,
+        faults: vault_faults(&k.faults, file.horizon.0)?,
+        loss_rate_per_year: k.loss_rate.0,
+        purge_protection: k.purge_protection,
+        soft_delete: soft_delete(k.soft_delete.0)?,
+    }))
+}
+
+/// Key Vault keeps a deleted key 7 to 90 days (its soft-delete retention).
+fn soft_delete(retention: Micros) -> Result<Micros> {
+    if (7 * DAY..=90 * DAY).contains(&retention) {
+        return Ok(retention);
+    }
+    err(
+        "keys.soft_delete",
+        format!(
+            "{}: Key Vault keeps a deleted key from 7 to 90 days",
+            units::format_duration(retention)
+        ),
+    )
+}
+
+fn vault_outages(spec: Option<&OutageSpec>) -> Result<Option<(Dist, Dist)>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let path = "keys.outages";
+    let duration = match &spec.duration {
+        Some(d) => dist(d, &format!("{path}.duration"))?,
+        None => {
+            return err(
+                path,
+                "give the `duration` of a vault outage, e.g. duration = \"2h\"",
+            );
+        }
+    };
+    Ok(between(spec, path)?.map(|b| (b, duration)))
+}
+
+fn vault_faults(
+    faults: &[super::schema::VaultFaultSpec],
+    horizon: Micros,
+) -> Result<Vec<(Micros, Micros)>> {
+    if faults.len() > usize::from(u16::MAX) {
+        return err("keys.fault", "at most 65535 vault outages");
+    }
+    let mut out = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        if f.at.0 > horizon {
+            return err(
+                format!("keys.fault[{i}].at"),
+                format!(
+                    "{} is after the horizon ({}): the outage would never happen",
+                    units::format_duration(f.at.0),
+                    units::format_duration(horizon)
+                ),
+            );
+        }
+        out.push((f.at.0, f.duration.0));
+    }
+    Ok(out)
 }
