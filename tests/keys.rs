@@ -175,3 +175,38 @@ fn vault_outages_leave_every_other_figure_as_it_was() {
         assert!(b.keys.as_ref().unwrap().unreadable_minutes_per_year.mean > 0.0);
     }
 }
+
+#[test]
+fn key_metrics_in_the_table_the_csv_and_expect() {
+    let text = format!(
+        "{BASE}[keys]\nvault = \"primary\"\ncache = \"1h\"\nloss_rate = 1e-4\n\
+         [[keys.fault]]\nat = \"30d\"\nduration = \"3h\"\n\
+         [expect]\nLRS = [\"key_unreadable_minutes <= 120\", \"nines_with_key <= 4.01\"]\n"
+    );
+    let s = scenario::from_source("keys.toml", &text).unwrap();
+    let summary = run(&text, 4);
+    let table = replisim::report::table(&summary);
+    assert!(table.contains("key-unreadable min/y"), "{table}");
+    assert!(table.contains("120.0"), "{table}");
+    let csv = replisim::report::csv(&summary).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with("nines_with_key,crypto_shred_days"),
+        "{header}"
+    );
+    let outcomes = replisim::report::expect::evaluate(&s.expectations, &summary);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.verdict == replisim::report::expect::Verdict::Holds),
+        "{}",
+        replisim::report::expect::table(&outcomes)
+    );
+    let without = scenario::from_source("keys.toml", "[expect]\nLRS = [\"nines_with_key >= 3\"]\n");
+    assert!(
+        without
+            .unwrap_err()
+            .to_string()
+            .contains("add a [keys] section")
+    );
+}
