@@ -359,6 +359,17 @@ fn sections(
             figures.rto.block()?,
         ],
     });
+    if let Some(rows) = report::key_rows(summary) {
+        sections.push(Section {
+            heading: "Customer-managed key".into(),
+            blocks: vec![
+                Block::Text(
+                    "Minutes a year intact data could not be read for want of the key, P(object lost) counting the key's loss (one key for every copy), and the time from deleting the key to the data being beyond reading (docs/data-protection.md).".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
     sections.push(Section {
         heading: format!("Scenario {}", scenario.file),
         blocks: vec![Block::Pre(scenario.text.clone())],
