@@ -82,6 +82,12 @@ struct OptionSums {
     /// None without one (and then not in a part, which stays as it was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_down: Option<MeanAccumulator>,
+    /// Times from a delete to its full erasure, ms, and bytes a year whose
+    /// deletes an unplanned failover undid (`[deletion]` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    erasure: Option<Spread>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resurrected: Option<MeanAccumulator>,
 }
 
 impl OptionSums {
@@ -102,6 +108,12 @@ impl OptionSums {
         self.lag.merge(&b.lag);
         if let Some(b) = &b.key_down {
             self.key_down.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.erasure {
+            self.erasure.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.resurrected {
+            self.resurrected.get_or_insert_default().merge(b);
         }
     }
 
@@ -351,6 +363,9 @@ impl RunSums {
                     .get_or_insert_default()
                     .push_weighted(m.key_down, w);
             }
+            if let Some(d) = &system.deletion {
+                sums.record_deletion(d, o, w, years);
+            }
         }
         if let Some(b) = self.baseline {
             self.pairs.resize(metrics.len(), PairSums::default());
@@ -389,6 +404,26 @@ impl RunSums {
 }
 
 impl OptionSums {
+    /// The erasure times of a trial's deletes, and the deletes its
+    /// unplanned failovers undid: the delete rate times each failover's
+    /// data-loss window (deletes are writes after the Last Sync Time).
+    fn record_deletion(
+        &mut self,
+        d: &crate::model::Deletion,
+        o: &OptionOutcome,
+        w: f64,
+        years: f64,
+    ) {
+        let erasure = self.erasure.get_or_insert_default();
+        for &(ms, n) in &o.erasure {
+            erasure.record(ms, n);
+        }
+        let window_s: f64 = o.account.failovers.iter().map(|f| f.rpo as f64 / 1e6).sum();
+        self.resurrected
+            .get_or_insert_default()
+            .push_weighted(d.bytes_per_s * window_s / years, w);
+    }
+
     /// The fraction of extents lost by each checkpoint of the horizon; the
     /// last counts every loss, so it equals `object_loss`'s sample.
     fn record_by_checkpoint(&mut self, system: &System, o: &OptionOutcome, w: f64) {
@@ -686,6 +721,18 @@ impl KeySummary {
     }
 }
 
+/// What happens to deleted data under one option.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeletionSummary {
+    /// From a delete to no readable remnant on any copy (soft-delete
+    /// retention included), over the hourly probes; its `quantiles` are
+    /// P(remnant after t) read the other way. Null without a probe.
+    pub erasure_seconds: Option<Distribution>,
+    /// Deleted bytes brought back per year by unplanned failovers (deletes
+    /// after the Last Sync Time, lost with the writes).
+    pub resurrected_bytes_per_year: Mean,
+}
+
 /// Results for one replication option.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionSummary {
@@ -707,6 +754,9 @@ pub struct OptionSummary {
     /// Only with customer-managed keys (`[keys]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<KeySummary>,
+    /// Only with a deletion workload (`[deletion]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<DeletionSummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -860,6 +910,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                     years_observed: s.lag.count as f64 / (units::YEAR / 1000) as f64,
                 }),
                 keys,
+                deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
             }
         })
         .collect();
@@ -885,6 +936,17 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
             .iter()
             .map(|(field, why)| format!("{field}: {why}"))
             .collect(),
+    }
+}
+
+fn deletion_summary(s: &OptionSums) -> DeletionSummary {
+    let none = Mean {
+        mean: 0.0,
+        ci95: [0.0, 0.0],
+    };
+    DeletionSummary {
+        erasure_seconds: s.erasure.as_ref().and_then(|e| Distribution::new(e, true)),
+        resurrected_bytes_per_year: s.resurrected.as_ref().map_or(none, Mean::from),
     }
 }
 

@@ -230,6 +230,12 @@ impl<'s> Account<'s> {
         }
     }
 
+    /// The geo-replication lag now (t − Last Sync Time), µs; 0 without a
+    /// replication under way.
+    pub fn lag(&self) -> Micros {
+        self.geo.as_ref().map_or(0, |q| q.lag())
+    }
+
     /// The copy group serving reads and writes.
     pub fn serve(&self) -> usize {
         self.serve

@@ -133,6 +133,9 @@ pub struct System {
     /// Customer-managed keys; None: Microsoft-managed keys, which never
     /// keep data from being read.
     pub keys: Option<KeyPolicy>,
+    /// A deletion workload and how deleted data is erased; None: no
+    /// deletion metrics (and nothing of the run changes).
+    pub deletion: Option<Deletion>,
 }
 
 impl System {
@@ -279,4 +282,24 @@ impl KeyPolicy {
         };
         purge.max(self.cache)
     }
+}
+
+/// Deleting data, and how long its remnants last: a delete is final after
+/// the soft-delete retention, then each copy's space is reclaimed
+/// (overwritten) after `reclaim`; the secondary's copies get the delete
+/// after the geo-replication lag; a copy on a component that is down is
+/// reclaimed once it is back; a copy on failed hardware lasts until the
+/// hardware is wiped or shredded, `destroy_after` after the failure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deletion {
+    /// Bytes deleted per second (deletes are writes: they replicate
+    /// asynchronously, and those after the Last Sync Time are undone by an
+    /// unplanned failover).
+    pub bytes_per_s: f64,
+    pub soft_delete: Micros,
+    pub reclaim: Micros,
+    /// From a disk, node or rack failure to its media being destroyed.
+    pub destroy_after: Micros,
+    /// A delete's erasure is sampled this often (one extent each time).
+    pub probe_every: Micros,
 }

@@ -127,6 +127,7 @@ fn measure(metric: Metric, o: &OptionSummary) -> Option<(f64, Option<[f64; 2]>)>
                 Spread::Rpo => o.failover.as_ref()?.rpo_seconds.as_ref(),
                 Spread::Rto => o.failover.as_ref()?.rto_seconds.as_ref(),
                 Spread::Lag => o.geo_replication.as_ref()?.lag_seconds.as_ref(),
+                Spread::Erasure => o.deletion.as_ref()?.erasure_seconds.as_ref(),
             }?;
             let v = match stat {
                 Stat::Mean => dist.mean,

@@ -370,6 +370,17 @@ fn sections(
             ],
         });
     }
+    if let Some(rows) = report::deletion_rows(summary) {
+        sections.push(Section {
+            heading: "Erasure of deleted data".into(),
+            blocks: vec![
+                Block::Text(
+                    "From a delete to no readable remnant on any copy (the soft-delete retention included), and the deleted bytes a year that unplanned failovers bring back (docs/data-protection.md).".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
     sections.push(Section {
         heading: format!("Scenario {}", scenario.file),
         blocks: vec![Block::Pre(scenario.text.clone())],

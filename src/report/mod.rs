@@ -89,6 +89,10 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
     if keyed {
         header.extend(KEY_COLUMNS);
     }
+    let deleting = summary.options.iter().any(|o| o.deletion.is_some());
+    if deleting {
+        header.extend(DELETION_COLUMNS);
+    }
     w.write_record(header).map_err(fail)?;
     for o in &summary.options {
         let d = &o.durability;
@@ -114,6 +118,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         if keyed {
             record.extend(key_cells(o));
         }
+        if deleting {
+            record.extend(deletion_cells(o));
+        }
         w.write_record(record).map_err(fail)?;
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
@@ -129,6 +136,28 @@ const KEY_COLUMNS: [&str; 6] = [
     "nines_with_key",
     "crypto_shred_days",
 ];
+
+/// Columns of deletion, present only when the scenario has `[deletion]`.
+const DELETION_COLUMNS: [&str; 5] = [
+    "erasure_mean_s",
+    "erasure_p50_s",
+    "erasure_p99_s",
+    "erasure_max_s",
+    "resurrected_bytes_per_year",
+];
+
+fn deletion_cells(o: &OptionSummary) -> Vec<String> {
+    let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+    let d = o.deletion.as_ref();
+    let e = d.and_then(|d| d.erasure_seconds.as_ref());
+    vec![
+        opt(e.map(|e| e.mean)),
+        opt(e.map(|e| e.p50)),
+        opt(e.map(|e| e.p99)),
+        opt(e.map(|e| e.max)),
+        opt(d.map(|d| d.resurrected_bytes_per_year.mean)),
+    ]
+}
 
 fn key_cells(o: &OptionSummary) -> Vec<String> {
     let Some(k) = &o.keys else {
@@ -209,7 +238,10 @@ pub fn table(summary: &Summary) -> String {
     out += "\n";
     let (header, rows) = service_rows(summary);
     out += &grid(&header, &rows);
-    if let Some((header, rows)) = key_rows(summary) {
+    for (header, rows) in [key_rows(summary), deletion_rows(summary)]
+        .into_iter()
+        .flatten()
+    {
         out += "\n";
         out += &grid(&header, &rows);
     }
@@ -219,6 +251,42 @@ pub fn table(summary: &Summary) -> String {
         }
     }
     out
+}
+
+/// Header and rows of the deletion table; None without `[deletion]`.
+pub fn deletion_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "erasure mean",
+        "erasure p50/p99/max",
+        "resurrected/y",
+    ];
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            let d = o.deletion.as_ref()?;
+            let (mean, spread) = match &d.erasure_seconds {
+                Some(e) => (
+                    duration(e.mean),
+                    format!(
+                        "{}/{}/{}",
+                        duration(e.p50),
+                        duration(e.p99),
+                        duration(e.max)
+                    ),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            Some(vec![
+                o.option.clone(),
+                mean,
+                spread,
+                bytes(d.resurrected_bytes_per_year.mean),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
 }
 
 /// Header and rows of the customer-managed key table; None without keys.

@@ -82,6 +82,8 @@ pub enum Spread {
     Rpo,
     Rto,
     Lag,
+    /// From a delete to its full erasure (needs `[deletion]`).
+    Erasure,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -93,10 +95,11 @@ pub enum Stat {
     Max,
 }
 
-const SPREADS: [(&str, Spread); 3] = [
+const SPREADS: [(&str, Spread); 4] = [
     ("rpo", Spread::Rpo),
     ("rto", Spread::Rto),
     ("lag", Spread::Lag),
+    ("erasure", Spread::Erasure),
 ];
 const STATS: [(&str, Stat); 5] = [
     ("mean", Stat::Mean),
@@ -171,7 +174,7 @@ impl Unit {
 pub fn from_spec(
     spec: &BTreeMap<String, Vec<String>>,
     options: &[ReplicationOption],
-    keys: bool,
+    (keys, deletion): (bool, bool),
 ) -> Result<Vec<Expectation>, (String, String)> {
     if let Some(name) = spec.keys().find(|k| !options.iter().any(|o| &o.name == *k)) {
         let known: Vec<&str> = options.iter().map(|o| o.name.as_str()).collect();
@@ -187,6 +190,7 @@ pub fn from_spec(
         for (i, text) in spec.get(&option.name).into_iter().flatten().enumerate() {
             let e = parse(&option.name, text, geo)
                 .and_then(|e| needs_keys(e, keys))
+                .and_then(|e| needs_deletion(e, deletion))
                 .map_err(|m| (format!("expect.{}[{i}]", option.name), m))?;
             out.push(e);
         }
@@ -209,6 +213,17 @@ fn needs_keys(e: Expectation, keys: bool) -> Result<Expectation, String> {
     Ok(e)
 }
 
+/// Erasure is only measured with a deletion workload (`[deletion]`).
+fn needs_deletion(e: Expectation, deletion: bool) -> Result<Expectation, String> {
+    if matches!(e.metric, Metric::Seconds(Spread::Erasure, _)) && !deletion {
+        return Err(format!(
+            "`{}` needs a deletion workload: add a [deletion] section",
+            e.text
+        ));
+    }
+    Ok(e)
+}
+
 /// Parses `metric operator value` for `option` (`geo`: it has a secondary).
 pub fn parse(option: &str, text: &str, geo: bool) -> Result<Expectation, String> {
     let (metric_name, op, value) = split_statement(text)?;
@@ -218,7 +233,10 @@ pub fn parse(option: &str, text: &str, geo: bool) -> Result<Expectation, String>
             metric_names().join(", ")
         )
     })?;
-    let needs_geo = matches!(metric, Metric::FailoversPerYear | Metric::Seconds(..));
+    let needs_geo = matches!(
+        metric,
+        Metric::FailoversPerYear | Metric::Seconds(Spread::Rpo | Spread::Rto | Spread::Lag, _)
+    );
     if needs_geo && !geo {
         return Err(format!(
             "`{metric_name}` applies only to options with a secondary (GRS, GZRS, RA-…, custom `secondary`); {option} has none"

@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, IntoDeserializer};
 use crate::units::{self, Micros};
 
 /// A duration written as "15m", "6.5d", "1y".
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Duration(pub Micros);
 
 /// A size written as "16TB" or "1GiB".
@@ -202,6 +202,10 @@ pub struct ScenarioFile {
     pub failover: FailoverSpec,
     /// Customer-managed keys; absent: Microsoft-managed keys.
     pub keys: Option<KeysSpec>,
+    /// A deletion workload, and the erasure of what it deletes.
+    pub deletion: Option<DeletionSpec>,
+    /// What happens to failed hardware's data.
+    pub decommission: Option<DecommissionSpec>,
     /// Expectations per option, checked by `replisim check`.
     #[serde(default)]
     pub expect: std::collections::BTreeMap<String, Vec<String>>,
@@ -557,6 +561,36 @@ impl Default for KeysSpec {
             faults: Vec::new(),
         }
     }
+}
+
+/// Deletes and their erasure: `[deletion]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [deletion] table")]
+pub struct DeletionSpec {
+    /// Bytes deleted per second.
+    pub rate: Bandwidth,
+    /// Blob soft-delete retention (0: off).
+    pub soft_delete: Duration,
+    /// From a delete becoming final to a copy's space being overwritten.
+    pub reclaim: Duration,
+}
+
+impl Default for DeletionSpec {
+    fn default() -> Self {
+        Self {
+            rate: Bandwidth(100e3),
+            soft_delete: Duration(0),
+            reclaim: text("1d"),
+        }
+    }
+}
+
+/// Failed hardware: `[decommission]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [decommission] table")]
+pub struct DecommissionSpec {
+    /// From a disk, node or rack failure to its media being wiped or shredded.
+    pub destroy_after: Duration,
 }
 
 /// A scripted vault outage: `[[keys.fault]]`.

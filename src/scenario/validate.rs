@@ -6,6 +6,7 @@ use super::schema::{
     RegionsSpec, ScenarioFile, ShapeSpec,
 };
 use crate::dist::Dist;
+use crate::model::Deletion;
 use crate::model::{
     CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
     KeyPolicy, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope,
@@ -90,6 +91,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     check_memory("data.extent_size", "placed copies", placed, BYTES_PER_COPY)?;
     let faults = faults(file, &topology)?;
     let keys = keys(file, &topology, primary)?;
+    let deletion = deletion(file)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -106,6 +108,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         geo: geo(file)?,
         failover: failover(file)?,
         keys,
+        deletion,
     })
 }
 
@@ -985,4 +988,40 @@ fn vault_faults(
         out.push((f.at.0, f.duration.0));
     }
     Ok(out)
+}
+
+/// `[deletion]` and `[decommission]`: None without a deletion workload (a
+/// `[decommission]` alone has nothing to erase, and is refused as such).
+fn deletion(file: &ScenarioFile) -> Result<Option<Deletion>> {
+    let destroy_after = file.decommission.as_ref().map_or(0, |d| d.destroy_after.0);
+    let Some(d) = &file.deletion else {
+        if file.decommission.is_some() {
+            return err(
+                "decommission",
+                "only measured with a deletion workload: add a [deletion] section",
+            );
+        }
+        return Ok(None);
+    };
+    // Blob soft delete keeps deleted data 1 to 365 days when it is on.
+    let retention = d.soft_delete.0;
+    if retention != 0 && !(DAY..=365 * DAY).contains(&retention) {
+        return err(
+            "deletion.soft_delete",
+            "blob soft delete keeps deleted data from 1 to 365 days (0: off)",
+        );
+    }
+    if !(d.rate.0.is_finite() && d.rate.0 >= 0.0) {
+        return err(
+            "deletion.rate",
+            "must be a non-negative rate, e.g. \"100KB/s\"",
+        );
+    }
+    Ok(Some(Deletion {
+        bytes_per_s: d.rate.0,
+        soft_delete: retention,
+        reclaim: d.reclaim.0,
+        destroy_after,
+        probe_every: HOUR,
+    }))
 }

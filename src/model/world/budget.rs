@@ -92,6 +92,7 @@ impl World<'_, '_> {
             Event::Failover { .. } => kinds + FAILOVER,
             Event::Measure => kinds + MEASURE,
             Event::VaultOutage { .. } | Event::VaultBack { .. } => kinds + KEYS,
+            Event::ErasureProbe { .. } => kinds + HOUR,
         };
         if let Some(n) = self.by_source.get_mut(source) {
             *n += 1;
