@@ -715,7 +715,7 @@ impl KeySummary {
             key_loss_probability: k,
             loss_probability: with_key(d.loss_probability),
             ci95: d.ci95.map(with_key),
-            nines: -with_key(read_for_nines).log10(),
+            nines: crate::stats::finite_nines(with_key(read_for_nines)),
             crypto_shred_days: keys.crypto_shred() as f64 / units::DAY as f64,
         }
     }

@@ -642,24 +642,33 @@ fn record_lag(out: &mut AccountOutcome, carry: &mut u64, lag_us: u64, d: u64) {
     if ms == 0 {
         return;
     }
-    match out.lag.last_mut() {
-        Some((v, n)) if *v == value => *n += ms,
-        _ => out.lag.push((value, ms)),
+    push_run(&mut out.lag, value, ms);
+}
+
+/// Entries a run-length record keeps at most in one trial. A lag that
+/// changes all the time (writes far above the link: the backlog grows
+/// without end) would otherwise add 256 entries per event, and a long
+/// horizon adds one erasure time per hourly probe; real scenarios stay far
+/// below.
+const MAX_RUN_ENTRIES: usize = 1 << 16;
+
+/// Adds `count` samples of `value` to a run-length record of (value,
+/// count), the form the lag and erasure distributions are drawn from,
+/// compacting it past [`MAX_RUN_ENTRIES`].
+pub(super) fn push_run(runs: &mut Vec<(u64, u64)>, value: u64, count: u64) {
+    match runs.last_mut() {
+        Some((v, n)) if *v == value => *n += count,
+        _ => runs.push((value, count)),
     }
-    if out.lag.len() > MAX_LAG_ENTRIES {
-        compact_lag(&mut out.lag);
+    if runs.len() > MAX_RUN_ENTRIES {
+        compact_runs(runs);
     }
 }
 
-/// Lag entries an account keeps at most in one trial. A lag that changes
-/// all the time (writes far above the link: the backlog grows without end)
-/// would otherwise add 256 entries per event; real scenarios stay far below.
-const MAX_LAG_ENTRIES: usize = 1 << 16;
-
-/// Merges entries of equal lag (the figures drawn from them do not depend
-/// on order), and if that is not enough, rounds lags to three significant
-/// digits first, the precision of the lag distribution reported.
-fn compact_lag(lag: &mut Vec<(u64, u64)>) {
+/// Merges entries of equal value (the figures drawn from them do not
+/// depend on order), and if that is not enough, rounds values to three
+/// significant digits first, the precision of the distributions reported.
+fn compact_runs(lag: &mut Vec<(u64, u64)>) {
     let merge = |lag: &mut Vec<(u64, u64)>| {
         lag.sort_unstable_by_key(|&(v, _)| v);
         lag.dedup_by(|later, kept| {
@@ -671,7 +680,7 @@ fn compact_lag(lag: &mut Vec<(u64, u64)>) {
         });
     };
     merge(lag);
-    if lag.len() > MAX_LAG_ENTRIES / 2 {
+    if lag.len() > MAX_RUN_ENTRIES / 2 {
         for (v, _) in lag.iter_mut() {
             *v = three_digits(*v);
         }
@@ -701,7 +710,7 @@ mod tests {
     fn compacting_the_lag_keeps_its_time_and_bounds_its_length() {
         // Equal lags merge exactly, whatever their order.
         let mut lag = vec![(5, 1), (7, 2), (5, 3), (7, 4), (9, 5)];
-        compact_lag(&mut lag);
+        compact_runs(&mut lag);
         assert_eq!(lag, [(5, 4), (7, 6), (9, 5)]);
         // A lag that never repeats (a backlog growing without end) stays
         // bounded, its time whole, its lags within 0.05% of what they were.
@@ -710,7 +719,7 @@ mod tests {
         for i in 0..1_000_000u64 {
             record_lag(&mut out, &mut carry, 1_000 * (1_000_000 + 7 * i), 1_000);
         }
-        assert!(out.lag.len() <= MAX_LAG_ENTRIES);
+        assert!(out.lag.len() <= MAX_RUN_ENTRIES);
         assert_eq!(out.lag.iter().map(|&(_, ms)| ms).sum::<u64>(), 1_000_000);
         assert_eq!(out.lag_max, 1_000_000 + 7 * 999_999);
         assert_eq!(three_digits(123_456), 123_000);

@@ -656,17 +656,24 @@ fn faults(file: &ScenarioFile, topo: &Topology) -> Result<Vec<Fault>> {
     Ok(out)
 }
 
-fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<Fault> {
-    if f.at.0 > horizon {
-        return err(
-            format!("{path}.at"),
-            format!(
-                "{} is after the horizon ({}): the fault would never happen",
-                units::format_duration(f.at.0),
-                units::format_duration(horizon)
-            ),
-        );
+/// A scripted time `at` (counted from the start of the measured horizon)
+/// that falls inside it; else an error at `path`: `what` would never happen.
+fn within_horizon(at: Micros, horizon: Micros, path: String, what: &str) -> Result<()> {
+    if at <= horizon {
+        return Ok(());
     }
+    err(
+        path,
+        format!(
+            "{} is after the horizon ({}): {what} would never happen",
+            units::format_duration(at),
+            units::format_duration(horizon)
+        ),
+    )
+}
+
+fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<Fault> {
+    within_horizon(f.at.0, horizon, format!("{path}.at"), "the fault")?;
     let (scope, component) = if f.level == "link" {
         (Scope::Link, link_target(&f.target, topo, path)?)
     } else {
@@ -866,12 +873,8 @@ fn failover(file: &ScenarioFile) -> Result<FailoverPolicy> {
         );
     }
     for (i, at) in f.planned.iter().enumerate() {
-        if at.0 > file.horizon.0 {
-            return err(
-                format!("failover.planned[{i}]"),
-                "is after the horizon: the failover would never happen",
-            );
-        }
+        let path = format!("failover.planned[{i}]");
+        within_horizon(at.0, file.horizon.0, path, "the failover")?;
     }
     Ok(FailoverPolicy {
         initiator,
@@ -975,16 +978,7 @@ fn vault_faults(
     }
     let mut out = Vec::new();
     for (i, f) in faults.iter().enumerate() {
-        if f.at.0 > horizon {
-            return err(
-                format!("keys.fault[{i}].at"),
-                format!(
-                    "{} is after the horizon ({}): the outage would never happen",
-                    units::format_duration(f.at.0),
-                    units::format_duration(horizon)
-                ),
-            );
-        }
+        within_horizon(f.at.0, horizon, format!("keys.fault[{i}].at"), "the outage")?;
         out.push((f.at.0, f.duration.0));
     }
     Ok(out)

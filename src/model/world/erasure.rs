@@ -8,6 +8,7 @@
 //! adding deletion leaves every draw of the trial as it was.
 
 use super::*;
+use crate::model::failover::push_run;
 
 /// Spreads probe i over the extents (a multiplicative hash: consecutive
 /// probes land far apart).
@@ -33,7 +34,7 @@ impl World<'_, '_> {
         for k in 0..self.options.len() {
             if let Some(erase) = self.erasure_time(k, extent, d) {
                 let ms = d.soft_delete.saturating_add(erase) / 1000;
-                record_run(&mut self.options[k].outcome.erasure, ms);
+                push_run(&mut self.options[k].outcome.erasure, ms, 1);
             }
         }
         let horizon = self.system().end();
@@ -88,13 +89,5 @@ impl World<'_, '_> {
             .map(|down| down.back.saturating_sub(self.now))
             .max()
             .unwrap_or(0)
-    }
-}
-
-/// Adds one sample of `ms` to a run-length list of (value, count).
-fn record_run(runs: &mut Vec<(u64, u64)>, ms: u64) {
-    match runs.last_mut() {
-        Some((v, n)) if *v == ms => *n += 1,
-        _ => runs.push((ms, 1)),
     }
 }
