@@ -175,6 +175,19 @@ fn fault_in_an_unknown_region() {
 }
 
 #[test]
+fn a_region_name_one_slip_away_is_suggested() {
+    let text = fault("level = \"region\"\ntarget = \"westeurpe\"\nkind = \"destroyed\"\n");
+    assert_error(
+        &text,
+        4,
+        "fault[0].target",
+        "= help: did you mean `westeurope`?",
+    );
+    let pair = "options = [\"GRS\"]\n[[region]]\nname = \"a\"\ngeography = \"x\"\npair = \"bb\"\n\n[[region]]\nname = \"b\"\ngeography = \"x\"\npair = \"a\"\n";
+    assert_error(pair, 5, "region[0].pair", "= help: did you mean `b`?");
+}
+
+#[test]
 fn fault_in_a_zone_that_does_not_exist() {
     let text =
         fault("level = \"zone\"\ntarget = \"westeurope/4\"\nkind = \"down\"\nduration = \"1h\"\n");
@@ -354,6 +367,74 @@ fn a_near_miss_gets_a_did_you_mean_from_its_own_table_only() {
     assert!(stderr.contains("did you mean `afr`?"), "{stderr}");
     let stderr = stderr_for("options = [\"GZR\"]\n");
     assert!(stderr.contains("did you mean `GZRS`?"), "{stderr}");
+}
+
+#[test]
+fn the_data_protection_sections_get_a_did_you_mean_too() {
+    // [keys], [deletion], [decommission] and [residency]: every slip of the
+    // file at once, each with the nearest name of its own table.
+    let stderr = stderr_for(
+        "[keys]\nmanager = \"customer\"\nvaul = \"both\"\n[keys.outages]\nrat = 0.5\n\
+         [deletion]\nsoft_delet = \"7d\"\n[decommission]\ndestroy_aftr = \"30d\"\n\
+         [residency]\nallow_cross_geograpy = true\n",
+    );
+    for near in [
+        "vault",
+        "rate",
+        "soft_delete",
+        "destroy_after",
+        "allow_cross_geography",
+    ] {
+        assert!(
+            stderr.contains(&format!("= help: did you mean `{near}`?")),
+            "{near}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("due to 5 mistakes"), "{stderr}");
+    // Their values and metrics, checked past the fields.
+    assert_error(
+        "[keys]\nmanager = \"custmer\"\n",
+        2,
+        "keys.manager",
+        "= help: did you mean `customer`?",
+    );
+    assert_error(
+        "[keys]\nmanager = \"customer\"\nvault = \"bth\"\n",
+        3,
+        "keys.vault",
+        "= help: did you mean `both`?",
+    );
+    assert_error(
+        "[keys]\nmanager = \"customer\"\n[expect]\nLRS = [\"nines_with_ky >= 3\"]\n",
+        4,
+        "expect.LRS[0]",
+        "= help: did you mean `nines_with_key`?",
+    );
+    assert_error(
+        "[deletion]\nrate = \"1KB/s\"\n[expect]\nLRS = [\"erasure_p9 <= 30d\"]\n",
+        4,
+        "expect.LRS[0]",
+        "= help: did you mean `erasure_p99`?",
+    );
+}
+
+#[test]
+fn a_catalog_region_gets_a_did_you_mean_and_a_refusal_its_way_out() {
+    // A slip, and the name as the portal writes it.
+    for name in ["westeurop", "West Europe"] {
+        assert_error(
+            &format!("region = \"{name}\"\n"),
+            1,
+            "region",
+            "= help: did you mean `westeurope`?",
+        );
+    }
+    assert_error(
+        "region = \"brazilsouth\"\noptions = [\"GRS\"]\n",
+        1,
+        "region",
+        "= help: to accept it, set residency.allow_cross_geography = true",
+    );
 }
 
 #[test]

@@ -108,17 +108,24 @@ impl Catalog {
         Ok(out)
     }
 
+    /// An unknown name, with the region meant: the name as the portal
+    /// writes it (`West Europe`, `west-europe`), or one slip away from one.
     fn unknown(&self, name: &str) -> String {
         let lower = name.to_ascii_lowercase().replace([' ', '-', '_'], "");
-        let hint = match self.get(&lower) {
-            Some(r) => format!(" (did you mean `{}`?)", r.name),
-            None => String::new(),
-        };
-        format!(
-            "no region `{name}` in the catalog{hint}; `replisim regions` lists the {} it holds, \
-             or describe your own with [[region]] tables",
+        let names: Vec<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
+        let near = self
+            .get(&lower)
+            .map(|r| r.name.as_str())
+            .or_else(|| super::diagnostic::did_you_mean(&lower, &names));
+        let listed = format!(
+            "`replisim regions` lists the {} regions it holds, or describe your own with [[region]] tables",
             self.regions.len()
-        )
+        );
+        let help = match near {
+            Some(r) => format!("did you mean `{r}`? {listed}"),
+            None => listed,
+        };
+        super::diagnostic::with_help(format!("no region `{name}` in the catalog"), help)
     }
 }
 

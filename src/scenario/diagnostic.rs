@@ -171,10 +171,24 @@ pub fn help_for(word: &str, candidates: &[&str], allowed: &str) -> String {
     }
 }
 
+/// Where a validation message ends and its help begins (see [`with_help`]).
+const HELP_MARK: &str = "\nhelp: ";
+
+/// A validation message with its help, for [`explain`] to split apart:
+/// validation reports a field and one string, and this lets a message whose
+/// help is not a list of allowed names (a catalog of 57 regions, a setting
+/// to accept) still put it on the `help:` line rather than in the title.
+pub fn with_help(message: impl fmt::Display, help: impl fmt::Display) -> String {
+    format!("{message}{HELP_MARK}{help}")
+}
+
 /// A message of serde, toml or validation, worded for a user: the unknown
 /// name kept in the message and "did you mean" or the allowed names moved
 /// to a help line; Rust's type names replaced by what to write.
 pub fn explain(message: &str) -> (String, Option<String>) {
+    if let Some((message, help)) = message.split_once(HELP_MARK) {
+        return (plain_types(message), Some(help.to_string()));
+    }
     if let Some(found) = unknown_name(message) {
         return found;
     }
@@ -267,6 +281,13 @@ mod tests {
             help.as_deref(),
             Some("did you mean `GZRS`? (allowed: LRS, GZRS (or define one))")
         );
+    }
+
+    #[test]
+    fn a_help_given_with_the_message_goes_to_the_help_line() {
+        let (message, help) = explain(&with_help("no region `x`", "did you mean `y`?"));
+        assert_eq!(message, "no region `x`");
+        assert_eq!(help.as_deref(), Some("did you mean `y`?"));
     }
 
     #[test]

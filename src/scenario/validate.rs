@@ -1,6 +1,7 @@
 //! Checks across fields and the translation of a parsed scenario file into
 //! the validated model. Errors name the field path; `Source` locates it.
 
+use super::diagnostic::{help_for, with_help};
 use super::schema::{
     CopyGroupSpec, DistSpec, DistTable, FailureSpec, FaultSpec, OutageSpec, RegionSpec,
     RegionsSpec, ScenarioFile, ShapeSpec,
@@ -202,18 +203,22 @@ fn pair_index(specs: &[RegionSpec], i: usize, pair: &str, found: Option<usize>) 
     let path = format!("region[{i}].pair");
     let names: Vec<&str> = specs.iter().map(|r| r.name.as_str()).collect();
     let Some(j) = found else {
-        return err(
-            path,
-            format!(
-                "no region named `{pair}`; defined regions: {}",
-                names.join(", ")
-            ),
-        );
+        return err(path, no_region_named(pair, &names));
     };
     if j == i {
         return err(path, "a region cannot be paired with itself");
     }
     Ok(j as u32)
+}
+
+/// A region name the scenario does not define: the nearest defined one as
+/// the help (a slip), or the list of them.
+fn no_region_named(name: &str, names: &[&str]) -> String {
+    let defined = format!("defined regions: {}", names.join(", "));
+    with_help(
+        format!("no region named `{name}`"),
+        help_for(name, names, &defined),
+    )
 }
 
 /// Data never leaves its geography (the seeds; Azure region pairs): an
@@ -238,13 +243,16 @@ fn check_residency(
                 RegionsSpec::Catalog(_) => "region".to_string(),
                 RegionsSpec::Listed(_) => format!("region[{}].pair", first.region),
             };
+            let refusal = format!(
+                "{} keeps copies in `{}` (geography `{}`), the pair of `{}` (geography `{}`): \
+                     data may not leave its geography",
+                o.name, far.name, far.geography, home.name, home.geography
+            );
             return err(
                 path,
-                format!(
-                    "{} keeps copies in `{}` (geography `{}`), the pair of `{}` (geography `{}`): \
-                     data may not leave its geography; to accept it, set \
-                     residency.allow_cross_geography = true",
-                    o.name, far.name, far.geography, home.name, home.geography
+                with_help(
+                    refusal,
+                    "to accept it, set residency.allow_cross_geography = true",
                 ),
             );
         }
@@ -261,7 +269,10 @@ fn primary_region(file: &ScenarioFile, regions: &[Region]) -> Result<u32> {
             .map(|i| i as u32)
             .ok_or_else(|| FieldError {
                 path: "data.primary".into(),
-                message: format!("no region named `{name}`"),
+                message: no_region_named(
+                    name,
+                    &regions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+                ),
             }),
     }
 }
@@ -743,13 +754,7 @@ fn region_index(name: &str, topo: &Topology, path: &str) -> Result<u32> {
     let names: Vec<&str> = topo.regions.iter().map(|r| r.name.as_str()).collect();
     match names.iter().position(|&n| n == name) {
         Some(r) => Ok(r as u32),
-        None => err(
-            format!("{path}.target"),
-            format!(
-                "no region named `{name}`; defined regions: {}",
-                names.join(", ")
-            ),
-        ),
+        None => err(format!("{path}.target"), no_region_named(name, &names)),
     }
 }
 
