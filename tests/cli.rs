@@ -15,23 +15,31 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const COMMANDS: [&str; 10] = [
-    "run",
-    "check",
-    "sweep",
-    "compare",
-    "merge",
-    "analyze",
-    "trace",
-    "serve",
-    "validate",
-    "completions",
-];
+/// Every subcommand, as the top-level help lists them (so that a new one
+/// is held to the same conventions without being added here).
+fn commands() -> Vec<String> {
+    let help = text(&replisim(&["--help"]).stdout);
+    let listed = help
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap_or_default();
+    let names: Vec<String> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&n| n != "help")
+        .map(String::from)
+        .collect();
+    for known in ["run", "validate", "regions", "completions"] {
+        assert!(names.iter().any(|n| n == known), "{known}: {help}");
+    }
+    names
+}
 
 #[test]
 fn every_command_has_examples_in_its_help() {
-    for command in COMMANDS {
-        let o = replisim(&[command, "--help"]);
+    for command in commands() {
+        let o = replisim(&[&command, "--help"]);
         assert!(o.status.success(), "{command}");
         let help = text(&o.stdout);
         assert!(help.contains("Examples:\n  replisim "), "{command}: {help}");
@@ -193,4 +201,27 @@ fn completions_for_each_shell() {
         assert!(script.contains("validate"), "{shell}");
     }
     assert_eq!(replisim(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn regions_speaks_json_with_what_the_table_shows() {
+    let o = replisim(&["regions", "--format", "json"]);
+    assert!(o.status.success());
+    assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    let catalog = replisim::scenario::catalog::catalog();
+    assert_eq!(v["source"], catalog.source.as_str());
+    let regions = v["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), catalog.regions.len());
+    let brazil = regions.iter().find(|r| r["name"] == "brazilsouth").unwrap();
+    assert_eq!(brazil["pair"], "southcentralus");
+    assert_eq!(
+        brazil["remarks"],
+        serde_json::json!(["one-way pair", "pair in another geography"])
+    );
+    let table = text(&replisim(&["regions"]).stdout);
+    assert!(
+        table.contains(&format!("{} regions. Source:", regions.len())),
+        "{table}"
+    );
 }

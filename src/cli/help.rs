@@ -79,3 +79,13 @@ Examples:
   replisim completions bash > ~/.local/share/bash-completion/completions/replisim
   replisim completions zsh > ~/.zfunc/_replisim      (with fpath+=~/.zfunc in ~/.zshrc)
   replisim completions fish > ~/.config/fish/completions/replisim.fish";
+
+pub const REGIONS: &str = "\
+Examples:
+  replisim regions                   the table: geography, zones, pair and remarks of each region
+  replisim regions --format json | jq -r '.regions[] | select(.geography == \"Europe\") | .name'
+  replisim validate my.toml --set region=northeurope   a scenario on one of them
+
+A scenario names one with region = \"westeurope\": it gets that region and its pair, with their
+geographies and zones; an option whose copies would leave the geography is refused unless
+residency.allow_cross_geography = true.";

@@ -198,7 +198,13 @@ enum Command {
     },
     /// The built-in catalog of Azure regions (geography, zones, pair) that
     /// `region = "name"` in a scenario draws on, with its source and date.
-    Regions,
+    #[command(after_help = help::REGIONS)]
+    Regions {
+        /// `json`: the catalog, its source and each region's remarks as JSON
+        /// on stdout instead of the table.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Check a scenario file without running it.
     #[command(after_help = help::VALIDATE)]
     Validate {
@@ -377,7 +383,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         signals::install();
     }
     let done = match cli.command {
-        Command::Regions => print_out(&regions_table()),
+        Command::Regions { format } => print_out(&match format {
+            Format::Text => regions_table(),
+            Format::Json => regions_json()?,
+        }),
         Command::Validate {
             scenario,
             set,
@@ -956,11 +965,41 @@ fn regions_table() -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} regions. Source: {}.\nZones: 3 where the region has availability zones (the source says only yes or no), - where it has none.\n",
-        catalog.regions.len(),
+        "\n{}. Source: {}.\nZones: 3 where the region has availability zones (the source says only yes or no), - where it has none.\n",
+        count(catalog.regions.len() as f64, "region"),
         catalog.source
     );
     out
+}
+
+/// The catalog as JSON: what the table shows, the remarks as a list and
+/// the fields the table leaves out (display name, location, access, note),
+/// so a script need not parse columns.
+fn regions_json() -> Result<String, String> {
+    let catalog = scenario::catalog::catalog();
+    let regions: Vec<serde_json::Value> = catalog
+        .regions
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name,
+                "display": r.display,
+                "geography": r.geography,
+                "zones": r.zones,
+                "pair": r.pair,
+                "location": r.location,
+                "access": r.access,
+                "note": r.note,
+                "remarks": catalog.remarks(r),
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "source": catalog.source,
+        "date": catalog.date,
+        "regions": regions,
+    });
+    report::pretty_json(&value, "the catalog")
 }
 
 /// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.
