@@ -438,6 +438,32 @@ fn a_catalog_region_gets_a_did_you_mean_and_a_refusal_its_way_out() {
 }
 
 #[test]
+fn a_catalog_region_beside_region_tables_says_they_are_one_key() {
+    let stderr =
+        stderr_for("region = \"westeurope\"\n[[region]]\nname = \"a\"\ngeography = \"x\"\n");
+    assert!(
+        stderr.starts_with("error: duplicate key `region`\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.toml:2:3\n"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "= help: `region = \"name\"` (a region of the catalog) and `[[region]]` tables"
+        ),
+        "{stderr}"
+    );
+    let stderr = stderr_for("seed = 1\nseed = 2\n");
+    assert!(
+        stderr.starts_with("error: duplicate key `seed`\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("= help: a key is given once in its table"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_far_miss_lists_what_its_table_allows() {
     let stderr = stderr_for("[topology]\nsize = 3\n");
     assert!(

@@ -25,7 +25,34 @@ impl<'a> Source<'a> {
     /// An error at a byte span (from the TOML deserializer).
     pub fn error_at(&self, span: Option<Range<usize>>, message: &str) -> ScenarioError {
         let field = span.as_ref().and_then(|s| self.path_at(s.start));
+        let named = self.duplicate(span.as_ref(), message);
+        let message = named.as_deref().unwrap_or(message);
         self.located(span, field.map(|f| up_to_unknown(f, message)), message)
+    }
+
+    /// toml's "duplicate key" names no key, and a file that does not parse
+    /// has no field path to show: the key is the text under the span. A
+    /// second `region` has a reason of its own, the catalog's `region =
+    /// "name"` added to a file of `[[region]]` tables (as every bundled
+    /// scenario is), so it says that the two are one key.
+    fn duplicate(&self, span: Option<&Range<usize>>, message: &str) -> Option<String> {
+        if message != "duplicate key" {
+            return None;
+        }
+        let key = self
+            .text
+            .get(span?.clone())?
+            .trim_matches(['[', ']', '"', ' ']);
+        let help = if key == "region" {
+            "`region = \"name\"` (a region of the catalog) and `[[region]]` tables are two ways \
+             of giving the regions, both under the key `region`: keep one"
+        } else {
+            "a key is given once in its table"
+        };
+        Some(super::diagnostic::with_help(
+            format!("duplicate key `{key}`"),
+            help,
+        ))
     }
 
     /// An error about a field path (from validation). A field absent from the
