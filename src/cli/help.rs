@@ -6,6 +6,7 @@ Examples:
   replisim run                          simulate the embedded default scenario
   replisim run scenarios/grs.toml       simulate a scenario file
   replisim validate my.toml             check a file without running it
+  replisim regions                      the Azure regions a scenario can name (region = \"westeurope\")
   replisim completions bash > ~/.local/share/bash-completion/completions/replisim
 
 Exit codes:
