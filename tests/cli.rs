@@ -188,6 +188,34 @@ fn analyze_takes_set_and_lists_every_blocker_at_once() {
 }
 
 #[test]
+fn analyze_says_on_stderr_that_a_customer_key_is_not_in_the_chain() {
+    let args = ["analyze", "scenarios/exact.toml", "--format", "json"];
+    let base = replisim(&args);
+    let keyed = replisim(
+        &[
+            &args[..],
+            &[
+                "--set",
+                "keys.manager=customer",
+                "--set",
+                "keys.loss_rate=2e-3",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(keyed.status.success(), "{}", text(&keyed.stderr));
+    // The chain is of the copies: the same figures, and stdout still JSON.
+    assert_eq!(text(&keyed.stdout), text(&base.stdout));
+    assert!(!text(&base.stderr).contains("[keys]"));
+    let note = text(&keyed.stderr);
+    // 1 - e^-0.002 over the one-year horizon, as the run's table shows it.
+    assert!(
+        note.contains("note: [keys]") && note.contains("P = 2.00e-3,"),
+        "{note}"
+    );
+}
+
+#[test]
 fn completions_for_each_shell() {
     for (shell, marker) in [
         ("bash", "complete -F"),

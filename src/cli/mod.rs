@@ -581,6 +581,16 @@ fn run_analyze(s: &Scenario, json: Option<&Path>, format: Format) -> Result<(), 
         let message = format!("no exact chain for this scenario: {}", e.reason);
         shown(s.error_in(&e.field, &message))
     })?;
+    if let Some(keys) = &s.system.keys {
+        // The chain is of the copies; a customer-managed key lost is every
+        // copy unreadable at once, which `run` folds into nines_with_key.
+        // Said here, so the exact figures are not read as that.
+        print_err(&format!(
+            "note: [keys]: these are the copies alone; the key is lost within the horizon with \
+             P = {}, which `run` counts in nines_with_key",
+            report::sci(keys.loss_probability(s.system.horizon))
+        ));
+    }
     let text = report::pretty_json(&exact, "the exact result")?;
     if let Some(path) = json {
         write_json(path, &text)?;
