@@ -209,7 +209,9 @@ struct RunArgs {
     #[arg(long)]
     quiet: bool,
     /// How to estimate P(object lost): `rare` (rare-event method, for
-    /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
+    /// 11+ nines), `plain` (plain Monte Carlo, the cross-check),
+    /// `unstratified` (the rare-event method without strata on site events)
+    /// or `simulated` (strata, the fast process never solved exactly).
     #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
     method: MethodArg,
     /// Wall time one trial may take before the run fails, naming the
@@ -290,6 +292,10 @@ fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, String> {
 enum MethodArg {
     Rare,
     Plain,
+    /// The rare-event method without strata on site events (a cross-check).
+    Unstratified,
+    /// Strata on site events, the fast process always simulated (a cross-check).
+    Simulated,
 }
 
 impl From<MethodArg> for Method {
@@ -297,6 +303,8 @@ impl From<MethodArg> for Method {
         match m {
             MethodArg::Rare => Method::RareEvent,
             MethodArg::Plain => Method::Plain,
+            MethodArg::Unstratified => Method::Unstratified,
+            MethodArg::Simulated => Method::Simulated,
         }
     }
 }

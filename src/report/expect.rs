@@ -15,6 +15,10 @@ pub enum Verdict {
     /// The estimate is, but the interval reaches across the bound.
     Straddles,
     Fails,
+    /// The figure's interval failed its tail diagnostics (a durability
+    /// figure whose interval is unreliable): neither holds nor fails, and
+    /// counts against the check like a failure.
+    NotEstablished,
 }
 
 impl Verdict {
@@ -23,6 +27,7 @@ impl Verdict {
             Verdict::Holds => "holds",
             Verdict::Straddles => "holds (CI straddles the bound)",
             Verdict::Fails => "FAILS",
+            Verdict::NotEstablished => "NOT ESTABLISHED (unreliable interval)",
         }
     }
 }
@@ -55,11 +60,17 @@ pub fn evaluate(expectations: &[Expectation], summary: &Summary) -> Vec<Outcome>
                 ),
                 None => (None, None),
             };
+            let unreliable = option.is_some_and(|o| !o.durability.reliable)
+                && matches!(e.metric, Metric::Nines | Metric::Loss | Metric::BytesLost);
             Outcome {
                 expectation: e.clone(),
                 measured,
                 ci95,
-                verdict: verdict(e.op, e.bound, measured, ci95),
+                verdict: if unreliable {
+                    Verdict::NotEstablished
+                } else {
+                    verdict(e.op, e.bound, measured, ci95)
+                },
             }
         })
         .collect()
@@ -158,8 +169,15 @@ fn closing(outcomes: &[Outcome]) -> String {
         count(Verdict::Straddles),
         outcomes.len(),
     );
-    if fails > 0 {
+    let open = count(Verdict::NotEstablished);
+    if fails > 0 && open > 0 {
+        format!("{fails} of {n} expectations FAIL, {open} not established\n")
+    } else if fails > 0 {
         format!("{fails} of {n} expectations FAIL\n")
+    } else if open > 0 {
+        format!(
+            "{open} of {n} expectations not established (unreliable interval): run more trials\n"
+        )
     } else if straddles > 0 {
         format!("all {n} expectations hold, {straddles} with a 95% CI straddling its bound\n")
     } else {
@@ -167,9 +185,11 @@ fn closing(outcomes: &[Outcome]) -> String {
     }
 }
 
-/// Whether any outcome fails.
+/// Whether any outcome fails or is not established.
 pub fn any_fails(outcomes: &[Outcome]) -> bool {
-    outcomes.iter().any(|o| o.verdict == Verdict::Fails)
+    outcomes
+        .iter()
+        .any(|o| matches!(o.verdict, Verdict::Fails | Verdict::NotEstablished))
 }
 
 /// A measured value in the bound's unit.
