@@ -607,7 +607,7 @@ pub fn nines(p: f64) -> f64 {
 }
 
 /// Nines of `p`, finite by flooring `p` at the smallest positive normal f64.
-fn finite_nines(p: f64) -> f64 {
+pub fn finite_nines(p: f64) -> f64 {
     nines(p.max(f64::MIN_POSITIVE))
 }
 

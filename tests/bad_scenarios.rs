@@ -188,6 +188,17 @@ fn fault_down_without_a_duration() {
 }
 
 #[test]
+fn planned_failover_after_the_horizon() {
+    let text = "horizon = \"1y\"\n[failover]\nplanned = [\"400d\"]\n";
+    assert_error(
+        text,
+        3,
+        "failover.planned[0]",
+        "after the horizon (1y): the failover would never happen",
+    );
+}
+
+#[test]
 fn fault_after_the_horizon() {
     let text = "horizon = \"1y\"\n[[fault]]\nat = \"400d\"\nlevel = \"region\"\ntarget = \"westeurope\"\nkind = \"destroyed\"\n";
     assert_error(text, 3, "fault[0].at", "after the horizon");

@@ -171,6 +171,9 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         max_seconds: u64,
     },
+    /// The built-in catalog of Azure regions (geography, zones, pair) that
+    /// `region = "name"` in a scenario draws on, with its source and date.
+    Regions,
     /// Check a scenario file without running it.
     Validate {
         /// Scenario file (TOML).
@@ -334,6 +337,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         signals::install();
     }
     let done = match cli.command {
+        Command::Regions => print_out(&regions_table()),
         Command::Validate { scenario } => {
             let s = load(Some(&scenario))?;
             warn(std::slice::from_ref(&s), false)?;
@@ -787,6 +791,39 @@ fn read_part(path: &Path) -> Result<shard::Part, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: not a replisim part: {e}", path.display()))
+}
+
+/// The catalog as a table: one line a region, then its source.
+fn regions_table() -> String {
+    use std::fmt::Write;
+    let catalog = scenario::catalog::catalog();
+    let mut out = format!(
+        "{:<20} {:<15} {:>5}  {:<20} remarks\n",
+        "region", "geography", "zones", "pair"
+    );
+    for r in &catalog.regions {
+        let zones = if r.zones == 0 {
+            "-".to_string()
+        } else {
+            r.zones.to_string()
+        };
+        let line = format!(
+            "{:<20} {:<15} {:>5}  {:<20} {}",
+            r.name,
+            r.geography,
+            zones,
+            r.pair.as_deref().unwrap_or("-"),
+            catalog.remarks(r).join(", ")
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "\n{} regions. Source: {}.\nZones: 3 where the region has availability zones (the source says only yes or no), - where it has none.\n",
+        catalog.regions.len(),
+        catalog.source
+    );
+    out
 }
 
 /// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.

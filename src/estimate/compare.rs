@@ -27,6 +27,8 @@ pub struct Metrics {
     pub write_down: f64,
     /// Unplanned failovers per year.
     pub failovers: f64,
+    /// Fraction of extent-time readable but for the customer-managed key.
+    pub key_down: f64,
 }
 
 impl Metrics {
@@ -45,6 +47,7 @@ impl Metrics {
             read_down: a.unreadable as f64 / extent_us,
             write_down: a.unwritable as f64 / extent_us,
             failovers: a.failovers.len() as f64 / years,
+            key_down: a.key_unreadable as f64 / extent_us,
         }
     }
 }

@@ -92,6 +92,16 @@ struct OptionSums {
     rto: Spread,
     /// Geo-replication lag over time, ms (weighted by ms of time).
     lag: Spread,
+    /// Fraction of extent-time readable but for the customer-managed key;
+    /// None without one (and then not in a part, which stays as it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_down: Option<MeanAccumulator>,
+    /// Times from a delete to its full erasure, ms, and bytes a year whose
+    /// deletes an unplanned failover undid (`[deletion]` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    erasure: Option<Spread>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resurrected: Option<MeanAccumulator>,
 }
 
 impl OptionSums {
@@ -112,6 +122,15 @@ impl OptionSums {
         self.rpo.merge(&b.rpo);
         self.rto.merge(&b.rto);
         self.lag.merge(&b.lag);
+        if let Some(b) = &b.key_down {
+            self.key_down.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.erasure {
+            self.erasure.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.resurrected {
+            self.resurrected.get_or_insert_default().merge(b);
+        }
     }
 
     /// The account-level part of one trial (weight `w`, `extent_us` =
@@ -373,6 +392,14 @@ impl RunSums {
             sums.bytes_lost.push_weighted(m.bytes_lost, w);
             sums.repair_bytes.push_weighted(m.repair_bytes, w);
             sums.record_account(&o.account, m, w, years);
+            if system.keys.is_some() {
+                sums.key_down
+                    .get_or_insert_default()
+                    .push_weighted(m.key_down, w);
+            }
+            if let Some(d) = &system.deletion {
+                sums.record_deletion(d, o, w, years);
+            }
         }
         if let Some(b) = self.baseline {
             self.pairs.resize(metrics.len(), PairSums::default());
@@ -408,6 +435,26 @@ impl RunSums {
 }
 
 impl OptionSums {
+    /// The erasure times of a trial's deletes, and the deletes its
+    /// unplanned failovers undid: the delete rate times each failover's
+    /// data-loss window (deletes are writes after the Last Sync Time).
+    fn record_deletion(
+        &mut self,
+        d: &crate::model::Deletion,
+        o: &OptionOutcome,
+        w: f64,
+        years: f64,
+    ) {
+        let erasure = self.erasure.get_or_insert_default();
+        for &(ms, n) in &o.erasure {
+            erasure.record(ms, n);
+        }
+        let window_s: f64 = o.account.failovers.iter().map(|f| f.rpo as f64 / 1e6).sum();
+        self.resurrected
+            .get_or_insert_default()
+            .push_weighted(d.bytes_per_s * window_s / years, w);
+    }
+
     /// The fraction of extents lost by each checkpoint of the horizon; the
     /// last counts every loss, so it equals `object_loss`'s sample.
     fn record_by_checkpoint(&mut self, system: &System, o: &OptionOutcome, w: f64) {
@@ -784,6 +831,60 @@ pub struct GeoReplicationSummary {
     pub years_observed: f64,
 }
 
+/// What a customer-managed key does to one option.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeySummary {
+    /// Minutes a year a given extent was intact and could be read but for
+    /// the key (the vault unreachable past storage's cached key).
+    pub unreadable_minutes_per_year: Mean,
+    /// P(the key is lost within the horizon), 1 − e^(−qT): exact, the same
+    /// for every option (one key for all copies).
+    pub key_loss_probability: f64,
+    /// P(object lost) counting the key's loss: 1 − (1 − p)(1 − k), the key
+    /// lost independently of the copies; interval from durability's.
+    pub loss_probability: f64,
+    pub ci95: [f64; 2],
+    /// −log10 of it (of its upper end when no copy loss was seen).
+    pub nines: f64,
+    /// From deleting the key on purpose to the data being beyond anyone's
+    /// reading (crypto-shredding).
+    pub crypto_shred_days: f64,
+}
+
+impl KeySummary {
+    fn new(keys: &crate::model::KeyPolicy, s: &OptionSums, d: &Durability, horizon: u64) -> Self {
+        let k = keys.loss_probability(horizon);
+        // p + k − pk: no cancellation when both are tiny.
+        let with_key = |p: f64| p + k - p * k;
+        let down = s.key_down.clone().unwrap_or_default();
+        let read_for_nines = if d.upper_bound_only {
+            d.ci95[1]
+        } else {
+            d.loss_probability
+        };
+        Self {
+            unreadable_minutes_per_year: Mean::scaled(&down, MINUTES_PER_YEAR),
+            key_loss_probability: k,
+            loss_probability: with_key(d.loss_probability),
+            ci95: d.ci95.map(with_key),
+            nines: crate::stats::finite_nines(with_key(read_for_nines)),
+            crypto_shred_days: keys.crypto_shred() as f64 / units::DAY as f64,
+        }
+    }
+}
+
+/// What happens to deleted data under one option.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeletionSummary {
+    /// From a delete to no readable remnant on any copy (soft-delete
+    /// retention included), over the hourly probes; its `quantiles` are
+    /// P(remnant after t) read the other way. Null without a probe.
+    pub erasure_seconds: Option<Distribution>,
+    /// Deleted bytes brought back per year by unplanned failovers (deletes
+    /// after the Last Sync Time, lost with the writes).
+    pub resurrected_bytes_per_year: Mean,
+}
+
 /// Results for one replication option.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionSummary {
@@ -802,6 +903,12 @@ pub struct OptionSummary {
     pub failover: Option<FailoverSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub geo_replication: Option<GeoReplicationSummary>,
+    /// Only with customer-managed keys (`[keys]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeySummary>,
+    /// Only with a deletion workload (`[deletion]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<DeletionSummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -946,6 +1053,10 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
             };
             let loss_by_horizon = loss_by_horizon(s, sums.rare.get(k), tail, rounding, system);
             let geo = option.groups.len() > 1;
+            let keys = system
+                .keys
+                .as_ref()
+                .map(|keys| KeySummary::new(keys, s, &durability, system.horizon));
             OptionSummary {
                 option: option.name.clone(),
                 copies: option.copies(),
@@ -963,6 +1074,8 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                     lag_seconds: Distribution::new(&s.lag, false),
                     years_observed: s.lag.count as f64 / (units::YEAR / 1000) as f64,
                 }),
+                keys,
+                deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
             }
         })
         .collect();
@@ -990,6 +1103,17 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
             .iter()
             .map(|(field, why)| format!("{field}: {why}"))
             .collect(),
+    }
+}
+
+fn deletion_summary(s: &OptionSums) -> DeletionSummary {
+    let none = Mean {
+        mean: 0.0,
+        ci95: [0.0, 0.0],
+    };
+    DeletionSummary {
+        erasure_seconds: s.erasure.as_ref().and_then(|e| Distribution::new(e, true)),
+        resurrected_bytes_per_year: s.resurrected.as_ref().map_or(none, Mean::from),
     }
 }
 

@@ -42,9 +42,11 @@ pub enum Timer {
     Drained,
     /// A scripted planned failover (drill).
     Planned,
+    /// The key storage cached ran out while the vault cannot be reached.
+    KeyCache,
 }
 
-const TIMERS: usize = 8;
+const TIMERS: usize = 9;
 
 impl Timer {
     /// What the timer's firing means, for a trace.
@@ -58,6 +60,7 @@ impl Timer {
             Timer::Failback => "time to fail back",
             Timer::Drained => "the secondary caught up",
             Timer::Planned => "planned failover",
+            Timer::KeyCache => "the cached key expired: data unreadable until the vault answers",
         }
     }
 }
@@ -122,6 +125,8 @@ pub struct AccountOutcome {
     pub lag_max: u64,
     /// Time without geo-redundancy after unplanned failovers, µs.
     pub without_geo: Micros,
+    /// ∫ (extents readable but for the customer-managed key) dt, extent·µs.
+    pub key_unreadable: u128,
 }
 
 pub struct Account<'s> {
@@ -152,6 +157,11 @@ pub struct Account<'s> {
     outage_start: Micros,
     no_geo_since: Option<Micros>,
     lag_carry: u64,
+    /// With a customer-managed key: how long storage serves with its cached
+    /// key once the vault cannot be reached.
+    key_cache: Option<Micros>,
+    /// The cached key has run out and the vault cannot be reached.
+    key_lacking: bool,
     out: AccountOutcome,
 }
 
@@ -162,6 +172,7 @@ impl<'s> Account<'s> {
         (extents, data_bytes): (u32, u64),
         policy: &'s FailoverPolicy,
         workload: &'s GeoReplication,
+        key_cache: Option<Micros>,
     ) -> Self {
         let mut account = Self {
             policy,
@@ -185,6 +196,8 @@ impl<'s> Account<'s> {
             outage_start: 0,
             no_geo_since: None,
             lag_carry: 0,
+            key_cache,
+            key_lacking: false,
             out: AccountOutcome::default(),
         };
         if account.geo_option {
@@ -215,6 +228,12 @@ impl<'s> Account<'s> {
         if self.no_geo_since.is_some() {
             self.no_geo_since = Some(now);
         }
+    }
+
+    /// The geo-replication lag now (t − Last Sync Time), µs; 0 without a
+    /// replication under way.
+    pub fn lag(&self) -> Micros {
+        self.geo.as_ref().map_or(0, |q| q.lag())
     }
 
     /// The copy group serving reads and writes.
@@ -261,6 +280,22 @@ impl<'s> Account<'s> {
         self.integrate(now);
         self.write_rate = rate;
         self.dirty = true;
+    }
+
+    /// Whether the key vault can be reached changed at `now`: storage keeps
+    /// serving with its cached key for `key_cache`, then every extent that
+    /// could otherwise be read cannot, until the vault answers again.
+    pub fn set_key_reachable(&mut self, now: Micros, reachable: bool, sim: &mut Scheduler<Event>) {
+        let Some(cache) = self.key_cache else {
+            return;
+        };
+        self.integrate(now);
+        // A new epoch cancels a cache expiry pending from an earlier loss.
+        self.epochs[Timer::KeyCache as usize] += 1;
+        self.key_lacking = false;
+        if !reachable {
+            self.set_timer(Timer::KeyCache, cache, sim);
+        }
     }
 
     /// Brings replication and the failover triggers in line with the
@@ -358,6 +393,7 @@ impl<'s> Account<'s> {
                 return true;
             }
             Timer::Failback | Timer::Planned => self.begin_planned(timer, env, sim),
+            Timer::KeyCache => self.key_lacking = true,
             Timer::Drained => {
                 self.mode = Mode::Switching { planned: true };
                 self.out.planned_failovers += 1;
@@ -544,6 +580,11 @@ impl<'s> Account<'s> {
         };
         self.out.unreadable += u128::from(read) * u128::from(dt);
         self.out.unwritable += u128::from(write) * u128::from(dt);
+        if self.key_lacking {
+            // Only what could be read but for the key: an extent already
+            // unreadable (copies down, a failover) is not counted twice.
+            self.out.key_unreadable += u128::from(all - read.min(all)) * u128::from(dt);
+        }
         let link = self.link_units();
         if let Mode::Resyncing { remaining } = &mut self.mode
             && self.shipping
@@ -601,24 +642,33 @@ fn record_lag(out: &mut AccountOutcome, carry: &mut u64, lag_us: u64, d: u64) {
     if ms == 0 {
         return;
     }
-    match out.lag.last_mut() {
-        Some((v, n)) if *v == value => *n += ms,
-        _ => out.lag.push((value, ms)),
+    push_run(&mut out.lag, value, ms);
+}
+
+/// Entries a run-length record keeps at most in one trial. A lag that
+/// changes all the time (writes far above the link: the backlog grows
+/// without end) would otherwise add 256 entries per event, and a long
+/// horizon adds one erasure time per hourly probe; real scenarios stay far
+/// below.
+const MAX_RUN_ENTRIES: usize = 1 << 16;
+
+/// Adds `count` samples of `value` to a run-length record of (value,
+/// count), the form the lag and erasure distributions are drawn from,
+/// compacting it past [`MAX_RUN_ENTRIES`].
+pub(super) fn push_run(runs: &mut Vec<(u64, u64)>, value: u64, count: u64) {
+    match runs.last_mut() {
+        Some((v, n)) if *v == value => *n += count,
+        _ => runs.push((value, count)),
     }
-    if out.lag.len() > MAX_LAG_ENTRIES {
-        compact_lag(&mut out.lag);
+    if runs.len() > MAX_RUN_ENTRIES {
+        compact_runs(runs);
     }
 }
 
-/// Lag entries an account keeps at most in one trial. A lag that changes
-/// all the time (writes far above the link: the backlog grows without end)
-/// would otherwise add 256 entries per event; real scenarios stay far below.
-const MAX_LAG_ENTRIES: usize = 1 << 16;
-
-/// Merges entries of equal lag (the figures drawn from them do not depend
-/// on order), and if that is not enough, rounds lags to three significant
-/// digits first, the precision of the lag distribution reported.
-fn compact_lag(lag: &mut Vec<(u64, u64)>) {
+/// Merges entries of equal value (the figures drawn from them do not
+/// depend on order), and if that is not enough, rounds values to three
+/// significant digits first, the precision of the distributions reported.
+fn compact_runs(lag: &mut Vec<(u64, u64)>) {
     let merge = |lag: &mut Vec<(u64, u64)>| {
         lag.sort_unstable_by_key(|&(v, _)| v);
         lag.dedup_by(|later, kept| {
@@ -630,7 +680,7 @@ fn compact_lag(lag: &mut Vec<(u64, u64)>) {
         });
     };
     merge(lag);
-    if lag.len() > MAX_LAG_ENTRIES / 2 {
+    if lag.len() > MAX_RUN_ENTRIES / 2 {
         for (v, _) in lag.iter_mut() {
             *v = three_digits(*v);
         }
@@ -660,7 +710,7 @@ mod tests {
     fn compacting_the_lag_keeps_its_time_and_bounds_its_length() {
         // Equal lags merge exactly, whatever their order.
         let mut lag = vec![(5, 1), (7, 2), (5, 3), (7, 4), (9, 5)];
-        compact_lag(&mut lag);
+        compact_runs(&mut lag);
         assert_eq!(lag, [(5, 4), (7, 6), (9, 5)]);
         // A lag that never repeats (a backlog growing without end) stays
         // bounded, its time whole, its lags within 0.05% of what they were.
@@ -669,7 +719,7 @@ mod tests {
         for i in 0..1_000_000u64 {
             record_lag(&mut out, &mut carry, 1_000 * (1_000_000 + 7 * i), 1_000);
         }
-        assert!(out.lag.len() <= MAX_LAG_ENTRIES);
+        assert!(out.lag.len() <= MAX_RUN_ENTRIES);
         assert_eq!(out.lag.iter().map(|&(_, ms)| ms).sum::<u64>(), 1_000_000);
         assert_eq!(out.lag_max, 1_000_000 + 7 * 999_999);
         assert_eq!(three_digits(123_456), 123_000);

@@ -130,6 +130,12 @@ pub struct System {
     /// The write workload and link of asynchronous geo-replication.
     pub geo: GeoReplication,
     pub failover: FailoverPolicy,
+    /// Customer-managed keys; None: Microsoft-managed keys, which never
+    /// keep data from being read.
+    pub keys: Option<KeyPolicy>,
+    /// A deletion workload and how deleted data is erased; None: no
+    /// deletion metrics (and nothing of the run changes).
+    pub deletion: Option<Deletion>,
 }
 
 impl System {
@@ -229,4 +235,71 @@ pub struct FailoverPolicy {
     pub planned_at: Vec<Micros>,
     /// Duration of the switch of a planned failover, after the sync.
     pub planned_duration: Dist,
+}
+
+/// Encryption with a customer-managed key held in a key vault: one key for
+/// every copy of the account's data, so losing it loses them all, and while
+/// the vault cannot be reached (past the key cached by storage) intact data
+/// cannot be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyPolicy {
+    /// Regions holding the vault: the primary, and its pair when the vault
+    /// is replicated there. It answers while any of them is up.
+    pub vault_regions: Vec<u32>,
+    /// How long storage keeps serving with its cached key once the vault
+    /// cannot be reached.
+    pub cache: Micros,
+    /// Random vault outages: time between them and their duration.
+    pub outages: Option<(Dist, Dist)>,
+    /// Scripted vault outages: (start, duration), from the measured horizon.
+    pub faults: Vec<(Micros, Micros)>,
+    /// Keys deleted or disabled and not recovered, per year.
+    pub loss_rate_per_year: f64,
+    /// Deleted keys cannot be purged before `soft_delete` has passed.
+    pub purge_protection: bool,
+    /// How long a deleted key can still be recovered.
+    pub soft_delete: Micros,
+}
+
+impl KeyPolicy {
+    /// P(the key is lost within `horizon`): a Poisson process of rate q,
+    /// 1 − e^(−qT), computed without cancellation for tiny qT.
+    pub fn loss_probability(&self, horizon: Micros) -> f64 {
+        let years = horizon as f64 / crate::units::YEAR as f64;
+        -(-self.loss_rate_per_year * years).exp_m1()
+    }
+
+    /// From deleting the key on purpose to no one being able to read the
+    /// data (crypto-shredding): storage stops serving once its cached key
+    /// expires, and the key is beyond recovery once purged, which purge
+    /// protection forbids before the soft-delete retention ends (without
+    /// it, the customer purges at once).
+    pub fn crypto_shred(&self) -> Micros {
+        let purge = if self.purge_protection {
+            self.soft_delete
+        } else {
+            0
+        };
+        purge.max(self.cache)
+    }
+}
+
+/// Deleting data, and how long its remnants last: a delete is final after
+/// the soft-delete retention, then each copy's space is reclaimed
+/// (overwritten) after `reclaim`; the secondary's copies get the delete
+/// after the geo-replication lag; a copy on a component that is down is
+/// reclaimed once it is back; a copy on failed hardware lasts until the
+/// hardware is wiped or shredded, `destroy_after` after the failure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deletion {
+    /// Bytes deleted per second (deletes are writes: they replicate
+    /// asynchronously, and those after the Last Sync Time are undone by an
+    /// unplanned failover).
+    pub bytes_per_s: f64,
+    pub soft_delete: Micros,
+    pub reclaim: Micros,
+    /// From a disk, node or rack failure to its media being destroyed.
+    pub destroy_after: Micros,
+    /// A delete's erasure is sampled this often (one extent each time).
+    pub probe_every: Micros,
 }

@@ -78,6 +78,11 @@ pub enum What {
     LinkUp {
         region: u32,
     },
+    /// The customer-managed key's vault can (or can no longer) be reached
+    /// from the accounts; storage serves with its cached key meanwhile.
+    Vault {
+        reachable: bool,
+    },
     /// A step of an option's failover procedure: the timer that fired and
     /// what the account does now; `serving` is the region it serves from.
     Failover {

@@ -35,10 +35,13 @@ use crate::units::{HOUR, Micros};
 
 mod availability;
 mod budget;
+mod erasure;
+mod keys;
 mod lookahead;
 mod outages;
 
 pub use budget::{MAX_TRIAL_TIME, TrialBudget};
+pub use keys::KEYS;
 
 /// The most copies one option may keep of an extent.
 pub const MAX_COPIES: usize = 16;
@@ -89,6 +92,12 @@ pub enum Event {
     },
     /// The warm-up is over: the measured horizon starts.
     Measure,
+    /// The key vault goes down: a scripted outage (`fault`) or a random one.
+    VaultOutage { fault: Option<u16> },
+    /// A vault outage is over (`random`: time the next one).
+    VaultBack { random: bool },
+    /// A delete becomes final: sample its time to full erasure.
+    ErasureProbe { index: u32 },
 }
 
 /// What one option experienced in one trial.
@@ -104,6 +113,9 @@ pub struct OptionOutcome {
     pub copies_repaired: u64,
     /// Availability over time, replication lag and failovers.
     pub account: AccountOutcome,
+    /// Times from a delete to its full erasure, ms, as (value, count) runs
+    /// in probe order (`[deletion]` only).
+    pub erasure: Vec<(u64, u64)>,
 }
 
 /// What a trial produced.
@@ -266,6 +278,9 @@ struct OptionState<'s> {
     tables: Tables,
     account: Account<'s>,
     outcome: OptionOutcome,
+    /// With `[deletion]`: per extent, when the remnant on failed hardware
+    /// of its latest destroyed copy is shredded (0: none).
+    remnants: Option<Vec<Micros>>,
 }
 
 struct World<'p, 's> {
@@ -295,6 +310,11 @@ struct World<'p, 's> {
     by_source: Vec<u64>,
     /// The trace, set aside during the warm-up.
     held_trace: Option<Vec<TraceEvent>>,
+    /// The customer-managed key's vault, when there is one.
+    vault: Option<keys::Vault>,
+    /// When the remnants of the destruction under way are shredded (0:
+    /// they are not kept).
+    shred_at: Micros,
 }
 
 impl<'p, 's> World<'p, 's> {
@@ -318,8 +338,14 @@ impl<'p, 's> World<'p, 's> {
                     data,
                     &system.failover,
                     &system.geo,
+                    system.keys.as_ref().map(|k| k.cache),
                 ),
                 outcome: OptionOutcome::default(),
+                remnants: system
+                    .deletion
+                    .as_ref()
+                    .filter(|d| d.destroy_after > 0)
+                    .map(|_| vec![0; system.extents as usize]),
             })
             .collect();
         let mut links: Vec<u32> = (0..topo.regions.len() as u32)
@@ -343,6 +369,11 @@ impl<'p, 's> World<'p, 's> {
             trace: None,
             by_source: budget::new_counts(system),
             held_trace: None,
+            vault: system
+                .keys
+                .as_ref()
+                .map(|_| keys::Vault::new(plan.seed, trial)),
+            shred_at: 0,
         }
     }
 
@@ -408,6 +439,8 @@ impl<'p, 's> World<'p, 's> {
         for state in &mut self.options {
             state.account.start(warmup, sim);
         }
+        self.start_vault(sim);
+        self.start_erasure(sim);
     }
 
     /// The warm-up is over: what each option experienced so far is not
@@ -431,6 +464,7 @@ impl<'p, 's> World<'p, 's> {
             outcome.losses.clear();
             outcome.copies_destroyed = 0;
             outcome.copies_repaired = 0;
+            outcome.erasure.clear();
             state.account.begin_measuring(now);
         }
         self.trace = self.held_trace.take();
@@ -589,6 +623,12 @@ impl<'p, 's> World<'p, 's> {
         if level == Level::Disk {
             self.load_copies(c);
         }
+        // Failed hardware (a disk, node or rack) keeps its data until it is
+        // shredded; a site destroyed (fire, flood) keeps nothing.
+        self.shred_at = match &self.system().deletion {
+            Some(d) if level >= Level::Rack => self.now.saturating_add(d.destroy_after),
+            _ => 0,
+        };
         for k in 0..self.options.len() {
             // A disk holds copies of few options; for the others there is
             // nothing to do.
@@ -674,6 +714,7 @@ impl<'p, 's> World<'p, 's> {
         let serving = group_slots(option, serve);
         let enough = option.needed.min(option.groups[serve].copies);
         let quiet = self.fleet.quiet();
+        let shred_at = self.shred_at;
         let lost_before = state.outcome.lost_extents;
         for disk in disks {
             let base = plan.by_disk.on_disk(k, disk);
@@ -688,6 +729,9 @@ impl<'p, 's> World<'p, 's> {
                 let bit = 1u16 << slot;
                 ext.alive &= !bit;
                 state.outcome.copies_destroyed += 1;
+                if let Some(r) = state.remnants.as_mut() {
+                    r[extent as usize] = r[extent as usize].max(shred_at);
+                }
                 let fine = quiet
                     && (ext.alive & serving).count_ones() >= enough
                     && ext.alive.count_ones() >= option.needed;
@@ -858,6 +902,9 @@ impl Model for World<'_, '_> {
                 epoch,
             } => self.on_failover(option as usize, timer, epoch, sim),
             Event::Measure => self.on_measure(),
+            Event::VaultOutage { fault } => self.on_vault_outage(fault, sim),
+            Event::VaultBack { random } => self.on_vault_back(random, sim),
+            Event::ErasureProbe { index } => self.on_erasure_probe(index, sim),
         }
         self.settle(sim);
         Flow::Continue

@@ -124,11 +124,21 @@ fn measure(metric: Metric, o: &OptionSummary) -> Option<(f64, Option<[f64; 2]>)>
             let f = o.failover.as_ref()?;
             with_ci(f.count_per_year, f.count_per_year_ci95)
         }
+        Metric::NinesWithKey => {
+            let k = o.keys.as_ref()?;
+            // Nines fall as the probability rises: the upper end gives the low.
+            with_ci(k.nines, [-k.ci95[1].log10(), -k.ci95[0].log10()])
+        }
+        Metric::KeyUnreadableMinutes => {
+            let m = &o.keys.as_ref()?.unreadable_minutes_per_year;
+            with_ci(m.mean, m.ci95)
+        }
         Metric::Seconds(spread, stat) => {
             let dist = match spread {
                 Spread::Rpo => o.failover.as_ref()?.rpo_seconds.as_ref(),
                 Spread::Rto => o.failover.as_ref()?.rto_seconds.as_ref(),
                 Spread::Lag => o.geo_replication.as_ref()?.lag_seconds.as_ref(),
+                Spread::Erasure => o.deletion.as_ref()?.erasure_seconds.as_ref(),
             }?;
             let v = match stat {
                 Stat::Mean => dist.mean,

@@ -359,6 +359,28 @@ fn sections(
             figures.rto.block()?,
         ],
     });
+    if let Some(rows) = report::key_rows(summary) {
+        sections.push(Section {
+            heading: "Customer-managed key".into(),
+            blocks: vec![
+                Block::Text(
+                    "Minutes a year intact data could not be read for want of the key, P(object lost) counting the key's loss (one key for every copy), and the time from deleting the key to the data being beyond reading (docs/data-protection.md).".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
+    if let Some(rows) = report::deletion_rows(summary) {
+        sections.push(Section {
+            heading: "Erasure of deleted data".into(),
+            blocks: vec![
+                Block::Text(
+                    "From a delete to no readable remnant on any copy (the soft-delete retention included), and the deleted bytes a year that unplanned failovers bring back (docs/data-protection.md).".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
     sections.push(Section {
         heading: format!("Scenario {}", scenario.file),
         blocks: vec![Block::Pre(scenario.text.clone())],

@@ -46,7 +46,7 @@ pub fn pretty_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Resul
 pub fn csv(summary: &Summary) -> Result<String, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| format!("cannot encode the summary as CSV: {e}");
-    w.write_record([
+    let mut header = vec![
         "scenario",
         "option",
         "copies",
@@ -87,8 +87,16 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "reliable",
         "pareto_k",
         "estimate_skewness",
-    ])
-    .map_err(fail)?;
+    ];
+    let keyed = summary.options.iter().any(|o| o.keys.is_some());
+    if keyed {
+        header.extend(KEY_COLUMNS);
+    }
+    let deleting = summary.options.iter().any(|o| o.deletion.is_some());
+    if deleting {
+        header.extend(DELETION_COLUMNS);
+    }
+    w.write_record(header).map_err(fail)?;
     for o in &summary.options {
         let d = &o.durability;
         let mut record = vec![
@@ -116,10 +124,64 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             opt(d.diagnostics.pareto_k),
             opt(d.diagnostics.estimate_skewness),
         ]);
+        if keyed {
+            record.extend(key_cells(o));
+        }
+        if deleting {
+            record.extend(deletion_cells(o));
+        }
         w.write_record(record).map_err(fail)?;
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// Columns of customer-managed keys, present only when the scenario has them.
+const KEY_COLUMNS: [&str; 6] = [
+    "key_unreadable_minutes_per_year",
+    "key_loss_probability",
+    "loss_probability_with_key",
+    "loss_with_key_ci95_hi",
+    "nines_with_key",
+    "crypto_shred_days",
+];
+
+/// Columns of deletion, present only when the scenario has `[deletion]`.
+const DELETION_COLUMNS: [&str; 5] = [
+    "erasure_mean_s",
+    "erasure_p50_s",
+    "erasure_p99_s",
+    "erasure_max_s",
+    "resurrected_bytes_per_year",
+];
+
+fn deletion_cells(o: &OptionSummary) -> Vec<String> {
+    let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+    let d = o.deletion.as_ref();
+    let e = d.and_then(|d| d.erasure_seconds.as_ref());
+    vec![
+        opt(e.map(|e| e.mean)),
+        opt(e.map(|e| e.p50)),
+        opt(e.map(|e| e.p99)),
+        opt(e.map(|e| e.max)),
+        opt(d.map(|d| d.resurrected_bytes_per_year.mean)),
+    ]
+}
+
+fn key_cells(o: &OptionSummary) -> Vec<String> {
+    let Some(k) = &o.keys else {
+        return vec![String::new(); KEY_COLUMNS.len()];
+    };
+    [
+        k.unreadable_minutes_per_year.mean,
+        k.key_loss_probability,
+        k.loss_probability,
+        k.ci95[1],
+        k.nines,
+        k.crypto_shred_days,
+    ]
+    .map(|x| x.to_string())
+    .to_vec()
 }
 
 /// The CSV cells of availability, failover and lag (empty where they do
@@ -185,12 +247,84 @@ pub fn table(summary: &Summary) -> String {
     out += "\n";
     let (header, rows) = service_rows(summary);
     out += &grid(&header, &rows);
+    for (header, rows) in [key_rows(summary), deletion_rows(summary)]
+        .into_iter()
+        .flatten()
+    {
+        out += "\n";
+        out += &grid(&header, &rows);
+    }
     for o in &summary.options {
         for w in &o.warnings {
             out += &format!("note: {}: {w}\n", o.option);
         }
     }
     out
+}
+
+/// Header and rows of the deletion table; None without `[deletion]`.
+pub fn deletion_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "erasure mean",
+        "erasure p50/p99/max",
+        "resurrected/y",
+    ];
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            let d = o.deletion.as_ref()?;
+            let (mean, spread) = match &d.erasure_seconds {
+                Some(e) => (
+                    duration(e.mean),
+                    format!(
+                        "{}/{}/{}",
+                        duration(e.p50),
+                        duration(e.p99),
+                        duration(e.max)
+                    ),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            Some(vec![
+                o.option.clone(),
+                mean,
+                spread,
+                bytes(d.resurrected_bytes_per_year.mean),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
+}
+
+/// Header and rows of the customer-managed key table; None without keys.
+pub fn key_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "key-unreadable min/y",
+        "P(key lost)",
+        "P(object lost) with key",
+        "nines with key",
+        "crypto-shred",
+    ];
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            let k = o.keys.as_ref()?;
+            let shred = duration(k.crypto_shred_days * 86_400.0);
+            Some(vec![
+                o.option.clone(),
+                format!("{:.1}", k.unreadable_minutes_per_year.mean),
+                sci(k.key_loss_probability),
+                sci(k.loss_probability),
+                format!("{:.1}", k.nines),
+                shred,
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
 }
 
 /// Header and rows of the durability table: one row per option.

@@ -434,6 +434,10 @@ fn describe(
         ),
         What::LinkDown { region: r } => format!("link of region {} to its pair down", region(*r)),
         What::LinkUp { region: r } => format!("link of region {} to its pair up", region(*r)),
+        What::Vault { reachable: false } => {
+            "key vault unreachable: storage serves with its cached key until it expires".into()
+        }
+        What::Vault { reachable: true } => "key vault reachable again".into(),
         What::Failover {
             option: o,
             step,

@@ -69,6 +69,10 @@ pub enum Metric {
     ReadAvailability,
     WriteAvailability,
     FailoversPerYear,
+    /// −log10 P(object lost) counting the loss of the customer-managed key.
+    NinesWithKey,
+    /// Minutes a year readable but for the customer-managed key.
+    KeyUnreadableMinutes,
     /// A statistic of the RPO, RTO or lag distribution, in seconds.
     Seconds(Spread, Stat),
 }
@@ -78,6 +82,8 @@ pub enum Spread {
     Rpo,
     Rto,
     Lag,
+    /// From a delete to its full erasure (needs `[deletion]`).
+    Erasure,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -89,10 +95,11 @@ pub enum Stat {
     Max,
 }
 
-const SPREADS: [(&str, Spread); 3] = [
+const SPREADS: [(&str, Spread); 4] = [
     ("rpo", Spread::Rpo),
     ("rto", Spread::Rto),
     ("lag", Spread::Lag),
+    ("erasure", Spread::Erasure),
 ];
 const STATS: [(&str, Stat); 5] = [
     ("mean", Stat::Mean),
@@ -102,7 +109,7 @@ const STATS: [(&str, Stat); 5] = [
     ("max", Stat::Max),
 ];
 
-const PLAIN_METRICS: [(&str, Metric); 8] = [
+const PLAIN_METRICS: [(&str, Metric); 10] = [
     ("nines", Metric::Nines),
     ("loss", Metric::Loss),
     ("any_loss", Metric::AnyLoss),
@@ -111,6 +118,8 @@ const PLAIN_METRICS: [(&str, Metric); 8] = [
     ("read_availability", Metric::ReadAvailability),
     ("write_availability", Metric::WriteAvailability),
     ("failovers_per_year", Metric::FailoversPerYear),
+    ("nines_with_key", Metric::NinesWithKey),
+    ("key_unreadable_minutes", Metric::KeyUnreadableMinutes),
 ];
 
 /// Every metric name, in documentation order.
@@ -165,6 +174,7 @@ impl Unit {
 pub fn from_spec(
     spec: &BTreeMap<String, Vec<String>>,
     options: &[ReplicationOption],
+    (keys, deletion): (bool, bool),
 ) -> Result<Vec<Expectation>, (String, String)> {
     if let Some(name) = spec.keys().find(|k| !options.iter().any(|o| &o.name == *k)) {
         let known: Vec<&str> = options.iter().map(|o| o.name.as_str()).collect();
@@ -179,11 +189,39 @@ pub fn from_spec(
         let geo = option.groups.len() > 1;
         for (i, text) in spec.get(&option.name).into_iter().flatten().enumerate() {
             let e = parse(&option.name, text, geo)
+                .and_then(|e| needs_keys(e, keys))
+                .and_then(|e| needs_deletion(e, deletion))
                 .map_err(|m| (format!("expect.{}[{i}]", option.name), m))?;
             out.push(e);
         }
     }
     Ok(out)
+}
+
+/// A key metric is only measured with customer-managed keys (`[keys]`).
+fn needs_keys(e: Expectation, keys: bool) -> Result<Expectation, String> {
+    let keyed = matches!(
+        e.metric,
+        Metric::NinesWithKey | Metric::KeyUnreadableMinutes
+    );
+    if keyed && !keys {
+        return Err(format!(
+            "`{}` needs customer-managed keys: add a [keys] section",
+            e.text
+        ));
+    }
+    Ok(e)
+}
+
+/// Erasure is only measured with a deletion workload (`[deletion]`).
+fn needs_deletion(e: Expectation, deletion: bool) -> Result<Expectation, String> {
+    if matches!(e.metric, Metric::Seconds(Spread::Erasure, _)) && !deletion {
+        return Err(format!(
+            "`{}` needs a deletion workload: add a [deletion] section",
+            e.text
+        ));
+    }
+    Ok(e)
 }
 
 /// Parses `metric operator value` for `option` (`geo`: it has a secondary).
@@ -195,7 +233,10 @@ pub fn parse(option: &str, text: &str, geo: bool) -> Result<Expectation, String>
             metric_names().join(", ")
         )
     })?;
-    let needs_geo = matches!(metric, Metric::FailoversPerYear | Metric::Seconds(..));
+    let needs_geo = matches!(
+        metric,
+        Metric::FailoversPerYear | Metric::Seconds(Spread::Rpo | Spread::Rto | Spread::Lag, _)
+    );
     if needs_geo && !geo {
         return Err(format!(
             "`{metric_name}` applies only to options with a secondary (GRS, GZRS, RA-…, custom `secondary`); {option} has none"
@@ -236,8 +277,20 @@ fn bound(metric: Metric, value: &str) -> Result<(f64, Unit), String> {
     let (x, unit) = split_number(value)?;
     let only = |allowed: &str| format!("`{value}`: {allowed}");
     let unit = match (metric, unit) {
-        (Metric::Nines | Metric::FailoversPerYear, "") => Unit::Plain,
-        (Metric::Nines | Metric::FailoversPerYear, _) => {
+        (
+            Metric::Nines
+            | Metric::FailoversPerYear
+            | Metric::NinesWithKey
+            | Metric::KeyUnreadableMinutes,
+            "",
+        ) => Unit::Plain,
+        (
+            Metric::Nines
+            | Metric::FailoversPerYear
+            | Metric::NinesWithKey
+            | Metric::KeyUnreadableMinutes,
+            _,
+        ) => {
             return Err(only("write a plain number"));
         }
         (Metric::Loss | Metric::AnyLoss, "") => fraction(x, Unit::Plain)?,

@@ -1,6 +1,7 @@
 //! Scenario files: TOML in, a validated [`System`] and run settings out.
 //! Every mistake becomes a [`ScenarioError`] naming file, line and field.
 
+pub mod catalog;
 pub mod expect;
 pub mod overrides;
 pub mod plausible;
@@ -93,8 +94,12 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let spec: schema::ScenarioFile =
         toml::from_str(text).map_err(|e| source.error_at(e.span(), e.message()))?;
     let system = validate::system(&spec).map_err(|e| source.error_in(&e.path, &e.message))?;
-    let expectations = expect::from_spec(&spec.expect, &system.options)
-        .map_err(|(path, message)| source.error_in(&path, &message))?;
+    let expectations = expect::from_spec(
+        &spec.expect,
+        &system.options,
+        (system.keys.is_some(), system.deletion.is_some()),
+    )
+    .map_err(|(path, message)| source.error_in(&path, &message))?;
     let warnings = plausible::warnings(&spec, &system);
     Ok(Scenario {
         file: file.to_string(),

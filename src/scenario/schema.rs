@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, IntoDeserializer};
 use crate::units::{self, Micros};
 
 /// A duration written as "15m", "6.5d", "1y".
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Duration(pub Micros);
 
 /// A size written as "16TB" or "1GiB".
@@ -176,8 +176,12 @@ pub struct ScenarioFile {
     pub options: Vec<String>,
     #[serde(default)]
     pub custom: Vec<CustomOption>,
+    /// `[[region]]` tables, or `region = "westeurope"`: a region of the
+    /// built-in catalog and its pair.
     #[serde(default = "defaults::regions", rename = "region")]
-    pub regions: Vec<RegionSpec>,
+    pub regions: RegionsSpec,
+    #[serde(default)]
+    pub residency: ResidencySpec,
     #[serde(default)]
     pub topology: ShapeSpec,
     #[serde(default)]
@@ -196,9 +200,54 @@ pub struct ScenarioFile {
     pub geo_replication: GeoSpec,
     #[serde(default)]
     pub failover: FailoverSpec,
+    /// Customer-managed keys; absent: Microsoft-managed keys.
+    pub keys: Option<KeysSpec>,
+    /// A deletion workload, and the erasure of what it deletes.
+    pub deletion: Option<DeletionSpec>,
+    /// What happens to failed hardware's data.
+    pub decommission: Option<DecommissionSpec>,
     /// Expectations per option, checked by `replisim check`.
     #[serde(default)]
     pub expect: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The scenario's regions: described in `[[region]]` tables, or named from
+/// the catalog (`scenario::catalog`).
+#[derive(Clone, Debug)]
+pub enum RegionsSpec {
+    Catalog(String),
+    Listed(Vec<RegionSpec>),
+}
+
+impl<'de> Deserialize<'de> for RegionsSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = RegionsSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a region of the catalog (region = \"westeurope\") or [[region]] tables",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RegionsSpec, E> {
+                Ok(RegionsSpec::Catalog(s.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<RegionsSpec, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(RegionsSpec::Listed)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Where data may go: `[residency]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [residency] table")]
+pub struct ResidencySpec {
+    /// Accept a geo-redundant option whose pair lies in another geography
+    /// (Brazil South → South Central US); refused by default.
+    pub allow_cross_geography: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -475,6 +524,86 @@ impl Default for FailoverSpec {
     }
 }
 
+/// Encryption keys: `[keys]`. Defaults in docs/scenario.md, sources in
+/// docs/data-protection.md.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [keys] table")]
+pub struct KeysSpec {
+    /// "customer" (a key in the customer's vault) or "microsoft".
+    pub manager: String,
+    /// Where the vault lives: "primary" (the primary region only) or
+    /// "both" (replicated to the primary's pair).
+    pub vault: String,
+    /// How long storage keeps serving with its cached key.
+    pub cache: Duration,
+    /// Keys deleted or disabled and not recovered, per year.
+    pub loss_rate: NonNegative,
+    pub purge_protection: bool,
+    /// Retention of a deleted key (7 to 90 days).
+    pub soft_delete: Duration,
+    /// Random vault outages.
+    pub outages: Option<OutageSpec>,
+    /// Scripted vault outages.
+    #[serde(rename = "fault")]
+    pub faults: Vec<VaultFaultSpec>,
+}
+
+impl Default for KeysSpec {
+    fn default() -> Self {
+        Self {
+            manager: "customer".into(),
+            vault: "both".into(),
+            cache: text("1h"),
+            loss_rate: NonNegative(0.0),
+            purge_protection: true,
+            soft_delete: text("90d"),
+            outages: None,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// Deletes and their erasure: `[deletion]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [deletion] table")]
+pub struct DeletionSpec {
+    /// Bytes deleted per second.
+    pub rate: Bandwidth,
+    /// Blob soft-delete retention (0: off).
+    pub soft_delete: Duration,
+    /// From a delete becoming final to a copy's space being overwritten.
+    pub reclaim: Duration,
+}
+
+impl Default for DeletionSpec {
+    fn default() -> Self {
+        Self {
+            rate: Bandwidth(100e3),
+            soft_delete: Duration(0),
+            reclaim: text("1d"),
+        }
+    }
+}
+
+/// Failed hardware: `[decommission]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "a [decommission] table")]
+pub struct DecommissionSpec {
+    /// From a disk, node or rack failure to its media being wiped or shredded.
+    pub destroy_after: Duration,
+}
+
+/// A scripted vault outage: `[[keys.fault]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[keys.fault]] table (at, duration)"
+)]
+pub struct VaultFaultSpec {
+    pub at: Duration,
+    pub duration: Duration,
+}
+
 /// Defaults, with their sources in docs/scenario.md.
 mod defaults {
     use super::*;
@@ -509,7 +638,7 @@ mod defaults {
     pub fn spread() -> String {
         "rack".into()
     }
-    pub fn regions() -> Vec<RegionSpec> {
+    pub fn regions() -> RegionsSpec {
         let region = |name: &str, pair: &str| RegionSpec {
             name: name.into(),
             geography: "europe".into(),
@@ -520,9 +649,9 @@ mod defaults {
             nodes_per_rack: None,
             disks_per_node: None,
         };
-        vec![
+        RegionsSpec::Listed(vec![
             region("westeurope", "northeurope"),
             region("northeurope", "westeurope"),
-        ]
+        ])
     }
 }

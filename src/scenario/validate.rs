@@ -2,13 +2,15 @@
 //! the validated model. Errors name the field path; `Source` locates it.
 
 use super::schema::{
-    CopyGroupSpec, DistSpec, DistTable, FailureSpec, FaultSpec, OutageSpec, ScenarioFile, ShapeSpec,
+    CopyGroupSpec, DistSpec, DistTable, FailureSpec, FaultSpec, OutageSpec, RegionSpec,
+    RegionsSpec, ScenarioFile, ShapeSpec,
 };
 use crate::dist::Dist;
+use crate::model::Deletion;
 use crate::model::{
-    CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator, Level,
-    OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope, Shape, System,
-    Topology,
+    CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
+    KeyPolicy, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope,
+    Shape, System, Topology,
 };
 use crate::units::{self, DAY, HOUR, MINUTE, Micros, YEAR};
 
@@ -81,12 +83,15 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         );
     }
     check_unique_names(&options)?;
-    check_fits(&options, &topology)?;
+    check_residency(file, &options, &topology)?;
+    check_fits(&options, &topology).map_err(|e| zoneless_hint(file, e))?;
     let (extent_bytes, extents) = extents(file)?;
     let copies: u64 = options.iter().map(|o| u64::from(o.copies())).sum();
     let placed = u64::from(extents).saturating_mul(copies);
     check_memory("data.extent_size", "placed copies", placed, BYTES_PER_COPY)?;
     let faults = faults(file, &topology)?;
+    let keys = keys(file, &topology, primary)?;
+    let deletion = deletion(file)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -102,6 +107,8 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         faults,
         geo: geo(file)?,
         failover: failover(file)?,
+        keys,
+        deletion,
     })
 }
 
@@ -140,7 +147,7 @@ fn check_memory(path: &str, what: &str, count: u64, bytes_each: u64) -> Result<(
     )
 }
 
-fn shape(base: &ShapeSpec, r: &super::schema::RegionSpec) -> Shape {
+fn shape(base: &ShapeSpec, r: &RegionSpec) -> Shape {
     Shape {
         zones: r.zones.unwrap_or(base.zones).0,
         facilities_per_zone: r.facilities_per_zone.unwrap_or(base.facilities_per_zone).0,
@@ -150,13 +157,25 @@ fn shape(base: &ShapeSpec, r: &super::schema::RegionSpec) -> Shape {
     }
 }
 
+/// The region tables: as written, or those a catalog name stands for.
+fn region_specs(file: &ScenarioFile) -> Result<std::borrow::Cow<'_, [RegionSpec]>> {
+    match &file.regions {
+        RegionsSpec::Listed(specs) => Ok(specs.into()),
+        RegionsSpec::Catalog(name) => super::catalog::catalog()
+            .scenario_regions(name)
+            .map(Into::into)
+            .or_else(|m| err("region", m)),
+    }
+}
+
 fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
-    if file.regions.is_empty() {
+    let specs = region_specs(file)?;
+    if specs.is_empty() {
         return err("region", "define at least one [[region]]");
     }
-    let index_of = |name: &str| file.regions.iter().position(|r| r.name == name);
+    let index_of = |name: &str| specs.iter().position(|r| r.name == name);
     let mut regions = Vec::new();
-    for (i, r) in file.regions.iter().enumerate() {
+    for (i, r) in specs.iter().enumerate() {
         if index_of(&r.name) != Some(i) {
             return err(
                 format!("region[{i}].name"),
@@ -165,7 +184,7 @@ fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
         }
         let pair = match &r.pair {
             None => None,
-            Some(p) => Some(pair_index(file, i, p, index_of(p))?),
+            Some(p) => Some(pair_index(&specs, i, p, index_of(p))?),
         };
         regions.push(Region {
             name: r.name.clone(),
@@ -177,11 +196,11 @@ fn regions(file: &ScenarioFile) -> Result<Vec<Region>> {
     Ok(regions)
 }
 
-/// The paired region must exist, differ, and share the geography: data
-/// never leaves its geography.
-fn pair_index(file: &ScenarioFile, i: usize, pair: &str, found: Option<usize>) -> Result<u32> {
+/// The paired region must exist and differ. Whether copies may cross to
+/// another geography is the options' question (`check_residency`).
+fn pair_index(specs: &[RegionSpec], i: usize, pair: &str, found: Option<usize>) -> Result<u32> {
     let path = format!("region[{i}].pair");
-    let names: Vec<&str> = file.regions.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = specs.iter().map(|r| r.name.as_str()).collect();
     let Some(j) = found else {
         return err(
             path,
@@ -194,17 +213,43 @@ fn pair_index(file: &ScenarioFile, i: usize, pair: &str, found: Option<usize>) -
     if j == i {
         return err(path, "a region cannot be paired with itself");
     }
-    let (a, b) = (&file.regions[i], &file.regions[j]);
-    if a.geography != b.geography {
-        return err(
-            path,
-            format!(
-                "`{}` is in geography `{}` but its pair `{}` is in `{}`: data may not leave its geography",
-                a.name, a.geography, b.name, b.geography
-            ),
-        );
-    }
     Ok(j as u32)
+}
+
+/// Data never leaves its geography (the seeds; Azure region pairs): an
+/// option keeping copies in a pair across a geography boundary is refused
+/// unless the scenario accepts it (`residency.allow_cross_geography`).
+fn check_residency(
+    file: &ScenarioFile,
+    options: &[ReplicationOption],
+    topo: &Topology,
+) -> Result<()> {
+    if file.residency.allow_cross_geography {
+        return Ok(());
+    }
+    for o in options {
+        let Some(first) = o.groups.first() else {
+            continue;
+        };
+        let home = &topo.regions[first.region as usize];
+        let away = o.groups.iter().map(|g| &topo.regions[g.region as usize]);
+        if let Some(far) = away.into_iter().find(|r| r.geography != home.geography) {
+            let path = match &file.regions {
+                RegionsSpec::Catalog(_) => "region".to_string(),
+                RegionsSpec::Listed(_) => format!("region[{}].pair", first.region),
+            };
+            return err(
+                path,
+                format!(
+                    "{} keeps copies in `{}` (geography `{}`), the pair of `{}` (geography `{}`): \
+                     data may not leave its geography; to accept it, set \
+                     residency.allow_cross_geography = true",
+                    o.name, far.name, far.geography, home.name, home.geography
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn primary_region(file: &ScenarioFile, regions: &[Region]) -> Result<u32> {
@@ -344,6 +389,27 @@ fn custom_option(
         read_access_secondary: c.read_access,
         needed,
     })
+}
+
+/// A catalog region without availability zones is built as one zone: say
+/// so when that is why an option does not fit.
+fn zoneless_hint(file: &ScenarioFile, e: FieldError) -> FieldError {
+    let RegionsSpec::Catalog(name) = &file.regions else {
+        return e;
+    };
+    let zoneless = super::catalog::catalog()
+        .get(name)
+        .is_some_and(|r| r.zones == 0);
+    if !zoneless || !e.message.contains("zones") {
+        return e;
+    }
+    FieldError {
+        message: format!(
+            "{}: `{name}` has no availability zones (the catalog), so it is one zone; list options without ZRS or GZRS, e.g. options = [\"LRS\", \"GRS\"]",
+            e.message
+        ),
+        ..e
+    }
 }
 
 fn check_unique_names(options: &[ReplicationOption]) -> Result<()> {
@@ -590,17 +656,24 @@ fn faults(file: &ScenarioFile, topo: &Topology) -> Result<Vec<Fault>> {
     Ok(out)
 }
 
-fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<Fault> {
-    if f.at.0 > horizon {
-        return err(
-            format!("{path}.at"),
-            format!(
-                "{} is after the horizon ({}): the fault would never happen",
-                units::format_duration(f.at.0),
-                units::format_duration(horizon)
-            ),
-        );
+/// A scripted time `at` (counted from the start of the measured horizon)
+/// that falls inside it; else an error at `path`: `what` would never happen.
+fn within_horizon(at: Micros, horizon: Micros, path: String, what: &str) -> Result<()> {
+    if at <= horizon {
+        return Ok(());
     }
+    err(
+        path,
+        format!(
+            "{} is after the horizon ({}): {what} would never happen",
+            units::format_duration(at),
+            units::format_duration(horizon)
+        ),
+    )
+}
+
+fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<Fault> {
+    within_horizon(f.at.0, horizon, format!("{path}.at"), "the fault")?;
     let (scope, component) = if f.level == "link" {
         (Scope::Link, link_target(&f.target, topo, path)?)
     } else {
@@ -800,12 +873,8 @@ fn failover(file: &ScenarioFile) -> Result<FailoverPolicy> {
         );
     }
     for (i, at) in f.planned.iter().enumerate() {
-        if at.0 > file.horizon.0 {
-            return err(
-                format!("failover.planned[{i}]"),
-                "is after the horizon: the failover would never happen",
-            );
-        }
+        let path = format!("failover.planned[{i}]");
+        within_horizon(at.0, file.horizon.0, path, "the failover")?;
     }
     Ok(FailoverPolicy {
         initiator,
@@ -818,4 +887,135 @@ fn failover(file: &ScenarioFile) -> Result<FailoverPolicy> {
         planned_at: f.planned.iter().map(|d| d.0).collect(),
         planned_duration: dist(&f.planned_duration, "failover.planned_duration")?,
     })
+}
+
+/// `[keys]`: None for Microsoft-managed keys (or no section), which never
+/// keep data from being read.
+fn keys(file: &ScenarioFile, topo: &Topology, primary: u32) -> Result<Option<KeyPolicy>> {
+    let Some(k) = &file.keys else {
+        return Ok(None);
+    };
+    match k.manager.as_str() {
+        "microsoft" => return Ok(None),
+        "customer" => {}
+        other => {
+            return err(
+                "keys.manager",
+                format!("unknown manager `{other}`; allowed: customer, microsoft"),
+            );
+        }
+    }
+    let region = &topo.regions[primary as usize];
+    let vault_regions = match (k.vault.as_str(), region.pair) {
+        ("primary", _) => vec![primary],
+        ("both", Some(pair)) => vec![primary, pair],
+        ("both", None) => {
+            return err(
+                "keys.vault",
+                format!(
+                    "`both` keeps the vault in the primary region and its pair, but `{}` has no pair; use vault = \"primary\"",
+                    region.name
+                ),
+            );
+        }
+        (other, _) => {
+            return err(
+                "keys.vault",
+                format!(
+                    "unknown vault location `{other}`; allowed: primary, both (the primary region and its pair)"
+                ),
+            );
+        }
+    };
+    Ok(Some(KeyPolicy {
+        vault_regions,
+        cache: k.cache.0,
+        outages: vault_outages(k.outages.as_ref())?,
+        faults: vault_faults(&k.faults, file.horizon.0)?,
+        loss_rate_per_year: k.loss_rate.0,
+        purge_protection: k.purge_protection,
+        soft_delete: soft_delete(k.soft_delete.0)?,
+    }))
+}
+
+/// Key Vault keeps a deleted key 7 to 90 days (its soft-delete retention).
+fn soft_delete(retention: Micros) -> Result<Micros> {
+    if (7 * DAY..=90 * DAY).contains(&retention) {
+        return Ok(retention);
+    }
+    err(
+        "keys.soft_delete",
+        format!(
+            "{}: Key Vault keeps a deleted key from 7 to 90 days",
+            units::format_duration(retention)
+        ),
+    )
+}
+
+fn vault_outages(spec: Option<&OutageSpec>) -> Result<Option<(Dist, Dist)>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let path = "keys.outages";
+    let duration = match &spec.duration {
+        Some(d) => dist(d, &format!("{path}.duration"))?,
+        None => {
+            return err(
+                path,
+                "give the `duration` of a vault outage, e.g. duration = \"2h\"",
+            );
+        }
+    };
+    Ok(between(spec, path)?.map(|b| (b, duration)))
+}
+
+fn vault_faults(
+    faults: &[super::schema::VaultFaultSpec],
+    horizon: Micros,
+) -> Result<Vec<(Micros, Micros)>> {
+    if faults.len() > usize::from(u16::MAX) {
+        return err("keys.fault", "at most 65535 vault outages");
+    }
+    let mut out = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        within_horizon(f.at.0, horizon, format!("keys.fault[{i}].at"), "the outage")?;
+        out.push((f.at.0, f.duration.0));
+    }
+    Ok(out)
+}
+
+/// `[deletion]` and `[decommission]`: None without a deletion workload (a
+/// `[decommission]` alone has nothing to erase, and is refused as such).
+fn deletion(file: &ScenarioFile) -> Result<Option<Deletion>> {
+    let destroy_after = file.decommission.as_ref().map_or(0, |d| d.destroy_after.0);
+    let Some(d) = &file.deletion else {
+        if file.decommission.is_some() {
+            return err(
+                "decommission",
+                "only measured with a deletion workload: add a [deletion] section",
+            );
+        }
+        return Ok(None);
+    };
+    // Blob soft delete keeps deleted data 1 to 365 days when it is on.
+    let retention = d.soft_delete.0;
+    if retention != 0 && !(DAY..=365 * DAY).contains(&retention) {
+        return err(
+            "deletion.soft_delete",
+            "blob soft delete keeps deleted data from 1 to 365 days (0: off)",
+        );
+    }
+    if !(d.rate.0.is_finite() && d.rate.0 >= 0.0) {
+        return err(
+            "deletion.rate",
+            "must be a non-negative rate, e.g. \"100KB/s\"",
+        );
+    }
+    Ok(Some(Deletion {
+        bytes_per_s: d.rate.0,
+        soft_delete: retention,
+        reclaim: d.reclaim.0,
+        destroy_after,
+        probe_every: HOUR,
+    }))
 }

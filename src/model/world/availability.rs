@@ -227,6 +227,7 @@ impl World<'_, '_> {
     /// update their replication and failover triggers.
     pub(super) fn settle(&mut self, sim: &mut Scheduler<Event>) {
         let all = std::mem::take(&mut self.env_changed);
+        self.settle_vault(all, sim);
         for k in 0..self.options.len() {
             if all || self.options[k].account.dirty {
                 let env = self.env(k);

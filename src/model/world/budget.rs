@@ -62,7 +62,9 @@ const HOUR: usize = 4;
 const FAILOVER: usize = 5;
 /// The end of the warm-up (one event a trial).
 const MEASURE: usize = 6;
-const KINDS: usize = 7;
+/// The key vault's outages.
+const KEYS: usize = 7;
+const KINDS: usize = 8;
 
 /// Counts of a trial's events by source.
 pub(super) fn new_counts(system: &System) -> Vec<u64> {
@@ -89,6 +91,8 @@ impl World<'_, '_> {
             Event::Hour => kinds + HOUR,
             Event::Failover { .. } => kinds + FAILOVER,
             Event::Measure => kinds + MEASURE,
+            Event::VaultOutage { .. } | Event::VaultBack { .. } => kinds + KEYS,
+            Event::ErasureProbe { .. } => kinds + HOUR,
         };
         if let Some(n) = self.by_source.get_mut(source) {
             *n += 1;
@@ -105,7 +109,8 @@ impl World<'_, '_> {
     pub(super) fn runaway(&self, trial: u64, what: &str, events: u64, now: Micros) -> String {
         let system = self.plan.system;
         let kinds = system.failures.len() + system.outages.len();
-        let is_root = |i: usize| i < kinds || i == kinds + FAULT || i == kinds + HOUR;
+        let is_root =
+            |i: usize| i < kinds || i == kinds + FAULT || i == kinds + HOUR || i == kinds + KEYS;
         let (source, &n) = self
             .by_source
             .iter()
@@ -159,6 +164,10 @@ fn source_field(system: &System, source: usize) -> (String, &'static str) {
         HOUR => (
             "geo_replication.profile".into(),
             "is the write profile's multiplier implausibly large?",
+        ),
+        KEYS => (
+            "keys.outages".into(),
+            "is `rate` far too high, or `between` far too short?",
         ),
         _ => (
             "failover".into(),
