@@ -50,7 +50,7 @@ fn config(seed: u64, trials: u64) -> RunConfig {
 }
 
 #[test]
-fn exact_toml_misses_only_where_the_diagnostic_fires() {
+fn exact_toml_intervals_cover_the_exact_values_and_vouch_for_them() {
     let s = scenario::load(std::path::Path::new("scenarios/exact.toml")).unwrap();
     let exact = analyze(&s.system).unwrap();
     let summary = estimate(&s, config(s.seed, s.trials)).unwrap();

@@ -10,8 +10,9 @@
 //!    in proportion to their rates) and scripted into the group
 //!    ([`Group::with_script`]), with the scenario's `[[fault]]`
 //!    destructions. The 32 group trials that go with a fleet trial are
-//!    allocated over strata 0..=k_max by a deterministic pilot (Neyman:
-//!    ∝ π_k·σ_k), and P(K > k_max) bounds what is left out. One fleet
+//!    allocated over strata 0..=k_max by a deterministic pilot (half
+//!    Neyman, ∝ π_k·σ_k, half ∝ π_k·mean_k: [`defensive_effort`]), and
+//!    P(K > k_max) bounds what is left out. One fleet
 //!    trial's group trials give one sample Σ_j (π_k/c_k)·y_j, unbiased for
 //!    P(loss), i.i.d. across fleet trials.
 //! 2. **Episodes.** A loss can only happen inside a degraded episode (some
