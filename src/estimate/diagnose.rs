@@ -375,20 +375,18 @@ pub fn diagnose(
     };
     if check.checked {
         match check.pareto_k {
-            Some(k) => {
-                if k > check.pareto_k_threshold && stands_out(&check) {
-                    failed.push(format!(
-                        "the largest contributions have a heavy tail (Pareto k̂ = {k:.2} > {:.2}): the variance may be far larger than the sample shows{}",
-                        check.pareto_k_threshold,
-                        heaviest(&fits)
-                    ));
-                }
+            Some(k) if k > check.pareto_k_threshold && stands_out(&check) => {
+                failed.push(format!(
+                    "the largest contributions have a heavy tail (Pareto k̂ = {k:.2} > {:.2}): the variance may be far larger than the sample shows{}",
+                    check.pareto_k_threshold,
+                    heaviest(&fits)
+                ));
             }
             None if !bounded && (check.tail_samples as usize) < MIN_TAIL => failed.push(format!(
                 "{} nonzero contributions are too few to judge the tail",
                 check.nonzero
             )),
-            None => {}
+            Some(_) | None => {}
         }
     }
     if whole.nonzero > 0 {
@@ -535,10 +533,9 @@ mod tests {
             xs.iter()
                 .enumerate()
                 .for_each(|(i, &x)| b.push(i as u64, x));
-            {
-                let w = whole(&tail_of(xs), n, n, xs.iter().sum());
-                diagnose(w, &[w], &b, false)
-            }
+            let tail = tail_of(xs);
+            let w = whole(&tail, n, n, xs.iter().sum());
+            diagnose(w, &[w], &b, false)
         };
         // Exponential contributions: k̂ near 0.
         let light: Vec<f64> = gpd(&mut rng, 0.0, n as usize);
