@@ -4,8 +4,10 @@
 //! (6-hour repairs, a datacenter lost 1e-4 a year: rare site events, fast
 //! repair). Per option, over the seeds, the 95% interval must cover the
 //! exact value in 90–99% of them, no interval may miss by more than four
-//! half-widths, and no miss may come without the interval reported
-//! unreliable.
+//! half-widths, and no interval reported reliable may miss by more than one
+//! half-width (a 95% interval misses 5% of the time by design, nearly
+//! always by less: beyond one half-width is ~3.9 standard errors, 1e-4 for
+//! a normal estimate; a miss that far must come with the diagnostic firing).
 //!
 //! The full battery (100 seeds per case, about 10 minutes on 2 cores) is
 //! ignored in the suite: `cargo test --release --test coverage -- --ignored
@@ -35,8 +37,9 @@ fn fast_rare() -> Scenario {
     ])
 }
 
-/// Per option: seeds whose interval covers the exact value, misses the
-/// diagnostic did not flag, and the largest miss in half-widths.
+/// Per option: seeds whose interval covers the exact value, misses by more
+/// than a half-width the diagnostic did not flag, and the largest miss in
+/// half-widths.
 #[derive(Debug, Default)]
 struct Tally {
     covered: u32,
@@ -64,15 +67,15 @@ fn battery(s: &Scenario, seeds: std::ops::RangeInclusive<u64>, trials: u64) -> V
                 t.covered += 1;
                 continue;
             }
-            if d.reliable {
-                t.confident_misses += 1;
-            }
             let miss = if p < lo { lo - p } else { p - hi };
             let widths = if half > 0.0 {
                 miss / half
             } else {
                 f64::INFINITY
             };
+            if d.reliable && widths > 1.0 {
+                t.confident_misses += 1;
+            }
             t.worst_miss_half_widths = t.worst_miss_half_widths.max(widths);
             println!(
                 "seed {seed} {}: exact {p:.4e} outside [{lo:.4e}, {hi:.4e}] by {widths:.2} half-widths, reliable {}",
@@ -88,7 +91,7 @@ fn battery(s: &Scenario, seeds: std::ops::RangeInclusive<u64>, trials: u64) -> V
 
 /// Holds a battery of `n` seeds to the acceptance: coverage 90–99% (for
 /// n < 100, at least the 1%-quantile of Binomial(n, 0.95)), misses within
-/// four half-widths, none confident.
+/// four half-widths, none beyond one half-width unflagged.
 fn assert_honest(tallies: &[Tally], n: u32, at_least: u32) {
     for t in tallies {
         assert!(t.covered >= at_least, "{t:?} of {n}");

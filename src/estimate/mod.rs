@@ -604,15 +604,15 @@ impl Durability {
         let single = Strata::single();
         let diagnostics = match rare {
             Some(r) => {
-                let inputs = r.tail_inputs(strata.unwrap_or(&single));
-                let total = r.loss.mean() * r.loss.count() as f64;
-                let whole = diagnose::whole(&r.total_tail, r.loss.count(), r.loss.nonzero(), total);
-                diagnose::diagnose(whole, &inputs, &r.batches, false)
+                let strata = strata.unwrap_or(&single);
+                let inputs = r.tail_inputs(strata);
+                let fleet = (inputs.len() > 1).then(|| r.fleet_input());
+                diagnose::diagnose(fleet, &inputs, &r.batches, false)
             }
             None => {
                 let total = acc.mean() * acc.count() as f64;
                 let whole = diagnose::whole(&sums.object_tail, acc.count(), acc.nonzero(), total);
-                diagnose::diagnose(whole, &[whole], &sums.object_batches, true)
+                diagnose::diagnose(None, &[whole], &sums.object_batches, true)
             }
         };
         let object = with_tail(ProbabilityEstimate::from_accumulator(acc), tail, rounding);

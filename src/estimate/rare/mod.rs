@@ -1307,13 +1307,12 @@ pub struct RareSums {
     /// The same by cause ([`CAUSES`]).
     #[serde(default)]
     pub by_cause: Vec<MeanAccumulator>,
-    /// The tail diagnostics ([`crate::estimate::diagnose`]): per stratum, the group
-    /// trials' estimates (their largest, and their sums), and the
-    /// per-fleet-trial estimates by batch of trial indices.
-    /// The largest fleet-trial estimates: the samples the interval is
-    /// computed from, whose tail decides whether it holds.
+    /// The tail diagnostics ([`crate::estimate::diagnose`]): the largest
+    /// fleet-trial estimates (the samples the interval is computed from);
+    /// per stratum, the group trials' estimates (their largest, and their
+    /// sums); and the fleet-trial estimates by batch of trial indices.
     #[serde(default)]
-    pub total_tail: TailSums,
+    pub fleet_tail: TailSums,
     #[serde(default)]
     pub strata_tails: Vec<TailSums>,
     #[serde(default)]
@@ -1338,7 +1337,7 @@ impl RareSums {
                 self.strata_sums[k].push(y);
             }
             self.batches.push(index, t.estimate);
-            self.total_tail.push(t.estimate);
+            self.fleet_tail.push(t.estimate);
         }
         self.by_cause
             .resize(CAUSES.len(), MeanAccumulator::default());
@@ -1352,6 +1351,17 @@ impl RareSums {
 }
 
 impl RareSums {
+    /// The tail input of the fleet-trial estimates.
+    pub fn fleet_input(&self) -> crate::estimate::diagnose::TailInput<'_> {
+        let total = self.loss.mean() * self.loss.count() as f64;
+        crate::estimate::diagnose::whole(
+            &self.fleet_tail,
+            self.loss.count(),
+            self.loss.nonzero(),
+            total,
+        )
+    }
+
     /// The tail inputs of the diagnostics, one per stratum of `strata`.
     pub fn tail_inputs<'a>(
         &'a self,
@@ -1412,7 +1422,7 @@ impl Merge for RareSums {
             a.merge(b);
         }
         self.batches.merge(&later.batches);
-        self.total_tail.merge(&later.total_tail);
+        self.fleet_tail.merge(&later.fleet_tail);
         self.episodes += later.episodes;
         self.steps += later.steps;
     }
