@@ -21,13 +21,13 @@ pub const MAX_ABS_SAMPLE: f64 = 1e135;
 /// Exact sum of `f64` values held as non-overlapping partials of increasing
 /// magnitude, so adding never loses information and merging is exact.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct ExactSum {
+pub(crate) struct ExactSum {
     partials: Vec<f64>,
 }
 
 impl ExactSum {
     /// Adds `x` exactly (Shewchuk's grow-expansion with two-sum).
-    fn add(&mut self, mut x: f64) {
+    pub(crate) fn add(&mut self, mut x: f64) {
         let mut kept = 0;
         for j in 0..self.partials.len() {
             let mut y = self.partials[j];
@@ -54,7 +54,7 @@ impl ExactSum {
     }
 
     /// Adds another exact sum; the result is the exact total.
-    fn merge(&mut self, other: &Self) {
+    pub(crate) fn merge(&mut self, other: &Self) {
         for &p in &other.partials {
             self.add(p);
         }
@@ -62,7 +62,7 @@ impl ExactSum {
 
     /// The exact sum correctly rounded to nearest (fsum's final step, with
     /// the half-way correction that plain summation of partials would miss).
-    fn value(&self) -> f64 {
+    pub(crate) fn value(&self) -> f64 {
         let mut i = self.partials.len();
         let Some(&top) = self.partials.last() else {
             return 0.0;

@@ -18,10 +18,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
-/// `check scenarios/lrs.toml` with its `[expect]` replaced by `expect`.
+/// `check scenarios/lrs.toml` with its `[expect]` replaced by `expect`, at
+/// 100 trials: the tail check needs at least 25 fleet trials to judge an
+/// interval (five of the largest 20%), and below it `check` says not
+/// established.
 fn check_lrs(expect: &str) -> Output {
     let set = format!("expect={{ LRS = [{expect}] }}");
-    let args = ["check", "scenarios/lrs.toml", "--trials", "20", "--quiet"];
+    let args = ["check", "scenarios/lrs.toml", "--trials", "100", "--quiet"];
     replisim(&[&args[..], &["--set", &set]].concat(), None)
 }
 

@@ -53,7 +53,10 @@ fn the_exit_codes_are_in_the_help() {
         assert!(help.contains(&format!("\n  {code}")), "{code}: {help}");
     }
     let help = text(&replisim(&["check", "--help"]).stdout);
-    assert!(help.contains("3    an expectation fails"), "{help}");
+    assert!(
+        help.contains("3    an expectation fails, or is not established"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -166,7 +169,11 @@ fn analyze_takes_set_and_lists_every_blocker_at_once() {
     let o = replisim(&["analyze", "scenarios/default.toml"]);
     assert_eq!(o.status.code(), Some(1));
     let stderr = text(&o.stderr);
-    for field in ["in `detection`", "in `repair.time`", "in `failures.region`"] {
+    for field in [
+        "in `detection`",
+        "in `repair.time`",
+        "in `failures.region.replace`",
+    ] {
         assert!(stderr.contains(field), "{field}: {stderr}");
     }
     assert!(stderr.contains("each of these"), "{stderr}");

@@ -2,6 +2,9 @@
 //! failures and exponential repairs a replica group is a Markov chain whose
 //! P(loss by T) the `markov` module computes by uniformization; the
 //! estimator's 95% interval must cover it from ~1e-3 down to below 1e-20.
+//! The simulated fast process (episodes, failure biasing) is what is tested
+//! here (`Method::Simulated`): where the chain is Markovian the default
+//! method solves it exactly instead, which the last test checks.
 
 use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::exact::markov::{RepairDiscipline, replica_group};
@@ -56,11 +59,11 @@ fn simulate(c: Case, trials: u64, seed: u64) -> (f64, [f64; 2], f64) {
         seed,
         trials,
         threads: 0,
-        method: Method::RareEvent,
+        method: Method::Simulated,
     };
     let summary = estimate(&s, config).unwrap();
     let d = &summary.options[0].durability;
-    assert!(d.method.starts_with("rare-event"), "{d:?}");
+    assert!(d.method.contains("episode splitting"), "{d:?}");
     (d.loss_probability, d.ci95, d.relative_error.unwrap())
 }
 
@@ -134,5 +137,32 @@ fn relative_error_stays_bounded_as_failures_get_rarer() {
         let r = per_trial(0.02 / shrink);
         println!("rates / {shrink}: per-trial relative error {r:.2} vs {base:.2}");
         assert!(r < 3.0 * base, "{r} vs {base} at rates / {shrink}");
+    }
+}
+
+#[test]
+fn where_the_chain_is_markovian_the_default_method_solves_it() {
+    for c in [case(3, 0.02, 1.0, 1.0), case(4, 0.001, 1.0 / 24.0, 1.0)] {
+        let s = scenario::parse("rare.toml", &text(c), "rare").unwrap();
+        let config = RunConfig {
+            seed: 1,
+            trials: 4,
+            threads: 0,
+            method: Method::RareEvent,
+        };
+        let d = &estimate(&s, config).unwrap().options[0].durability;
+        assert!(d.method.contains("solved exactly"), "{d:?}");
+        let exact = exact(c);
+        // One number for every sample, to the solver's rounding, inside
+        // the interval (which is widened by that bound).
+        assert!(
+            ((d.loss_probability - exact) / exact).abs() < 1e-9,
+            "{d:?} vs {exact:e}"
+        );
+        assert!(
+            d.ci95[0] <= exact && exact <= d.ci95[1],
+            "{d:?} vs {exact:e}"
+        );
+        assert!(d.relative_error.unwrap() < 1e-7);
     }
 }

@@ -13,7 +13,7 @@ Exit codes:
   0    success (for check: every expectation holds)
   1    an error: a bad scenario, a file that cannot be read or written, analyze with no exact chain
   2    a usage error: an unknown flag or subcommand, a missing argument
-  3    check: an expectation fails
+  3    check: an expectation fails or is not established (its interval unreliable)
   130  interrupted by Ctrl-C (143 by SIGTERM); what finished is written, marked partial";
 
 pub const RUN: &str = "\
@@ -35,7 +35,8 @@ Examples:
 Exit codes:
   0    every expectation holds (or holds with its interval straddling the bound)
   1    an error (a bad scenario, no [expect] section, ...)
-  3    an expectation fails";
+  3    an expectation fails, or is not established: a durability figure whose interval failed
+       its tail diagnostics (docs/method.md); more trials may settle it";
 
 pub const SWEEP: &str = "\
 Examples:

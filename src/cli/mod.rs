@@ -69,7 +69,8 @@ enum Command {
         max_trials: u64,
     },
     /// Run a scenario and judge the expectations of its [expect] section.
-    /// Exits 0 when all hold, 3 when any fails, 1 on any other error.
+    /// Exits 0 when all hold, 3 when any fails or is not established, 1 on
+    /// any other error.
     #[command(after_help = help::CHECK)]
     Check {
         #[command(flatten)]
@@ -266,7 +267,9 @@ struct RunArgs {
     #[arg(long)]
     quiet: bool,
     /// How to estimate P(object lost): `rare` (rare-event method, for
-    /// 11+ nines) or `plain` (plain Monte Carlo, the cross-check).
+    /// 11+ nines), `plain` (plain Monte Carlo, the cross-check),
+    /// `unstratified` (the rare-event method without strata on site events)
+    /// or `simulated` (strata, the fast process never solved exactly).
     #[arg(long, value_enum, default_value_t = MethodArg::Rare)]
     method: MethodArg,
     /// Wall time one trial may take before the run fails, naming the
@@ -347,6 +350,10 @@ fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, String> {
 enum MethodArg {
     Rare,
     Plain,
+    /// The rare-event method without strata on site events (a cross-check).
+    Unstratified,
+    /// Strata on site events, the fast process always simulated (a cross-check).
+    Simulated,
 }
 
 impl From<MethodArg> for Method {
@@ -354,6 +361,8 @@ impl From<MethodArg> for Method {
         match m {
             MethodArg::Rare => Method::RareEvent,
             MethodArg::Plain => Method::Plain,
+            MethodArg::Unstratified => Method::Unstratified,
+            MethodArg::Simulated => Method::Simulated,
         }
     }
 }

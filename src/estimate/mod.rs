@@ -10,6 +10,7 @@
 
 pub mod compare;
 pub mod cost;
+pub mod diagnose;
 pub mod rare;
 pub mod shard;
 
@@ -24,7 +25,8 @@ use crate::scenario::Scenario;
 use crate::stats::{CurveSums, MeanAccumulator, ProbabilityEstimate};
 use crate::units;
 use compare::PairSums;
-use rare::{CHECKPOINTS, RareSums};
+use diagnose::{BatchSums, Diagnostics, TailSums};
+use rare::{CAUSES, CHECKPOINTS, RareSums, Strata};
 
 /// How to run: trials and threads may override the scenario's.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +45,13 @@ pub enum Method {
     /// The rare-event method of [`crate::estimate::rare`], beside the fleet trials.
     #[default]
     RareEvent,
+    /// The rare-event method without strata on site events: episode
+    /// splitting and failure biasing alone (the method before issue 19,
+    /// kept as a cross-check).
+    Unstratified,
+    /// Strata on site events with the fast process always simulated, even
+    /// where it could be solved exactly (a cross-check).
+    Simulated,
     /// Plain Monte Carlo of the fleet only: the cross-check.
     Plain,
 }
@@ -50,7 +59,7 @@ pub enum Method {
 /// Group trials per option run with each fleet trial under the rare-event
 /// method: tying them to the trial index keeps threads, shards and Ctrl-C
 /// working on one range of trials.
-pub const GROUP_TRIALS_PER_TRIAL: u64 = 32;
+pub const GROUP_TRIALS_PER_TRIAL: u64 = rare::GROUP_TRIALS_PER_TRIAL;
 
 /// Sums over trials for one option.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -60,6 +69,11 @@ struct OptionSums {
     /// The same by each checkpoint ([`rare::checkpoint`]).
     #[serde(default)]
     by_checkpoint: CurveSums,
+    /// Its tail diagnostics ([`crate::estimate::diagnose`]), by fleet trial.
+    #[serde(default)]
+    object_tail: TailSums,
+    #[serde(default)]
+    object_batches: BatchSums,
     /// 1 if any extent was lost in a trial.
     any_loss: MeanAccumulator,
     bytes_lost: MeanAccumulator,
@@ -94,6 +108,8 @@ impl OptionSums {
     fn merge(&mut self, b: &Self) {
         self.object_loss.merge(&b.object_loss);
         self.by_checkpoint.merge(&b.by_checkpoint);
+        self.object_tail.merge(&b.object_tail);
+        self.object_batches.merge(&b.object_batches);
         self.any_loss.merge(&b.any_loss);
         self.bytes_lost.merge(&b.bytes_lost);
         self.repair_bytes.merge(&b.repair_bytes);
@@ -289,6 +305,17 @@ pub struct RunSums {
     /// Rare-event sums per option (empty under plain Monte Carlo).
     #[serde(default)]
     rare: Vec<RareSums>,
+    /// The strata of each option's group trials (planned before the run,
+    /// the same in every shard), and whether site events were stratified
+    /// (else the method is `unstratified`).
+    #[serde(default)]
+    strata: Vec<Strata>,
+    #[serde(default)]
+    stratified: bool,
+    /// Strata with the fast process simulated even where it could be
+    /// solved exactly (`--method simulated`, a cross-check).
+    #[serde(default)]
+    simulated: bool,
     events: u64,
     /// Why the first trial (in trial order) that ran out of its budget did:
     /// such a run has no result, only this error.
@@ -316,6 +343,11 @@ impl Merge for RunSums {
         for (a, b) in self.rare.iter_mut().zip(later.rare) {
             a.merge(b);
         }
+        if self.strata.is_empty() {
+            self.strata = later.strata;
+        }
+        self.stratified |= later.stratified;
+        self.simulated |= later.simulated;
         self.events += later.events;
         // Merged in trial order: the earliest runaway is kept.
         self.runaway = self.runaway.take().or(later.runaway);
@@ -339,7 +371,7 @@ impl RunSums {
         }
     }
 
-    fn record(&mut self, system: &System, outcome: &TrialOutcome) {
+    fn record(&mut self, system: &System, t: u64, outcome: &TrialOutcome) {
         if self.options.is_empty() {
             self.options = vec![OptionSums::default(); outcome.options.len()];
         }
@@ -353,6 +385,8 @@ impl RunSums {
         for ((sums, o), m) in self.options.iter_mut().zip(&outcome.options).zip(&metrics) {
             let any = if o.lost_extents > 0 { 1.0 } else { 0.0 };
             sums.object_loss.push_weighted(m.object_loss, w);
+            sums.object_tail.push(m.object_loss * w);
+            sums.object_batches.push(t, m.object_loss * w);
             sums.record_by_checkpoint(system, o, w);
             sums.any_loss.push_weighted(any, w);
             sums.bytes_lost.push_weighted(m.bytes_lost, w);
@@ -379,25 +413,22 @@ impl RunSums {
         }
     }
 
-    /// The rare-event group trials that go with fleet trial `t`. Group trial
-    /// j of every option is run before j + 1, so that a comparison can pair
-    /// them; each option's sums see its trials in the same order as ever.
-    fn record_groups(&mut self, plan: &Plan, t: u64) {
+    /// The rare-event group trials that go with fleet trial `t`, combined
+    /// per option over its strata into one sample ([`rare::fleet_trial_groups`]);
+    /// a comparison pairs the options' samples of the same fleet trial.
+    fn record_groups(&mut self, plan: &Plan, rare: &rare::RarePlan, t: u64) {
         let options = plan.system.options.len();
         self.rare.resize(options, RareSums::default());
-        for j in 0..GROUP_TRIALS_PER_TRIAL {
-            let g = t * GROUP_TRIALS_PER_TRIAL + j;
-            let trials: Vec<rare::GroupTrial> = (0..options)
-                .map(|k| rare::group_trial(plan, k, g))
-                .collect();
-            for (sums, trial) in self.rare.iter_mut().zip(&trials) {
-                sums.record(trial);
-            }
-            if let Some(b) = self.baseline {
-                self.pairs.resize(options, PairSums::default());
-                for (pair, trial) in self.pairs.iter_mut().zip(&trials) {
-                    pair.record_group(trial, &trials[b]);
-                }
+        let trials: Vec<rare::GroupTrial> = (0..options)
+            .map(|k| rare::fleet_trial_groups(plan, rare, k, t))
+            .collect();
+        for (k, (sums, trial)) in self.rare.iter_mut().zip(&trials).enumerate() {
+            sums.record(t, trial, rare.strata_of(k));
+        }
+        if let Some(b) = self.baseline {
+            self.pairs.resize(options, PairSums::default());
+            for (pair, trial) in self.pairs.iter_mut().zip(&trials) {
+                pair.record_group(trial, &trials[b]);
             }
         }
     }
@@ -484,8 +515,9 @@ pub struct Durability {
     pub upper_bound_only: bool,
     /// How `loss_probability` was estimated.
     pub method: &'static str,
-    /// Samples behind `loss_probability`: group trials under the rare-event
-    /// method, fleet trials under plain Monte Carlo.
+    /// Samples behind `loss_probability`: fleet trials, each with its
+    /// [`GROUP_TRIALS_PER_TRIAL`] group trials combined into one sample
+    /// under the rare-event method.
     pub samples: u64,
     /// Samples with a nonzero contribution.
     pub samples_with_loss: u64,
@@ -493,6 +525,12 @@ pub struct Durability {
     pub effective_sample_size: f64,
     /// The largest single contribution's share of the estimate.
     pub max_weight_share: f64,
+    /// Whether the tail diagnostics passed, so that `ci95` may be read as a
+    /// 95% interval; when false the interval is printed as unreliable,
+    /// `--rel-error` does not stop on it and `check` does not count it.
+    pub reliable: bool,
+    /// The tail diagnostics ([`crate::estimate::diagnose`]).
+    pub diagnostics: Diagnostics,
     /// Fleet trials that lost data.
     pub trials_with_loss: u64,
     /// Probability that any of the option's data is lost (fleet trials).
@@ -500,22 +538,112 @@ pub struct Durability {
     pub any_loss_ci95: [f64; 2],
     /// Expected bytes lost over the horizon.
     pub bytes_lost: Mean,
+    /// P(object lost) by cause (rare-event method only): the widest site
+    /// event that destroyed a copy of the extent before its loss.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_cause: Vec<CauseEstimate>,
+    /// The strata on site events (rare-event method with site processes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strata: Option<StrataSummary>,
 }
 
-const RARE_EVENT: &str = "rare-event (episode splitting, failure biasing)";
+/// P(object lost) from losses of one cause.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CauseEstimate {
+    /// `hardware` (no site event took a copy: disks, nodes, racks), `site`
+    /// (a facility or zone did, no region) or `region`.
+    pub cause: &'static str,
+    pub loss_probability: f64,
+    pub ci95: [f64; 2],
+}
+
+/// How the group trials were stratified on site events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StrataSummary {
+    /// Expected site events (facility, zone, region destructions) in the
+    /// option's regions over the horizon: their number K is Poisson.
+    pub mean_site_events: f64,
+    /// Per stratum K = k, k = 0..=k_max: [P(K = k), group trials per fleet trial].
+    pub strata: Vec<(f64, u32)>,
+    /// P(K > k_max): the strata left out lose at most this much; it is
+    /// added to the upper end of the interval.
+    pub tail_bound: f64,
+}
+
+const RARE_EVENT: &str = "rare-event (site-event strata, episode splitting, failure biasing)";
+const UNSTRATIFIED: &str = "rare-event (episode splitting, failure biasing)";
+const RARE_EXACT: &str = "rare-event (site-event strata, fast process solved exactly)";
+const RARE_HEADLINE: &str = "rare-event: site-event strata; per option, the fast process solved exactly or by episode splitting and failure biasing";
 const PLAIN: &str = "plain Monte Carlo";
 
 impl Durability {
-    /// From the fleet trials, and the rare-event sums when there are any
-    /// with a path to loss.
-    fn new(sums: &OptionSums, rare: Option<&RareSums>, system: &System) -> Self {
+    /// From the fleet trials, and the rare-event sums (with their strata)
+    /// when there are any with a path to loss.
+    fn new(
+        sums: &OptionSums,
+        rare: Option<&RareSums>,
+        strata: Option<&Strata>,
+        stratified: bool,
+        system: &System,
+    ) -> Self {
         let rare = rare.filter(|r| r.loss.nonzero() > 0);
+        let rare_name = match strata {
+            _ if !stratified => UNSTRATIFIED,
+            Some(s) if s.exact => RARE_EXACT,
+            _ => RARE_EVENT,
+        };
         let (acc, method) = match rare {
-            Some(r) => (&r.loss, RARE_EVENT),
+            Some(r) => (&r.loss, rare_name),
             None => (&sums.object_loss, PLAIN),
         };
-        let object = ProbabilityEstimate::from_accumulator(acc);
+        let tail = rare.and(strata).map_or(0.0, |s| s.tail);
+        let rounding = match rare.and(strata) {
+            Some(s) if s.exact => rare::exact_rounding(rare::Window::of(system)),
+            _ => 0.0,
+        };
+        let single = Strata::single();
+        let diagnostics = match rare {
+            Some(r) => {
+                let strata = strata.unwrap_or(&single);
+                let inputs = r.tail_inputs(strata);
+                let fleet = (inputs.len() > 1).then(|| r.fleet_input());
+                diagnose::diagnose(fleet, &inputs, &r.batches, false)
+            }
+            None => {
+                let total = acc.mean() * acc.count() as f64;
+                let whole = diagnose::whole(&sums.object_tail, acc.count(), acc.nonzero(), total);
+                diagnose::diagnose(None, &[whole], &sums.object_batches, true)
+            }
+        };
+        let object = with_tail(ProbabilityEstimate::from_accumulator(acc), tail, rounding);
         let any = ProbabilityEstimate::from_accumulator(&sums.any_loss);
+        let by_cause = rare.map_or_else(Vec::new, |r| {
+            r.by_cause
+                .iter()
+                .zip(CAUSES)
+                .map(|(acc, cause)| {
+                    let ci = acc.ci95();
+                    CauseEstimate {
+                        cause,
+                        loss_probability: acc.mean().clamp(0.0, 1.0),
+                        ci95: [ci.lo.clamp(0.0, 1.0), ci.hi.clamp(0.0, 1.0)],
+                    }
+                })
+                .collect()
+        });
+        let strata = rare
+            .and(strata)
+            .filter(|s| s.processes != 0)
+            .map(|s| StrataSummary {
+                mean_site_events: s.mean_events,
+                strata: s
+                    .weights
+                    .iter()
+                    .copied()
+                    .zip(s.slots.iter().copied())
+                    .collect(),
+                tail_bound: s.tail,
+            });
         let bytes_lost = match rare {
             Some(r) => Mean::scaled(
                 &r.loss,
@@ -535,12 +663,35 @@ impl Durability {
             samples_with_loss: acc.nonzero(),
             effective_sample_size: acc.effective_sample_size(),
             max_weight_share: acc.max_share(),
+            reliable: diagnostics.reliable,
+            diagnostics,
             trials_with_loss: sums.any_loss.nonzero(),
             any_loss_probability: any.estimate,
             any_loss_ci95: any.ci95,
             bytes_lost,
+            by_cause,
+            strata,
         }
     }
+}
+
+/// `p` with `tail` (a bound on what the estimate leaves out) added to its
+/// upper end and the interval widened by `rounding` of the estimate (the
+/// exact solver's rounding bound), with the ends' nines and the relative
+/// error to match.
+fn with_tail(mut p: ProbabilityEstimate, tail: f64, rounding: f64) -> ProbabilityEstimate {
+    if (tail > 0.0 || rounding > 0.0) && !p.upper_bound_only {
+        let slack = rounding * p.estimate;
+        p.ci95[1] = (p.ci95[1] + tail + slack).min(1.0);
+        p.ci95[0] = (p.ci95[0] - slack).max(0.0);
+        p.nines_ci95[0] = Some(crate::stats::nines(p.ci95[1]).min(p.nines));
+        p.nines_ci95[1] = (p.ci95[0] > 0.0).then(|| crate::stats::nines(p.ci95[0]));
+        if p.estimate > 0.0 {
+            let half = (p.ci95[1] - p.estimate).max(p.estimate - p.ci95[0]);
+            p.relative_error = Some(half / p.estimate);
+        }
+    }
+    p
 }
 
 /// One point of the P(loss by t) curve.
@@ -555,6 +706,8 @@ pub struct HorizonPoint {
 fn loss_by_horizon(
     sums: &OptionSums,
     rare: Option<&RareSums>,
+    tail: f64,
+    rounding: f64,
     system: &System,
 ) -> Vec<HorizonPoint> {
     let curve = match rare.filter(|r| r.loss.nonzero() > 0) {
@@ -563,7 +716,8 @@ fn loss_by_horizon(
     };
     (0..curve.len())
         .map(|c| {
-            let p = ProbabilityEstimate::from_accumulator(&curve.point(c));
+            let point = ProbabilityEstimate::from_accumulator(&curve.point(c));
+            let p = with_tail(point, tail, rounding);
             let at = system.horizon as f64 * (c + 1) as f64 / CHECKPOINTS as f64;
             HorizonPoint {
                 years: at / units::YEAR as f64,
@@ -804,7 +958,9 @@ impl StoppingRule {
     pub fn holds(&self, summary: &Summary) -> bool {
         summary.options.iter().all(|o| {
             let d = &o.durability;
-            !d.upper_bound_only && d.relative_error.is_some_and(|r| r <= self.rel_error)
+            !d.upper_bound_only
+                && d.reliable
+                && d.relative_error.is_some_and(|r| r <= self.rel_error)
         })
     }
 }
@@ -813,16 +969,6 @@ impl StoppingRule {
 pub fn estimate(scenario: &Scenario, config: RunConfig) -> Result<Summary, String> {
     let run = simulate(scenario, config, 0..config.trials, &Controls::default())?;
     Ok(summarize(scenario, config, &run.acc))
-}
-
-/// Whether the rare-event model covers everything that destroys data here:
-/// scripted destruction is followed by the fleet simulation only, whose
-/// plain Monte Carlo figures then stand for durability.
-pub fn rare_applies(system: &System) -> bool {
-    !system
-        .faults
-        .iter()
-        .any(|f| matches!(f.kind, crate::model::FaultKind::Destroyed { .. }))
 }
 
 /// Runs trials `range` of the scenario (a whole run, or one shard of it).
@@ -836,7 +982,7 @@ pub fn simulate(
 }
 
 /// As [`simulate`], also recording every option's paired differences from
-/// option `baseline` (for [`crate::compare`]).
+/// option `baseline` (for [`crate::estimate::compare`]).
 pub fn simulate_paired(
     scenario: &Scenario,
     config: RunConfig,
@@ -860,18 +1006,31 @@ fn simulate_from(
     if let Some(t) = controls.trial_time {
         plan.budget.max_time = t;
     }
+    let approach = match config.method {
+        Method::Plain => None,
+        Method::Unstratified => Some(rare::Approach::Unstratified),
+        Method::Simulated => Some(rare::Approach::Simulated),
+        Method::RareEvent => Some(rare::Approach::Exact),
+    };
+    let rare_plan = match approach {
+        Some(a) => Some(rare::RarePlan::new(&plan, a, config.threads)?),
+        None => None,
+    };
     let record = |t, acc: &mut RunSums| {
-        acc.record(system, &plan.run_trial(t));
-        if config.method == Method::RareEvent && rare_applies(system) {
-            acc.record_groups(&plan, t);
+        acc.record(system, t, &plan.run_trial(t));
+        if let Some(r) = &rare_plan {
+            acc.record_groups(&plan, r, t);
         }
     };
-    let done = run_trials(range, config.threads, fresh, record, controls)
+    let mut done = run_trials(range, config.threads, fresh, record, controls)
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    match &done.acc.runaway {
-        Some(why) => Err(format!("{}: {why}", scenario.file)),
-        None => Ok(done),
+    if let Some(why) = &done.acc.runaway {
+        return Err(format!("{}: {why}", scenario.file));
     }
+    done.acc.strata = rare_plan.map_or_else(Vec::new, |r| r.strata());
+    done.acc.stratified = matches!(config.method, Method::RareEvent | Method::Simulated);
+    done.acc.simulated = config.method == Method::Simulated;
+    Ok(done)
 }
 
 /// Turns the sums of `config.trials` trials into the summary. Fewer trials
@@ -885,8 +1044,16 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         .zip(&sums.options)
         .enumerate()
         .map(|(k, (option, s))| {
-            let durability = Durability::new(s, sums.rare.get(k), system);
-            let loss_by_horizon = loss_by_horizon(s, sums.rare.get(k), system);
+            let strata = sums.strata.get(k);
+            let durability = Durability::new(s, sums.rare.get(k), strata, sums.stratified, system);
+            let tail = durability.strata.as_ref().map_or(0.0, |t| t.tail_bound);
+            let rounding = match strata {
+                Some(t) if t.exact && durability.method != PLAIN => {
+                    rare::exact_rounding(rare::Window::of(system))
+                }
+                _ => 0.0,
+            };
+            let loss_by_horizon = loss_by_horizon(s, sums.rare.get(k), tail, rounding, system);
             let geo = option.groups.len() > 1;
             let keys = system
                 .keys
@@ -921,7 +1088,9 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
         horizon_years: units::years(system.horizon),
         warmup_years: units::years(system.warmup),
         method: match sums.method() {
-            Method::RareEvent => RARE_EVENT,
+            Method::RareEvent => RARE_HEADLINE,
+            Method::Simulated => RARE_EVENT,
+            Method::Unstratified => UNSTRATIFIED,
             Method::Plain => PLAIN,
         },
         extents: system.extents,
@@ -1015,8 +1184,12 @@ impl RunSums {
     pub fn method(&self) -> Method {
         if self.rare.is_empty() {
             Method::Plain
-        } else {
+        } else if self.simulated {
+            Method::Simulated
+        } else if self.stratified {
             Method::RareEvent
+        } else {
+            Method::Unstratified
         }
     }
 
@@ -1076,10 +1249,9 @@ const DOMINANT_SHARE: f64 = 0.2;
 
 fn warnings(d: &Durability, method: Method) -> Vec<String> {
     let mut out = Vec::new();
-    if method == Method::RareEvent && d.method == PLAIN {
+    if method != Method::Plain && d.method == PLAIN {
         out.push(
-            "durability is plain Monte Carlo: the rare-event method found no path to loss, or the scenario scripts a destruction"
-                .into(),
+            "durability is plain Monte Carlo: the rare-event method found no path to loss".into(),
         );
     }
     let seen = d.samples_with_loss;
@@ -1093,16 +1265,21 @@ fn warnings(d: &Durability, method: Method) -> Vec<String> {
             "only {seen} trials lost data: the interval is approximate; run more trials"
         ));
     }
-    if d.method == RARE_EVENT && d.effective_sample_size < SMALL_ESS {
+    if d.method != PLAIN && d.effective_sample_size < SMALL_ESS {
         out.push(format!(
             "effective sample size {:.0} is small: the interval may be too narrow; run more trials",
             d.effective_sample_size
         ));
     }
-    if d.method == RARE_EVENT && d.max_weight_share > DOMINANT_SHARE {
+    if d.method != PLAIN && d.max_weight_share > DOMINANT_SHARE {
         out.push(format!(
             "one sample carries {:.0}% of the estimate: run more trials",
             100.0 * d.max_weight_share
+        ));
+    }
+    for why in &d.diagnostics.failed {
+        out.push(format!(
+            "the 95% interval is UNRELIABLE: {why}; run more trials"
         ));
     }
     out

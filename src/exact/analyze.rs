@@ -8,6 +8,13 @@
 //! The chain assumes, as the placement rules make true for the scenarios it
 //! accepts, that a re-created copy takes the lost copy's place in the
 //! sharing structure and that re-creation never waits for a replacement.
+//! Repairs follow the simulator's order: in parallel, or one at a time with
+//! the copy in repair never interrupted (the chain then also tracks which
+//! copy is in repair; the next is the lowest-numbered lost copy).
+//!
+//! [`ExtentChain`] is shared with the rare-event method, which solves the
+//! fast (disk, node, rack) process of one extent exactly between scripted
+//! site events when the scenario is Markovian.
 
 use serde::Serialize;
 
@@ -48,9 +55,9 @@ pub struct Exact {
 
 /// Something that removes copies: its rate (per year) and the copies it holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Remover {
-    rate: f64,
-    copies: u16,
+pub(crate) struct Remover {
+    pub rate: f64,
+    pub copies: u16,
 }
 
 /// Solves every option of `system`; refuses with the first of its
@@ -62,13 +69,15 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
     let repair_rate = repair_rate(system)?;
     let mut out = Vec::new();
     for option in &system.options {
-        let removers = removers(system, option)?;
-        let (chain, loss) =
-            build_chain(option, &removers, repair_rate, system.discipline).map_err(solver)?;
+        let removers = removers(system, option, 0)?;
+        let chain = ExtentChain::build(option, &removers, repair_rate, system.discipline)
+            .map_err(solver)?;
+        let loss = chain.loss;
         // A fleet in operation: lost within the horizon that follows the
         // warm-up, P(loss by warm-up + horizon) − P(loss by warm-up).
         let by = |t: u64| {
             chain
+                .ctmc
                 .absorption_probability(0, &[loss], units::years(t))
                 .map_err(solver)
         };
@@ -83,7 +92,10 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
                 end.error_bound + before.error_bound + rounding,
             )
         };
-        let mttdl = chain.mean_time_to_absorption(0, &[loss]).map_err(solver)?;
+        let mttdl = chain
+            .ctmc
+            .mean_time_to_absorption(0, &[loss])
+            .map_err(solver)?;
         out.push(Exact {
             option: option.name.clone(),
             loss_probability: probability,
@@ -94,6 +106,39 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
         });
     }
     Ok(out)
+}
+
+/// The chain of option `k`'s extent without the failure processes whose
+/// bit is set in `scripted` (their events are scripted by the caller, and
+/// must leave every copy's place as it was: `replace = "0s"`), for the
+/// rare-event method; refused, naming the field, as `analyze` refuses.
+pub(crate) fn fast_chain(
+    system: &System,
+    k: usize,
+    scripted: u32,
+) -> Result<ExtentChain, NotMarkovian> {
+    let repair_rate = check_markovian(system)?;
+    let option = &system.options[k];
+    for (p, process) in system.failures.iter().enumerate() {
+        if scripted & (1 << p) != 0 && process.replace > 0 {
+            return refuse(
+                format!("failures.{}.replace", process.level.name()),
+                "a scripted site event solved exactly must leave copies in place (replace = \"0s\")",
+            );
+        }
+    }
+    for f in &system.faults {
+        if let crate::model::FaultKind::Destroyed { replace } = f.kind {
+            if replace > 0 {
+                return refuse(
+                    "fault.replace",
+                    "a scripted destruction solved exactly must leave copies in place",
+                );
+            }
+        }
+    }
+    let removers = removers(system, option, scripted)?;
+    ExtentChain::build(option, &removers, repair_rate, system.discipline).map_err(solver)
 }
 
 fn solver(e: MarkovError) -> NotMarkovian {
@@ -118,6 +163,30 @@ fn refusal(field: impl Into<String>, reason: impl Into<String>) -> NotMarkovian 
 /// user can change them all in one go: the scenario-wide conditions, then
 /// each option's.
 pub fn blockers(system: &System) -> Vec<NotMarkovian> {
+    let mut found = system_blockers(system);
+    for option in &system.options {
+        for group in &option.groups {
+            found.extend(check_group(system, option, group));
+        }
+        found.extend(removers(system, option, 0).err());
+    }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|b| seen.insert((b.field.clone(), b.reason.clone())));
+    found
+}
+
+/// The repair rate per year, or the first scenario-wide condition the chain
+/// does not meet: what `fast_chain` needs before any option's own checks.
+fn check_markovian(system: &System) -> Result<f64, NotMarkovian> {
+    match system_blockers(system).into_iter().next() {
+        Some(first) => Err(first),
+        None => repair_rate(system),
+    }
+}
+
+/// The conditions on the whole scenario (lifetimes, detection, repair), in
+/// that order, each once.
+fn system_blockers(system: &System) -> Vec<NotMarkovian> {
     let mut found = Vec::new();
     for p in &system.failures {
         if p.lifetime.exponential_rate().is_none() {
@@ -134,14 +203,6 @@ pub fn blockers(system: &System) -> Vec<NotMarkovian> {
         ));
     }
     found.extend(repair_rate(system).err());
-    for option in &system.options {
-        for group in &option.groups {
-            found.extend(check_group(system, option, group));
-        }
-        found.extend(removers(system, option).err());
-    }
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|b| seen.insert((b.field.clone(), b.reason.clone())));
     found
 }
 
@@ -162,12 +223,29 @@ fn repair_rate(system: &System) -> Result<f64, NotMarkovian> {
     }
 }
 
+/// The removers of option `k` without the processes whose bit is set in
+/// `skip`, with the repair rate (per year).
+#[cfg(test)]
+pub(crate) fn removers_of(
+    system: &System,
+    k: usize,
+    skip: u32,
+) -> Result<(Vec<Remover>, f64), NotMarkovian> {
+    let mu = check_markovian(system)?;
+    Ok((removers(system, &system.options[k], skip)?, mu))
+}
+
 /// The copy-removing events of one option: one per failure process and
 /// distinct component, with the copies it holds. Components below a group's
 /// spread level hold one copy each; those at or above its `within` level
 /// hold the whole group; a level in between is refused unless it has one
 /// component per `within` scope (then it holds the whole group too).
-fn removers(system: &System, option: &ReplicationOption) -> Result<Vec<Remover>, NotMarkovian> {
+/// Processes whose bit is set in `skip` are left out.
+fn removers(
+    system: &System,
+    option: &ReplicationOption,
+    skip: u32,
+) -> Result<Vec<Remover>, NotMarkovian> {
     let topo = &system.topology;
     let mut out = Vec::new();
     let mut first = 0usize;
@@ -176,9 +254,9 @@ fn removers(system: &System, option: &ReplicationOption) -> Result<Vec<Remover>,
             return Err(first);
         }
         let slots = (first..first + group.copies as usize).fold(0u16, |m, s| m | 1 << s);
-        for p in &system.failures {
+        for (i, p) in system.failures.iter().enumerate() {
             let rate = p.lifetime.exponential_rate().unwrap_or(0.0) * YEAR as f64;
-            if rate == 0.0 {
+            if rate == 0.0 || skip & (1 << i) != 0 {
                 continue;
             }
             if p.level >= group.spread {
@@ -267,15 +345,28 @@ fn check_group(
             ));
         }
     }
-    let region_fails = system
-        .failures
-        .iter()
-        .any(|p| p.level == Level::Region && p.lifetime.exponential_rate().unwrap_or(0.0) > 0.0);
-    if region_fails && option.groups.len() > 1 {
-        found.push(refusal(
-            "failures.region",
-            "a destroyed region blocks re-creating its copies until it is replaced (a fixed delay), which the chain cannot hold",
-        ));
+    let geo = option.groups.len() > 1;
+    for p in &system.failures {
+        let fails = p.lifetime.exponential_rate().unwrap_or(0.0) > 0.0;
+        // A destroyed component holding every place the group could use in
+        // its region blocks re-creating the group's copies until it is
+        // replaced (the simulator waits; the chain would not): a region,
+        // or a zone or facility that is the only one of its region.
+        let only_one = p.level <= group.within
+            && topo
+                .components_within(Level::Region, group.region, p.level)
+                .len()
+                == 1;
+        if geo && fails && p.replace > 0 && only_one {
+            found.push(refusal(
+                format!("failures.{}.replace", p.level.name()),
+                format!(
+                    "option {}: a destroyed {} leaves no place in its region for the group's copies until it is replaced (the simulator waits for it), which the chain cannot hold; set replace = \"0s\" to analyze",
+                    option.name,
+                    p.level.name()
+                ),
+            ));
+        }
     }
     let primary = &option.groups[0];
     let fails_over = system.failures.iter().any(|p| {
@@ -320,54 +411,122 @@ fn check_group(
     found
 }
 
-/// The chain over alive-copy masks; the last state is loss.
-fn build_chain(
-    option: &ReplicationOption,
-    removers: &[Remover],
-    mu: f64,
+/// No copy in repair (one-at-a-time repair with every copy alive).
+const NONE: u8 = u8::MAX;
+
+/// One extent as a continuous-time Markov chain: a state is which copies are
+/// alive (with enough of them) and, under one-at-a-time repair, which copy
+/// is in repair; the last state is loss. State 0 is every copy alive.
+#[derive(Clone, Debug)]
+pub(crate) struct ExtentChain {
+    pub ctmc: Ctmc,
+    /// (alive mask, copy in repair or [`NONE`]) of each transient state.
+    pub states: Vec<(u16, u8)>,
+    pub loss: usize,
+    needed: u32,
     discipline: RepairDiscipline,
-) -> Result<(Ctmc, usize), MarkovError> {
-    let n = option.copies() as usize;
-    let full = (1usize << n) - 1;
-    // States: the masks with enough copies alive, all-alive first; loss last.
-    let masks: Vec<usize> = (0..=full)
-        .rev()
-        .filter(|m| m.count_ones() >= option.needed)
-        .collect();
-    let mut index = vec![usize::MAX; full + 1];
-    for (i, &m) in masks.iter().enumerate() {
-        index[m] = i;
-    }
-    let loss = masks.len();
-    let mut chain = Ctmc::new(loss + 1);
-    for &mask in &masks {
-        let from = index[mask];
-        for r in removers {
-            let hit = mask & r.copies as usize;
-            if hit == 0 {
+}
+
+impl ExtentChain {
+    /// The chain of `option` under `removers`, each lost copy repaired at
+    /// rate `mu` (per year) under `discipline`.
+    pub fn build(
+        option: &ReplicationOption,
+        removers: &[Remover],
+        mu: f64,
+        discipline: RepairDiscipline,
+    ) -> Result<Self, MarkovError> {
+        let n = option.copies() as usize;
+        let full = ((1usize << n) - 1) as u16;
+        let mut states = Vec::new();
+        for mask in (0..=full).rev() {
+            if mask.count_ones() < option.needed {
                 continue;
             }
-            let next = mask & !hit;
-            let to = if next.count_ones() < option.needed {
-                loss
-            } else {
-                index[next]
-            };
-            chain.add_rate(from, to, r.rate)?;
-        }
-        let dead = full & !mask;
-        match discipline {
-            RepairDiscipline::Parallel => {
-                for s in (0..n).filter(|s| dead & 1 << s != 0) {
-                    chain.add_rate(from, index[mask | 1 << s], mu)?;
+            let dead = full & !mask;
+            match discipline {
+                RepairDiscipline::Parallel => states.push((mask, NONE)),
+                RepairDiscipline::OneAtATime if dead == 0 => states.push((mask, NONE)),
+                RepairDiscipline::OneAtATime => {
+                    for s in (0..n as u8).filter(|&s| dead & (1 << s) != 0) {
+                        states.push((mask, s));
+                    }
                 }
             }
-            RepairDiscipline::OneAtATime if dead != 0 => {
-                let s = dead.trailing_zeros();
-                chain.add_rate(from, index[mask | 1 << s], mu)?;
-            }
-            RepairDiscipline::OneAtATime => {}
         }
+        let loss = states.len();
+        let mut chain = Self {
+            ctmc: Ctmc::new(loss + 1),
+            states,
+            loss,
+            needed: option.needed,
+            discipline,
+        };
+        let mut ctmc = Ctmc::new(loss + 1);
+        for from in 0..loss {
+            for r in removers {
+                let to = chain.after_loss_of(from, r.copies);
+                if to != from {
+                    ctmc.add_rate(from, to, r.rate)?;
+                }
+            }
+            let (mask, inflight) = chain.states[from];
+            let dead = full & !mask;
+            match discipline {
+                RepairDiscipline::Parallel => {
+                    for s in (0..n).filter(|s| dead & 1 << s != 0) {
+                        let to = chain.index(mask | 1 << s, NONE);
+                        ctmc.add_rate(from, to, mu)?;
+                    }
+                }
+                RepairDiscipline::OneAtATime if inflight != NONE => {
+                    // The copy in repair is done; the lowest other lost copy
+                    // starts (the simulator never interrupts a repair).
+                    let back = mask | 1 << inflight;
+                    let rest = full & !back;
+                    let next = if rest == 0 {
+                        NONE
+                    } else {
+                        rest.trailing_zeros() as u8
+                    };
+                    ctmc.add_rate(from, chain.index(back, next), mu)?;
+                }
+                RepairDiscipline::OneAtATime => {}
+            }
+        }
+        chain.ctmc = ctmc;
+        Ok(chain)
     }
-    Ok((chain, loss))
+
+    fn index(&self, mask: u16, inflight: u8) -> usize {
+        self.states
+            .iter()
+            .position(|&s| s == (mask, inflight))
+            .unwrap_or(self.loss)
+    }
+
+    /// The state reached from `state` when the copies in `hit` are
+    /// destroyed at once (the loss state when too few remain), as the
+    /// simulator does it: under one-at-a-time repair the lowest copy lost
+    /// starts its repair if none is in repair, the others wait.
+    pub fn after_loss_of(&self, state: usize, hit: u16) -> usize {
+        if state == self.loss {
+            return self.loss;
+        }
+        let (mask, inflight) = self.states[state];
+        let killed = mask & hit;
+        if killed == 0 {
+            return state;
+        }
+        let next = mask & !killed;
+        if next.count_ones() < self.needed {
+            return self.loss;
+        }
+        let inflight = match self.discipline {
+            RepairDiscipline::Parallel => NONE,
+            RepairDiscipline::OneAtATime if inflight == NONE => killed.trailing_zeros() as u8,
+            RepairDiscipline::OneAtATime => inflight,
+        };
+        self.index(next, inflight)
+    }
 }

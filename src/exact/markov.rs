@@ -101,6 +101,11 @@ impl Ctmc {
         Ok(())
     }
 
+    /// Every transition added, as (from, to, rate).
+    pub fn transitions(&self) -> &[(usize, usize, f64)] {
+        &self.transitions
+    }
+
     fn check(&self, state: usize) -> Result<(), MarkovError> {
         if state < self.states {
             Ok(())

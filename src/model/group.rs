@@ -27,6 +27,20 @@ pub struct Clock {
     pub age: f64,
 }
 
+/// A destruction scripted into a group trial: component `component` of
+/// `level` destroyed at `at`, back in service, empty, after `replace`. The
+/// rare-event method scripts the site events of a stratum and the
+/// scenario's `[[fault]]`s this way. A scripted event that finds its
+/// component (or an ancestor) already destroyed does nothing, as a fleet
+/// clock striking a destroyed component does nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scripted {
+    pub at: Micros,
+    pub level: Level,
+    pub component: u32,
+    pub replace: Micros,
+}
+
 /// What ended a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepEnd {
@@ -66,6 +80,17 @@ pub struct Group<'s> {
     /// Replacement times, as (level, index, when): a component and all
     /// below it are new again from then on.
     renewed: Vec<(Level, u32, Micros)>,
+    /// Scripted destructions in time order, and the next one to apply.
+    script: Vec<Scripted>,
+    next_script: usize,
+    /// Failure processes without clocks (their events are scripted), by bit.
+    unclocked: u32,
+    /// Copies destroyed by a clock (not a script) and not yet re-created:
+    /// a degraded episode lasts while one is.
+    fast: u16,
+    /// The widest site level (facility or wider) of a destruction that took
+    /// one of the group's copies so far.
+    touched: Option<Level>,
     /// The copy group serving the account (0: the original primary).
     serve: usize,
     /// When the re-protection of an unplanned failover under way ends: the
@@ -94,10 +119,48 @@ impl<'s> Group<'s> {
             blocked: 0,
             down: Vec::new(),
             renewed: Vec::new(),
+            script: Vec::new(),
+            next_script: 0,
+            unclocked: 0,
+            fast: 0,
+            touched: None,
             serve: 0,
             reprotected_at: None,
             failback_at: None,
         }
+    }
+
+    /// The group with the destructions of `script` applied at their times,
+    /// and no clocks for the failure processes whose bit is set in
+    /// `unclocked` (their events are among the script, or left out).
+    pub fn with_script(mut self, mut script: Vec<Scripted>, unclocked: u32) -> Self {
+        script.sort_by_key(|e| e.at);
+        self.script = script;
+        self.next_script = 0;
+        self.unclocked = unclocked;
+        self
+    }
+
+    /// No copy destroyed by a clock is missing: outside a degraded episode.
+    /// Without scripted destructions this is [`Group::is_whole`].
+    pub fn is_calm(&self) -> bool {
+        self.fast == 0
+    }
+
+    /// The widest site level (facility, zone or region) of a destruction
+    /// that took one of the group's copies so far; None if none did.
+    pub fn touched(&self) -> Option<Level> {
+        self.touched
+    }
+
+    /// Whether scripted destructions remain to be applied.
+    pub fn has_script_ahead(&self) -> bool {
+        self.next_script < self.script.len()
+    }
+
+    /// Times of the scripted destructions still ahead.
+    pub fn script_ahead(&self) -> impl Iterator<Item = Micros> + '_ {
+        self.script[self.next_script..].iter().map(|e| e.at)
     }
 
     pub fn is_lost(&self) -> bool {
@@ -116,6 +179,9 @@ impl<'s> Group<'s> {
         for slot in self.alive_slots() {
             let disk = self.disks[slot];
             for (p, process) in self.system.failures.iter().enumerate() {
+                if self.unclocked & (1 << p) != 0 {
+                    continue;
+                }
                 let component = topo.ancestor(disk, process.level);
                 let id = p as u16;
                 if clocks
@@ -153,10 +219,14 @@ impl<'s> Group<'s> {
         self.repairs.iter().map(|&(t, _)| t).min()
     }
 
-    /// The time of the next repair or replacement, if any.
+    /// The time of the next repair, replacement or scripted destruction.
     pub fn next_scheduled(&self) -> Option<Micros> {
         let repairs = self.repairs.iter().map(|&(t, _)| t);
-        repairs.chain(self.down.iter().map(|d| d.back)).min()
+        let script = self.script.get(self.next_script).map(|e| e.at);
+        repairs
+            .chain(self.down.iter().map(|d| d.back))
+            .chain(script)
+            .min()
     }
 
     /// Advances to the next event with each clock's hazard multiplied by
@@ -202,13 +272,26 @@ impl<'s> Group<'s> {
 
     /// Applies a failure of `clock`'s component now (for forced first failures).
     pub fn fail<R: Rng + ?Sized>(&mut self, clock: &Clock, rng: &mut R) {
+        let process = &self.system.failures[clock.process as usize];
+        self.destroy(process.level, clock.component, process.replace, true, rng);
+    }
+
+    /// Destroys component `c` of `level` now, back after `replace`: its
+    /// copies are lost and their repairs start. `by_clock`: a failure clock
+    /// fired (the copies count towards a degraded episode), else a script.
+    fn destroy<R: Rng + ?Sized>(
+        &mut self,
+        level: Level,
+        c: u32,
+        replace: Micros,
+        by_clock: bool,
+        rng: &mut R,
+    ) {
         let system = self.system;
-        let process = &system.failures[clock.process as usize];
-        let (level, c) = (process.level, clock.component);
         self.down.push(Down {
             level,
             index: c,
-            back: self.now.saturating_add(process.replace),
+            back: self.now.saturating_add(replace),
         });
         let detection = system.detection.sample(rng);
         let timing = RepairTiming::after(system, detection, level, c);
@@ -218,6 +301,12 @@ impl<'s> Group<'s> {
             .collect();
         for &s in &killed {
             self.alive &= !(1 << s);
+            if by_clock {
+                self.fast |= 1 << s;
+            }
+        }
+        if !killed.is_empty() && level <= Level::Facility {
+            self.touched = Some(self.touched.map_or(level, |t| t.min(level)));
         }
         if self.alive.count_ones() < self.option.needed {
             self.lost = true;
@@ -225,11 +314,7 @@ impl<'s> Group<'s> {
         }
         self.catch_up_failback();
         let wait = repair::failover_wait(system, level, c);
-        let region_back = if level == Level::Region {
-            process.replace
-        } else {
-            0
-        };
+        let region_back = if level == Level::Region { replace } else { 0 };
         for s in killed {
             let local = self.alive & self.option.group_mask(s as u8) != 0;
             if !local && let Some(due) = self.reprotection(s as u8, (wait, region_back), rng) {
@@ -343,7 +428,8 @@ impl<'s> Group<'s> {
         log_lr
     }
 
-    /// Completes the repairs and replacements due now, in slot order.
+    /// Completes the replacements due now, then applies the scripted
+    /// destructions due, then completes the repairs due, in slot order.
     fn run_scheduled<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let now = self.now;
         let returned = self.down.iter().filter(|d| d.back <= now);
@@ -351,6 +437,12 @@ impl<'s> Group<'s> {
         let back = !renewed.is_empty();
         self.renewed.extend(renewed);
         self.down.retain(|d| d.back > now);
+        while let Some(&e) = self.script.get(self.next_script).filter(|e| e.at <= now) {
+            self.next_script += 1;
+            if !self.lost && Service(self).component(e.level, e.component) {
+                self.destroy(e.level, e.component, e.replace, false, rng);
+            }
+        }
         let mut due: Vec<u8> = self
             .repairs
             .iter()
@@ -386,6 +478,7 @@ impl<'s> Group<'s> {
             Some(disk) => {
                 self.disks[slot as usize] = disk;
                 self.alive |= 1 << slot;
+                self.fast &= !(1 << slot);
             }
             None => self.blocked |= 1 << slot,
         }

@@ -15,6 +15,10 @@ pub enum Verdict {
     /// The estimate is, but the interval reaches across the bound.
     Straddles,
     Fails,
+    /// The figure's interval failed its tail diagnostics (a durability
+    /// figure whose interval is unreliable): neither holds nor fails, and
+    /// counts against the check like a failure.
+    NotEstablished,
 }
 
 impl Verdict {
@@ -23,6 +27,7 @@ impl Verdict {
             Verdict::Holds => "holds",
             Verdict::Straddles => "holds (CI straddles the bound)",
             Verdict::Fails => "FAILS",
+            Verdict::NotEstablished => "NOT ESTABLISHED (unreliable interval)",
         }
     }
 }
@@ -55,11 +60,17 @@ pub fn evaluate(expectations: &[Expectation], summary: &Summary) -> Vec<Outcome>
                 ),
                 None => (None, None),
             };
+            let unreliable = option.is_some_and(|o| !o.durability.reliable)
+                && matches!(e.metric, Metric::Nines | Metric::Loss | Metric::BytesLost);
             Outcome {
                 expectation: e.clone(),
                 measured,
                 ci95,
-                verdict: verdict(e.op, e.bound, measured, ci95),
+                verdict: if unreliable {
+                    Verdict::NotEstablished
+                } else {
+                    verdict(e.op, e.bound, measured, ci95)
+                },
             }
         })
         .collect()
@@ -168,14 +179,19 @@ fn closing(outcomes: &[Outcome]) -> String {
         count(Verdict::Straddles),
         outcomes.len(),
     );
+    let open = count(Verdict::NotEstablished);
     let all = match n {
         1 => "the 1 expectation holds".to_string(),
         _ => format!("all {n} expectations hold"),
     };
-    if fails > 0 {
-        let of = crate::units::count(n as f64, "expectation");
-        let verb = if fails == 1 { "FAILS" } else { "FAIL" };
+    let of = crate::units::count(n as f64, "expectation");
+    let verb = if fails == 1 { "FAILS" } else { "FAIL" };
+    if fails > 0 && open > 0 {
+        format!("{fails} of {of} {verb}, {open} not established\n")
+    } else if fails > 0 {
         format!("{fails} of {of} {verb}\n")
+    } else if open > 0 {
+        format!("{open} of {of} not established (unreliable interval): run more trials\n")
     } else if straddles > 0 {
         format!("{all}, {straddles} with a 95% CI straddling its bound\n")
     } else {
@@ -184,7 +200,9 @@ fn closing(outcomes: &[Outcome]) -> String {
 }
 
 /// The outcomes as JSON, for `check --format json`: each expectation with
-/// its measure, interval and verdict (`holds`, `straddles` or `fails`).
+/// its measure, interval and verdict (`holds`, `straddles`, `fails` or
+/// `not_established`); `holds` is false if any fails or is not established,
+/// as the exit status is.
 pub fn json(scenario: &str, summary: &Summary, outcomes: &[Outcome]) -> Result<String, String> {
     let rows: Vec<serde_json::Value> = outcomes
         .iter()
@@ -198,6 +216,7 @@ pub fn json(scenario: &str, summary: &Summary, outcomes: &[Outcome]) -> Result<S
                     Verdict::Holds => "holds",
                     Verdict::Straddles => "straddles",
                     Verdict::Fails => "fails",
+                    Verdict::NotEstablished => "not_established",
                 },
             })
         })
@@ -212,9 +231,11 @@ pub fn json(scenario: &str, summary: &Summary, outcomes: &[Outcome]) -> Result<S
     report::pretty_json(&value, "the verdicts")
 }
 
-/// Whether any outcome fails.
+/// Whether any outcome fails or is not established.
 pub fn any_fails(outcomes: &[Outcome]) -> bool {
-    outcomes.iter().any(|o| o.verdict == Verdict::Fails)
+    outcomes
+        .iter()
+        .any(|o| matches!(o.verdict, Verdict::Fails | Verdict::NotEstablished))
 }
 
 /// A measured value in the bound's unit.

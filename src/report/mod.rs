@@ -84,6 +84,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "lag_p99_s",
         "lag_p99_9_s",
         "lag_max_s",
+        "reliable",
+        "pareto_k",
+        "estimate_skewness",
     ];
     let keyed = summary.options.iter().any(|o| o.keys.is_some());
     if keyed {
@@ -115,6 +118,12 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             o.repair_bytes.mean.to_string(),
         ];
         record.extend(availability_cells(o));
+        let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+        record.extend([
+            d.reliable.to_string(),
+            opt(d.diagnostics.pareto_k),
+            opt(d.diagnostics.estimate_skewness),
+        ]);
         if keyed {
             record.extend(key_cells(o));
         }
@@ -447,16 +456,23 @@ fn row(o: &OptionSummary) -> [String; 8] {
     } else {
         let end = |n: Option<f64>| n.map_or("inf".to_string(), |n| format!("{n:.1}"));
         let [lo, hi] = d.nines_ci95.map(end);
-        (
-            sci(d.loss_probability),
-            format!("{:.1} [{lo}, {hi}]", d.nines),
-        )
+        let nines = if d.reliable {
+            format!("{:.1} [{lo}, {hi}]", d.nines)
+        } else {
+            format!("{:.1} [unreliable]", d.nines)
+        };
+        (sci(d.loss_probability), nines)
     };
+    let ci = format!("[{}, {}]", sci(d.ci95[0]), sci(d.ci95[1]));
     [
         o.option.clone(),
         o.copies.to_string(),
         p,
-        format!("[{}, {}]", sci(d.ci95[0]), sci(d.ci95[1])),
+        if d.reliable {
+            ci
+        } else {
+            format!("unreliable {ci}")
+        },
         nines,
         if d.trials_with_loss == 0 {
             format!("< {}", sci(d.any_loss_ci95[1]))
