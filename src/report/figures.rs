@@ -328,11 +328,14 @@ fn sections(
     if summary.partial {
         durability.push(Block::Text(report::partial_note(summary.trials)));
     }
-    durability.extend([
-        table(report::durability_rows(summary)),
-        figures.nines.block()?,
-        figures.horizon.block()?,
-    ]);
+    durability.push(table(report::durability_rows(summary)));
+    if let Some(rows) = report::cause_rows(summary) {
+        durability.push(Block::Text(
+            "P(object lost) by cause: losses where no site event took a copy (disks, nodes, racks), where a datacenter or zone did, and where a region did (docs/method.md).".into(),
+        ));
+        durability.push(table(rows));
+    }
+    durability.extend([figures.nines.block()?, figures.horizon.block()?]);
     durability.extend(methods.chain(warnings).map(Block::Text));
     let mut sections = Vec::new();
     if let Some(c) = comparison {

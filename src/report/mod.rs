@@ -88,6 +88,10 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "pareto_k",
         "estimate_skewness",
     ];
+    let caused = summary.options.iter().any(|o| !o.durability.by_cause.is_empty());
+    if caused {
+        header.extend(CAUSE_COLUMNS);
+    }
     let keyed = summary.options.iter().any(|o| o.keys.is_some());
     if keyed {
         header.extend(KEY_COLUMNS);
@@ -124,6 +128,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             opt(d.diagnostics.pareto_k),
             opt(d.diagnostics.estimate_skewness),
         ]);
+        if caused {
+            record.extend(cause_cells(o));
+        }
         if keyed {
             record.extend(key_cells(o));
         }
@@ -134,6 +141,34 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// Columns of P(object lost) by cause ([`crate::estimate::rare::CAUSES`]),
+/// present only when some option has the split (the rare-event method).
+const CAUSE_COLUMNS: [&str; 9] = [
+    "loss_hardware",
+    "loss_hardware_ci95_lo",
+    "loss_hardware_ci95_hi",
+    "loss_site",
+    "loss_site_ci95_lo",
+    "loss_site_ci95_hi",
+    "loss_region",
+    "loss_region_ci95_lo",
+    "loss_region_ci95_hi",
+];
+
+const _: () = assert!(CAUSE_COLUMNS.len() == 3 * crate::estimate::rare::CAUSES.len());
+
+fn cause_cells(o: &OptionSummary) -> Vec<String> {
+    let by_cause = &o.durability.by_cause;
+    if by_cause.is_empty() {
+        return vec![String::new(); CAUSE_COLUMNS.len()];
+    }
+    by_cause
+        .iter()
+        .flat_map(|c| [c.loss_probability, c.ci95[0], c.ci95[1]])
+        .map(|x| x.to_string())
+        .collect()
 }
 
 /// Columns of customer-managed keys, present only when the scenario has them.
@@ -245,6 +280,10 @@ pub fn table(summary: &Summary) -> String {
     }
     let (header, rows) = durability_rows(summary);
     out += &grid(&header, &rows);
+    if let Some((header, rows)) = cause_rows(summary) {
+        out += "\n";
+        out += &grid(&header, &rows);
+    }
     out += "\n";
     let (header, rows) = service_rows(summary);
     out += &grid(&header, &rows);
@@ -261,6 +300,42 @@ pub fn table(summary: &Summary) -> String {
         }
     }
     out
+}
+
+/// Header and rows of P(object lost) by cause, with 95% intervals: the
+/// rare-event estimate split by what took the copies (no site event:
+/// disks, nodes, racks; a facility or zone; a region). None when no option
+/// has the split (plain Monte Carlo).
+pub fn cause_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "lost by hardware (disk, node, rack)",
+        "by site (facility, zone)",
+        "by region",
+    ];
+    let cell = |c: &crate::estimate::CauseEstimate| {
+        if c.loss_probability == 0.0 && c.ci95[1] == 0.0 {
+            "0".to_string()
+        } else {
+            format!(
+                "{} [{}, {}]",
+                sci(c.loss_probability),
+                sci(c.ci95[0]),
+                sci(c.ci95[1])
+            )
+        }
+    };
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter(|o| !o.durability.by_cause.is_empty())
+        .map(|o| {
+            let mut row = vec![o.option.clone()];
+            row.extend(o.durability.by_cause.iter().map(cell));
+            row
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
 }
 
 /// Header and rows of the deletion table; None without `[deletion]`.

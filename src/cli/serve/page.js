@@ -170,10 +170,24 @@ function render(s) {
       class: "nines", "data-option": o.option, "data-nines": String(d.nines),
     });
     const [lo, hi] = d.nines_ci95;
-    return [o.option, String(o.copies), exp(d.loss_probability), `[${exp(d.ci95[0])}, ${exp(d.ci95[1])}]`,
-      cell, `[${nines(lo)}, ${nines(hi)}]`, anyLoss(d), bytes(d.bytes_lost.mean),
-      o.warnings.join("; ")];
+    // An interval the tail diagnostics cannot vouch for is said to be so, as `run` prints it.
+    const doubt = d.reliable === false ? "unreliable " : "";
+    return [o.option, String(o.copies), exp(d.loss_probability),
+      `${doubt}[${exp(d.ci95[0])}, ${exp(d.ci95[1])}]`,
+      cell, d.reliable === false ? "unreliable" : `[${nines(lo)}, ${nines(hi)}]`, anyLoss(d),
+      bytes(d.bytes_lost.mean), o.warnings.join("; ")];
   });
+  // P(object lost) by cause (the rare-event method's split), as `run`'s third table.
+  const causeCell = (c) => (c.loss_probability === 0 && c.ci95[1] === 0
+    ? "0" : `${exp(c.loss_probability)} [${exp(c.ci95[0])}, ${exp(c.ci95[1])}]`);
+  const causes = s.options
+    .filter((o) => (o.durability.by_cause || []).length > 0)
+    .map((o) => [o.option, ...o.durability.by_cause.map(causeCell)]);
+  const causeTable = causes.length === 0 ? [] : [
+    text("h2", "P(object lost) by cause"),
+    table(["option", "lost by hardware (disk, node, rack)", "by site (facility, zone)", "by region"],
+      causes),
+  ];
   const service = s.options.map((o) => {
     const a = o.availability;
     const f = o.failover;
@@ -190,6 +204,7 @@ function render(s) {
     text("h2", `Durability over ${s.horizon_years} year(s), ${s.trials} trials`),
     table(["option", "copies", "P(object lost)", "95% CI", "nines", "nines 95% CI", "P(any loss)",
       "bytes lost", "notes"], durability),
+    ...causeTable,
     text("h2", "Availability, failover, RPO and RTO"),
     table(["option", "read", "nines", "write", "nines", "down min/y (r/w)", "failovers/y",
       "RPO p50/p99/max", "RTO p50/p99/max", "lag p50/p99/max"], service),
