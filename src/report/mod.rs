@@ -88,7 +88,10 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "pareto_k",
         "estimate_skewness",
     ];
-    let caused = summary.options.iter().any(|o| !o.durability.by_cause.is_empty());
+    let caused = summary
+        .options
+        .iter()
+        .any(|o| !o.durability.by_cause.is_empty());
     if caused {
         header.extend(CAUSE_COLUMNS);
     }
