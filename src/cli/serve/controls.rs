@@ -36,12 +36,12 @@ const FIELDS: &[(&str, &str, &str)] = &[
     (
         "repair.facility_bandwidth",
         "Rebuild cap per datacenter",
-        "default 1GB/s",
+        "default 50GB/s",
     ),
     (
-        "repair.geo_bandwidth",
-        "Re-seed over the geo link",
-        "default 1GB/s",
+        "geo_replication.bandwidth",
+        "Geo link (re-copy after a failover)",
+        "default 100MB/s",
     ),
     (
         "failures.facility.afr",
