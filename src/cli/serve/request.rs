@@ -36,9 +36,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            // The default scenario's own 4000 trials: a few seconds on 2 cores.
+            // The default scenario's own 4000 trials: 45-70 s on 2 cores
+            // with the site-event strata (benches/README.md), so three
+            // minutes leave room for a loaded machine.
             max_trials: 4000,
-            max_seconds: 60,
+            max_seconds: 180,
             max_body: 256 * 1024,
             // 40x the default fleet and 100x its placed copies (both ~50 MB).
             max_disks: 1_000_000,
