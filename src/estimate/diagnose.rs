@@ -173,11 +173,12 @@ impl BatchSums {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostics {
     /// Generalized-Pareto shape k̂ of the largest contributions: the worst
-    /// over the strata checked (see `strata`); null when no stratum had
-    /// enough distinct nonzero contributions to fit one.
+    /// (against its threshold) over the fits held to one, `fleet` and the
+    /// strata with `checked`; null when none had enough distinct nonzero
+    /// contributions to fit.
     pub pareto_k: Option<f64>,
     /// The threshold k̂ is held to there: min(1 − 1/log10 S, 0.7) for the
-    /// S contributions of that stratum.
+    /// S contributions of that fit.
     pub pareto_k_threshold: f64,
     /// Full batches of the batch-means check, and samples in each.
     pub batches: u64,
@@ -218,8 +219,8 @@ pub struct TailInput<'a> {
 /// The tail check of one stratum.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StratumTail {
-    /// Contributions (group trials, or fleet trials without strata) and
-    /// nonzero ones.
+    /// Contributions (a stratum's group trials; the fleet trials for
+    /// `fleet` and under plain Monte Carlo) and nonzero ones.
     pub samples: u64,
     pub nonzero: u64,
     pub pareto_k: Option<f64>,
@@ -243,7 +244,7 @@ pub struct StratumTail {
 /// estimate whose values span many orders of magnitude failed the bundled
 /// scenarios/exact.toml and grs.toml while their estimates covered the
 /// exact values).
-pub const STRATUM_SHARE: f64 = 0.1;
+const STRATUM_SHARE: f64 = 0.1;
 /// A k̂ above the threshold fails only if the tail the fit used carries at
 /// least this share of the stratum's sum. A heavy tail does (for a Pareto
 /// tail of shape k, the top fraction q of the samples carries q^(1−k) of
