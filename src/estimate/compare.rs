@@ -32,8 +32,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn of(system: &System, o: &OptionOutcome) -> Self {
+    /// The figures of option `k`'s outcome `o`.
+    pub fn of(system: &System, k: usize, o: &OptionOutcome) -> Self {
         let extent_bytes = system.extent_bytes as f64;
+        // Repair traffic: the bytes the rebuilds read.
+        let slot_bytes = system.options[k].slot_bytes(system.extent_bytes);
         // The data measured: what the warm-up did not lose.
         let measured = f64::from(system.extents.saturating_sub(o.retired).max(1));
         let extent_us = measured * system.horizon.max(1) as f64;
@@ -43,7 +46,7 @@ impl Metrics {
         Self {
             object_loss: lost / measured,
             bytes_lost: lost * extent_bytes,
-            repair_bytes: o.copies_repaired as f64 * extent_bytes,
+            repair_bytes: o.slots_read as f64 * slot_bytes,
             read_down: a.unreadable as f64 / extent_us,
             write_down: a.unwritable as f64 / extent_us,
             failovers: a.failovers.len() as f64 / years,

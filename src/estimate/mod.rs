@@ -380,7 +380,8 @@ impl RunSums {
         let metrics: Vec<compare::Metrics> = outcome
             .options
             .iter()
-            .map(|o| compare::Metrics::of(system, o))
+            .enumerate()
+            .map(|(k, o)| compare::Metrics::of(system, k, o))
             .collect();
         for ((sums, o), m) in self.options.iter_mut().zip(&outcome.options).zip(&metrics) {
             let any = if o.lost_extents > 0 { 1.0 } else { 0.0 };

@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use crate::exact::markov::{Ctmc, MarkovError};
-use crate::model::{CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair};
+use crate::model::{Code, CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair};
 use crate::units::{self, YEAR};
 
 /// The chain has 2^copies states; mean time to loss is solved densely.
@@ -57,7 +57,7 @@ pub struct Exact {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Remover {
     pub rate: f64,
-    pub copies: u16,
+    pub copies: u32,
 }
 
 /// Solves every option of `system`; refuses with the first of its
@@ -253,7 +253,7 @@ fn removers(
         if let Some(first) = check_group(system, option, group).into_iter().next() {
             return Err(first);
         }
-        let slots = (first..first + group.copies as usize).fold(0u16, |m, s| m | 1 << s);
+        let slots = (first..first + group.copies as usize).fold(0u32, |m, s| m | 1 << s);
         for (i, p) in system.failures.iter().enumerate() {
             let rate = p.lifetime.exponential_rate().unwrap_or(0.0) * YEAR as f64;
             if rate == 0.0 || skip & (1 << i) != 0 {
@@ -421,9 +421,9 @@ const NONE: u8 = u8::MAX;
 pub(crate) struct ExtentChain {
     pub ctmc: Ctmc,
     /// (alive mask, copy in repair or [`NONE`]) of each transient state.
-    pub states: Vec<(u16, u8)>,
+    pub states: Vec<(u32, u8)>,
     pub loss: usize,
-    needed: u32,
+    code: Code,
     discipline: RepairDiscipline,
 }
 
@@ -437,10 +437,10 @@ impl ExtentChain {
         discipline: RepairDiscipline,
     ) -> Result<Self, MarkovError> {
         let n = option.copies() as usize;
-        let full = ((1usize << n) - 1) as u16;
+        let full = ((1u64 << n) - 1) as u32;
         let mut states = Vec::new();
         for mask in (0..=full).rev() {
-            if mask.count_ones() < option.needed {
+            if !option.code.decodable(mask) {
                 continue;
             }
             let dead = full & !mask;
@@ -459,7 +459,7 @@ impl ExtentChain {
             ctmc: Ctmc::new(loss + 1),
             states,
             loss,
-            needed: option.needed,
+            code: option.code,
             discipline,
         };
         let mut ctmc = Ctmc::new(loss + 1);
@@ -498,7 +498,7 @@ impl ExtentChain {
         Ok(chain)
     }
 
-    fn index(&self, mask: u16, inflight: u8) -> usize {
+    fn index(&self, mask: u32, inflight: u8) -> usize {
         self.states
             .iter()
             .position(|&s| s == (mask, inflight))
@@ -509,7 +509,7 @@ impl ExtentChain {
     /// destroyed at once (the loss state when too few remain), as the
     /// simulator does it: under one-at-a-time repair the lowest copy lost
     /// starts its repair if none is in repair, the others wait.
-    pub fn after_loss_of(&self, state: usize, hit: u16) -> usize {
+    pub fn after_loss_of(&self, state: usize, hit: u32) -> usize {
         if state == self.loss {
             return self.loss;
         }
@@ -519,7 +519,7 @@ impl ExtentChain {
             return state;
         }
         let next = mask & !killed;
-        if next.count_ones() < self.needed {
+        if !self.code.decodable(next) {
             return self.loss;
         }
         let inflight = match self.discipline {

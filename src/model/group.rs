@@ -67,15 +67,15 @@ pub struct Group<'s> {
     option: &'s ReplicationOption,
     pub now: Micros,
     disks: [u32; MAX_COPIES],
-    alive: u16,
-    full: u16,
+    alive: u32,
+    full: u32,
     lost: bool,
     /// Repairs in flight, as (due, slot).
     repairs: Vec<(Micros, u8)>,
     /// One-at-a-time repair: lost copies waiting for their turn.
-    queued: u16,
+    queued: u32,
     /// Repairs that found no target, retried when a component comes back.
-    blocked: u16,
+    blocked: u32,
     down: Vec<Down>,
     /// Replacement times, as (level, index, when): a component and all
     /// below it are new again from then on.
@@ -87,7 +87,7 @@ pub struct Group<'s> {
     unclocked: u32,
     /// Copies destroyed by a clock (not a script) and not yet re-created:
     /// a degraded episode lasts while one is.
-    fast: u16,
+    fast: u32,
     /// The widest site level (facility or wider) of a destruction that took
     /// one of the group's copies so far.
     touched: Option<Level>,
@@ -105,7 +105,11 @@ impl<'s> Group<'s> {
     pub fn new(system: &'s System, k: usize, disks: &[u32]) -> Self {
         let mut d = [0; MAX_COPIES];
         d[..disks.len()].copy_from_slice(disks);
-        let full = ((1u32 << disks.len()) - 1) as u16;
+        let full = if disks.len() >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << disks.len()) - 1
+        };
         Self {
             system,
             option: &system.options[k],
@@ -308,7 +312,7 @@ impl<'s> Group<'s> {
         if !killed.is_empty() && level <= Level::Facility {
             self.touched = Some(self.touched.map_or(level, |t| t.min(level)));
         }
-        if self.alive.count_ones() < self.option.needed {
+        if !self.option.code.decodable(self.alive) {
             self.lost = true;
             return;
         }
@@ -327,7 +331,8 @@ impl<'s> Group<'s> {
                 self.queued |= 1 << s;
                 continue;
             }
-            let delay = timing.delay(&system.repair, local, rng);
+            let reads = self.option.code.repair_reads(self.alive, s as u8);
+            let delay = timing.delay(&system.repair, (local, reads), rng);
             self.repairs.push((self.now.saturating_add(delay), s as u8));
         }
     }

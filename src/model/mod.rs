@@ -2,6 +2,7 @@
 //! its simulation ([`world`]). It knows nothing of files or the command line;
 //! the `scenario` module builds a `System` from a scenario file.
 
+pub mod code;
 pub mod group;
 pub mod placement;
 pub mod repair;
@@ -14,6 +15,7 @@ pub mod failover;
 pub mod fleet;
 pub mod geo;
 
+pub use code::Code;
 use crate::dist::Dist;
 use crate::units::Micros;
 pub use topology::{Level, Region, Shape, Topology};
@@ -38,9 +40,10 @@ pub struct ReplicationOption {
     pub groups: Vec<CopyGroup>,
     /// Reads may be served by the secondary (RA-GRS, RA-GZRS).
     pub read_access_secondary: bool,
-    /// Copies that must survive: data is lost once fewer remain (1 for
-    /// plain replication; k for a k-of-n code).
-    pub needed: u32,
+    /// How the copies make up an extent: whole copies of which some must
+    /// survive, or the fragments of an erasure code; data is lost once the
+    /// surviving slots no longer decode ([`Code::decodable`]).
+    pub code: Code,
 }
 
 impl ReplicationOption {
@@ -62,10 +65,38 @@ impl ReplicationOption {
     }
 
     /// The slots of the group holding `slot`, as a bit mask.
-    pub fn group_mask(&self, slot: u8) -> u16 {
+    pub fn group_mask(&self, slot: u8) -> u32 {
         let (_, slots) = self.group_of(slot);
-        (((1u32 << slots.end) - 1) & !((1u32 << slots.start) - 1)) as u16
+        slot_range_mask(slots)
     }
+
+    /// The slots of copy group `g`, as a bit mask.
+    pub fn group_slots(&self, g: usize) -> u32 {
+        let start: u32 = self.groups[..g].iter().map(|g| g.copies).sum();
+        slot_range_mask(start as usize..(start + self.groups[g].copies) as usize)
+    }
+
+    /// Whether the live slots in `alive` of copy group `g` let it serve the
+    /// extent: for whole copies, `needed` of them (or all the group has, if
+    /// fewer); for a code (one group), the slots decode.
+    pub fn group_serves(&self, g: usize, alive: u32) -> bool {
+        let group = alive & self.group_slots(g);
+        match self.code {
+            Code::Copies { needed } => group.count_ones() >= needed.min(self.groups[g].copies),
+            _ => self.code.decodable(group),
+        }
+    }
+
+    /// Bytes of one slot: a whole copy holds the extent, a fragment 1/k of it.
+    pub fn slot_bytes(&self, extent_bytes: u64) -> f64 {
+        extent_bytes as f64 / f64::from(self.code.data_fragments())
+    }
+}
+
+/// The bit mask of the slots in `slots` (at most 32).
+fn slot_range_mask(slots: std::ops::Range<usize>) -> u32 {
+    let below = |n: usize| if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+    below(slots.end) & !below(slots.start)
 }
 
 /// A permanent-failure process of one class of component.

@@ -32,17 +32,23 @@ impl RepairTiming {
 
     /// Delay until one lost copy is re-created; `local_source` says whether
     /// a copy of its own group survives (else it comes over the geo link).
+    /// `reads` is the rebuild's read amplification (slots read per slot
+    /// rebuilt, [`super::Code::repair_reads`]: 1 for a copy): a bandwidth
+    /// window moving the failed component's bytes stretches by that factor,
+    /// as the rebuild reads that many bytes per byte it writes. A
+    /// repair-time distribution is taken as given (it is the time of one
+    /// slot's rebuild, whatever it reads).
     pub fn delay<R: Rng + ?Sized>(
         &self,
         repair: &Repair,
-        local_source: bool,
+        (local_source, reads): (bool, u32),
         rng: &mut R,
     ) -> Micros {
         let duration = match repair {
             Repair::Time(dist) => dist.sample(rng),
             Repair::Bandwidth { .. } => {
                 let window = if local_source {
-                    self.windows.0
+                    self.windows.0 * f64::from(reads)
                 } else {
                     self.windows.1
                 };

@@ -149,14 +149,15 @@ impl AddedCopies {
     }
 }
 
-/// The state of one extent's copies within a trial, as they stand: 4
-/// bytes, in a table indexed by extent (40 KB per 10,000 extents), so that
+/// The state of one extent's copies within a trial, as they stand: 8
+/// bytes (a slot mask wide enough for 20-fragment codes), in a table
+/// indexed by extent (80 KB per 10,000 extents), so that
 /// the first touch of an extent is one write into a table that stays in
 /// cache from one trial to the next (no hashing, no copy of its placement).
 #[derive(Clone, Copy, Debug)]
 pub struct ExtentState {
     /// The copies alive, one bit per slot.
-    pub alive: u16,
+    pub alive: u32,
     flags: u8,
     /// UNREADABLE | UNWRITABLE, when the extent cannot be read or written.
     impaired: u8,
@@ -174,7 +175,7 @@ impl ExtentState {
     /// An extent of `copies` copies as the plan placed it, all alive.
     fn pristine(copies: usize) -> Self {
         Self {
-            alive: ((1u32 << copies) - 1) as u16,
+            alive: if copies >= 32 { u32::MAX } else { (1u32 << copies) - 1 },
             flags: 0,
             impaired: 0,
         }
@@ -205,7 +206,7 @@ pub struct Extents {
     rows: Vec<u32>,
     /// Per extent, while `REPAIRING`, the lost copies waiting for their
     /// turn (one-at-a-time repair).
-    queued: Vec<u16>,
+    queued: Vec<u32>,
     /// The extents written during the trial.
     dirty: Vec<u32>,
     /// Rows of `copies` disks, one per extent with a copy re-created.

@@ -44,7 +44,7 @@ pub use budget::{MAX_TRIAL_TIME, TrialBudget};
 pub use keys::KEYS;
 
 /// The most copies one option may keep of an extent.
-pub const MAX_COPIES: usize = 16;
+pub const MAX_COPIES: usize = 32;
 
 /// Events a traced trial may record at most (`replisim trace` keeps them
 /// all, a few hundred bytes each): beyond it the trace is refused.
@@ -111,6 +111,10 @@ pub struct OptionOutcome {
     pub losses: Vec<(Micros, u32)>,
     pub copies_destroyed: u64,
     pub copies_repaired: u64,
+    /// Slots read by those re-creations (a copy reads one copy; a fragment
+    /// what its code needs, [`super::Code::repair_reads`]): the repair
+    /// traffic in slots of [`super::ReplicationOption::slot_bytes`].
+    pub slots_read: u64,
     /// Availability over time, replication lag and failovers.
     pub account: AccountOutcome,
     /// Times from a delete to its full erasure, ms, as (value, count) runs
@@ -163,7 +167,7 @@ impl<'s> Plan<'s> {
             .map(|option| {
                 options
                     .iter()
-                    .position(|o| o.groups == option.groups && o.needed == option.needed)
+                    .position(|o| o.groups == option.groups && o.code == option.code)
                     .expect("an option is its own twin")
             })
             .collect();
@@ -464,6 +468,7 @@ impl<'p, 's> World<'p, 's> {
             outcome.losses.clear();
             outcome.copies_destroyed = 0;
             outcome.copies_repaired = 0;
+            outcome.slots_read = 0;
             outcome.erasure.clear();
             state.account.begin_measuring(now);
         }
@@ -711,8 +716,6 @@ impl<'p, 's> World<'p, 's> {
         // Without outages, an extent keeping enough live serving copies, and
         // not impaired before, stays available: no need to look again.
         let serve = state.account.serve();
-        let serving = group_slots(option, serve);
-        let enough = option.needed.min(option.groups[serve].copies);
         let quiet = self.fleet.quiet();
         let shred_at = self.shred_at;
         let lost_before = state.outcome.lost_extents;
@@ -726,23 +729,21 @@ impl<'p, 's> World<'p, 's> {
                 }
                 let impaired = extents.impaired(extent) != 0;
                 let ext = extents.get_mut(extent);
-                let bit = 1u16 << slot;
+                let bit = 1u32 << slot;
                 ext.alive &= !bit;
                 state.outcome.copies_destroyed += 1;
                 if let Some(r) = state.remnants.as_mut() {
                     r[extent as usize] = r[extent as usize].max(shred_at);
                 }
-                let fine = quiet
-                    && (ext.alive & serving).count_ones() >= enough
-                    && ext.alive.count_ones() >= option.needed;
+                let decodable = option.code.decodable(ext.alive);
+                let fine = quiet && decodable && option.group_serves(serve, ext.alive);
                 if !fine || impaired {
                     touched.push((extent, slot));
                 }
-                let alive = ext.alive.count_ones();
                 if let Some(trace) = trace.as_mut() {
-                    record_exposure(trace, now, (k as u16, extent), alive, option.needed);
+                    record_exposure(trace, now, (k as u16, extent), ext.alive, option.code);
                 }
-                if alive < option.needed {
+                if !decodable {
                     ext.set_lost();
                     state.outcome.lost_extents += 1;
                     continue;
@@ -780,7 +781,8 @@ impl<'p, 's> World<'p, 's> {
                 state.tables.held.push((extent, slot));
                 continue;
             }
-            let delay = repair.delay(&plan.system.repair, local_source, &mut state.rng);
+            let reads = option.code.repair_reads(ext.alive, slot);
+            let delay = repair.delay(&plan.system.repair, (local_source, reads), &mut state.rng);
             let option = k as u16;
             let event = Event::Repaired {
                 option,
@@ -853,6 +855,9 @@ impl<'p, 's> World<'p, 's> {
         let state = &mut self.options[k];
         state.tables.added.push(disk, extent, slot);
         state.outcome.copies_repaired += 1;
+        let others = state.tables.extents.get(extent).alive & !(1 << slot);
+        let code = self.plan.system.options[k].code;
+        state.outcome.slots_read += u64::from(code.repair_reads(others, slot));
         if state.tables.extents.impaired(extent) != 0 {
             self.refresh(k, extent);
         }
@@ -933,20 +938,13 @@ pub struct Down {
     back: Micros,
 }
 
-/// The slots of copy group `g` of an option, as a bit mask.
-fn group_slots(option: &super::ReplicationOption, g: usize) -> u16 {
-    let start: u32 = option.groups[..g].iter().map(|g| g.copies).sum();
-    let copies = option.groups[g].copies;
-    (((1u32 << copies) - 1) << start) as u16
-}
-
 /// The copies of an extent now: (disks, alive mask, lost).
 fn copies_of<'a>(
     plan: &'a Plan,
     state: &'a OptionState,
     k: usize,
     extent: u32,
-) -> (&'a [u32], u16, bool) {
+) -> (&'a [u32], u32, bool) {
     let extents = &state.tables.extents;
     let e = extents.get(extent);
     (
@@ -1009,18 +1007,18 @@ fn start_next_repair(
     );
 }
 
-/// Traces an extent of `(option, extent)` left with `alive` copies, when
-/// that loses it or leaves it one failure from loss.
+/// Traces an extent of `(option, extent)` left with the slots in `alive`,
+/// when that loses it or leaves it one failure from loss.
 fn record_exposure(
     trace: &mut Vec<TraceEvent>,
     at: Micros,
     (option, extent): (u16, u32),
     alive: u32,
-    needed: u32,
+    code: super::Code,
 ) {
-    let what = if alive < needed {
+    let what = if !code.decodable(alive) {
         What::Lost { option, extent }
-    } else if alive == needed {
+    } else if code.at_edge(alive) {
         What::LastCopy { option, extent }
     } else {
         return;

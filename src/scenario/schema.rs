@@ -347,7 +347,10 @@ impl Default for DataSpec {
 #[serde(deny_unknown_fields)]
 pub struct CustomOption {
     pub name: String,
-    pub copies: Count,
+    /// Whole copies of the primary group; or give `code`.
+    pub copies: Option<Count>,
+    /// An erasure code instead of whole copies: "rs(k,m)" or "lrc(k,l,r)".
+    pub code: Option<String>,
     #[serde(default = "defaults::within")]
     pub within: String,
     #[serde(default = "defaults::spread")]

@@ -24,6 +24,8 @@ pub struct FieldError {
 
 type Result<T> = std::result::Result<T, FieldError>;
 
+mod code;
+
 fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
     Err(FieldError {
         path: path.into(),
@@ -316,7 +318,7 @@ fn standard_option(
         name: upper.clone(),
         groups,
         read_access_secondary: upper.starts_with("RA-"),
-        needed: 1,
+        code: crate::model::Code::Copies { needed: 1 },
     })
 }
 
@@ -370,8 +372,9 @@ fn custom_option(
     topo: &Topology,
     path: &str,
 ) -> Result<ReplicationOption> {
+    let (slots, code) = code::slots_and_code(c, path)?;
     let spec = CopyGroupSpec {
-        copies: c.copies,
+        copies: super::schema::Count(slots),
         within: c.within.clone(),
         spread: c.spread.clone(),
     };
@@ -387,18 +390,21 @@ fn custom_option(
         );
     }
     let copies: u32 = groups.iter().map(|g| g.copies).sum();
-    let needed = c.needed.map_or(1, |n| n.0);
-    if needed > copies {
+    if let crate::model::Code::Copies { needed } = code
+        && needed > copies
+    {
         return err(
             format!("{path}.needed"),
             format!("{needed} copies needed but the option keeps only {copies}"),
         );
     }
+    let g = &groups[0];
+    code::check_room(code, (g.region, g.within, g.spread), topo, &format!("{path}.code"))?;
     Ok(ReplicationOption {
         name: c.name.clone(),
         groups,
         read_access_secondary: c.read_access,
-        needed,
+        code,
     })
 }
 
@@ -432,7 +438,7 @@ fn check_unique_names(options: &[ReplicationOption]) -> Result<()> {
     Ok(())
 }
 
-/// Each option's copies must fit: at most 16 in all, and a group's scope
+/// Each option's copies must fit: at most `MAX_COPIES` in all, and a group's scope
 /// must hold at least as many disks as the group has copies.
 fn check_fits(options: &[ReplicationOption], topo: &Topology) -> Result<()> {
     for o in options {
@@ -440,9 +446,10 @@ fn check_fits(options: &[ReplicationOption], topo: &Topology) -> Result<()> {
             return err(
                 "custom",
                 format!(
-                    "option `{}` keeps {} copies; at most 16",
+                    "option `{}` keeps {} copies; at most {}",
                     o.name,
-                    o.copies()
+                    o.copies(),
+                    crate::model::world::MAX_COPIES
                 ),
             );
         }

@@ -160,7 +160,7 @@ fn exp_times(rates: &[(usize, usize, f64)], n: usize, t: Micros) -> Matrix {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Strike {
     pub at: Micros,
-    pub hit: u16,
+    pub hit: u32,
     pub level: Level,
 }
 

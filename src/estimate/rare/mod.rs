@@ -1474,7 +1474,7 @@ mod against_a_counting_chain {
         let (all, mu) = crate::exact::analyze::removers_of(system, opt, 0).unwrap();
         let (fast, _) = crate::exact::analyze::removers_of(system, opt, site).unwrap();
         let n = system.options[opt].copies() as usize;
-        let needed = system.options[opt].needed;
+        let code = system.options[opt].code;
         let full = (1usize << n) - 1;
         let c_max = kmax + 1;
         let idx = |mask: usize, c: usize| mask * (c_max + 1) + c;
@@ -1497,7 +1497,7 @@ mod against_a_counting_chain {
         let site_rate: f64 = site_removers.iter().map(|r| r.rate).sum();
         let idle = total_rate - site_rate;
         for mask in 0..=full {
-            if (mask as u32).count_ones() < needed {
+            if !code.decodable(mask as u32) {
                 continue;
             }
             for c in 0..=c_max {
@@ -1506,7 +1506,7 @@ mod against_a_counting_chain {
                 let mut add = |r: f64, hit: usize, counts: bool| {
                     let c2 = if counts { up } else { c };
                     let next = mask & !hit;
-                    let to = if (next as u32).count_ones() < needed {
+                    let to = if !code.decodable(next as u32) {
                         loss(c2)
                     } else {
                         idx(next, c2)

@@ -177,11 +177,11 @@ impl World<'_, '_> {
             self.collect_below(k, level, c);
             let copies = std::mem::take(&mut self.scratch);
             for &(extent, slot) in &copies {
-                let Some(local) = self.rehome_source(k, extent, slot) else {
+                let Some(source) = self.rehome_source(k, extent, slot) else {
                     continue;
                 };
                 let aux = &mut self.options[k].aux;
-                let delay = repair.delay(&system.repair, local, aux);
+                let delay = repair.delay(&system.repair, source, aux);
                 if self.now.saturating_add(delay) >= back {
                     continue;
                 }
@@ -197,11 +197,12 @@ impl World<'_, '_> {
         }
     }
 
-    /// Where an unavailable copy can be re-created from: Some(true) from an
-    /// available copy of its own group, Some(false) from the other group's
-    /// (over the geo link), None from nowhere, or when the group's scope is
-    /// out (an LRS group stays in its datacenter).
-    pub(super) fn rehome_source(&self, k: usize, extent: u32, slot: u8) -> Option<bool> {
+    /// Where an unavailable copy can be re-created from, and the slots its
+    /// rebuild reads: Some((true, _)) from an available copy of its own
+    /// group, Some((false, _)) from the other group's (over the geo link),
+    /// None from nowhere, or when the group's scope is out (an LRS group
+    /// stays in its datacenter).
+    pub(super) fn rehome_source(&self, k: usize, extent: u32, slot: u8) -> Option<(bool, u32)> {
         let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
         if lost {
             return None;
@@ -217,13 +218,20 @@ impl World<'_, '_> {
                 return None;
             }
         }
-        let others = alive & !(1u16 << slot);
-        let available =
-            |mask: u16| (0..disks.len()).any(|s| mask & (1 << s) != 0 && self.usable(disks[s]));
-        if available(others & option.group_mask(slot)) {
-            Some(true)
+        let others = alive & !(1u32 << slot);
+        let up = (0..disks.len())
+            .filter(|&s| others & (1 << s) != 0 && self.usable(disks[s]))
+            .fold(0u32, |m, s| m | 1 << s);
+        let reads = option.code.repair_reads(up, slot);
+        if option.code.fragments().is_some() {
+            // A fragment is rebuilt by decoding: the available slots must
+            // decode the extent (a code has one group, so the source is local).
+            return option.code.decodable(up).then_some((true, reads));
+        }
+        if up & option.group_mask(slot) != 0 {
+            Some((true, reads))
         } else {
-            available(others).then_some(false)
+            (up != 0).then_some((false, reads))
         }
     }
 
@@ -236,7 +244,7 @@ impl World<'_, '_> {
         let extents = &mut state.tables.extents;
         let ext = *extents.get(extent);
         let disks = extents.disks(placement, extent);
-        let bit = 1u16 << slot;
+        let bit = 1u32 << slot;
         let old = disks[slot as usize];
         if ext.lost() || ext.alive & bit == 0 || self.fleet.disk_available(topo, old) {
             return;
