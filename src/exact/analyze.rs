@@ -22,8 +22,12 @@ use crate::exact::markov::{Ctmc, MarkovError};
 use crate::model::{Code, CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair};
 use crate::units::{self, YEAR};
 
-/// The chain has 2^copies states; mean time to loss is solved densely.
+/// Up to this many copies the chain has a state per subset of live copies
+/// (2^copies; mean time to loss is solved densely); wider options are
+/// lumped by symmetry ([`symmetric`]).
 const MAX_EXACT_COPIES: u32 = 8;
+
+mod symmetric;
 
 /// Why a scenario has no exact chain: the field to change and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +74,7 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
     let mut out = Vec::new();
     for option in &system.options {
         let removers = removers(system, option, 0)?;
-        let chain = ExtentChain::build(option, &removers, repair_rate, system.discipline)
-            .map_err(solver)?;
+        let chain = option_chain(system, option, &removers, repair_rate)?;
         let loss = chain.loss;
         // A fleet in operation: lost within the horizon that follows the
         // warm-up, P(loss by warm-up + horizon) − P(loss by warm-up).
@@ -108,6 +111,24 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
     Ok(out)
 }
 
+/// One extent's chain and its loss state: a state per subset of live
+/// copies up to `MAX_EXACT_COPIES`, lumped by symmetry past that.
+fn option_chain(
+    system: &System,
+    option: &ReplicationOption,
+    removers: &[Remover],
+    mu: f64,
+) -> Result<symmetric::SymmetricChain, NotMarkovian> {
+    if option.copies() > MAX_EXACT_COPIES {
+        return symmetric::build(option, removers, mu);
+    }
+    let chain = ExtentChain::build(option, removers, mu, system.discipline).map_err(solver)?;
+    Ok(symmetric::SymmetricChain {
+        ctmc: chain.ctmc,
+        loss: chain.loss,
+    })
+}
+
 /// The chain of option `k`'s extent without the failure processes whose
 /// bit is set in `scripted` (their events are scripted by the caller, and
 /// must leave every copy's place as it was: `replace = "0s"`), for the
@@ -136,6 +157,17 @@ pub(crate) fn fast_chain(
                 );
             }
         }
+    }
+    if option.copies() > MAX_EXACT_COPIES {
+        // The scripted strikes name slots, which the lumped chain does not hold.
+        return refuse(
+            "options",
+            format!(
+                "option {}: {} copies; the rare-event method's exact solver keeps a state per subset of live copies, at most {MAX_EXACT_COPIES} copies",
+                option.name,
+                option.copies()
+            ),
+        );
     }
     let removers = removers(system, option, scripted)?;
     ExtentChain::build(option, &removers, repair_rate, system.discipline).map_err(solver)
@@ -386,11 +418,11 @@ fn check_group(
             ),
         ));
     }
-    if option.copies() > MAX_EXACT_COPIES {
+    if option.copies() > MAX_EXACT_COPIES && system.discipline == RepairDiscipline::OneAtATime {
         found.push(refusal(
-            "options",
+            "repair.discipline",
             format!(
-                "option {}: {} copies; the exact chain (2^copies states) takes at most {MAX_EXACT_COPIES}",
+                "option {}: {} copies; past {MAX_EXACT_COPIES} the exact chain counts failed copies per class, which needs parallel repair (one at a time repairs the lowest-numbered copy first)",
                 option.name,
                 option.copies()
             ),

@@ -77,6 +77,21 @@ impl Code {
         }
     }
 
+    /// The classes of slots the code treats alike (decodability depends
+    /// only on how many of each class survive), as masks; None for whole
+    /// copies, which any copy group's slots are.
+    pub fn classes(&self) -> Option<Vec<u32>> {
+        match *self {
+            Code::Copies { .. } => None,
+            Code::Rs { k, m } => Some(vec![low_bits(k + m)]),
+            Code::Lrc { k, l, r } => {
+                let mut out: Vec<u32> = (0..l).map(|g| lrc_group_mask(k, l, g)).collect();
+                out.push(low_bits(r) << (k + l));
+                Some(out)
+            }
+        }
+    }
+
     /// Whether the extent decodes now but one more lost slot among `alive`
     /// could leave it undecodable (a trace's "one failure from loss").
     pub fn at_edge(&self, alive: u32) -> bool {

@@ -175,3 +175,19 @@ fn the_edge_is_one_failure_from_loss() {
     assert!(copies.at_edge(0b100));
     assert!(!copies.at_edge(0b101));
 }
+
+#[test]
+fn decodability_depends_only_on_the_counts_per_class() {
+    for code in [Code::Lrc { k: 12, l: 2, r: 2 }, Code::Rs { k: 6, m: 3 }] {
+        let n = code.fragments().unwrap();
+        let classes = code.classes().unwrap();
+        let counts = |alive: u32| -> Vec<u32> {
+            classes.iter().map(|c| (c & alive).count_ones()).collect()
+        };
+        let mut seen = std::collections::HashMap::new();
+        for alive in 0u32..1 << n {
+            let d = code.decodable(alive);
+            assert_eq!(*seen.entry(counts(alive)).or_insert(d), d, "{code:?} {alive:#b}");
+        }
+    }
+}
