@@ -520,3 +520,51 @@ fn a_mistake_set_on_the_embedded_default_names_no_file() {
     );
     assert!(!stderr.contains("scenarios/default.toml"), "{stderr}");
 }
+
+/// A `[[custom]]` option with the given fields after its name, at line 1.
+fn coded(fields: &str) -> String {
+    format!("[[custom]]\nname = \"c\"\n{fields}")
+}
+
+#[test]
+fn code_of_no_data_fragments() {
+    let text = coded("code = \"rs(0,3)\"\n");
+    assert_error(&text, 3, "custom[0].code", "at least one data fragment");
+}
+
+#[test]
+fn lrc_groups_of_unequal_size() {
+    let text = coded("code = \"lrc(12,5,2)\"\n");
+    assert_error(&text, 3, "custom[0].code", "do not split into 5 local groups");
+}
+
+#[test]
+fn code_is_not_a_code() {
+    let text = coded("code = \"reed-solomon\"\n");
+    assert_error(&text, 3, "custom[0].code", "write rs(k,m)");
+}
+
+#[test]
+fn code_and_copies_both() {
+    let text = coded("copies = 3\ncode = \"rs(6,3)\"\n");
+    assert_error(&text, 4, "custom[0].code", "not both");
+}
+
+#[test]
+fn code_with_more_fragments_than_spread_components() {
+    // 20 racks per facility by default: LRC(16,2,4) has 22 fragments.
+    let text = coded("code = \"lrc(16,2,4)\"\n");
+    assert_error(&text, 3, "custom[0].code", "which has only 20");
+}
+
+#[test]
+fn code_over_the_limit() {
+    let text = coded("code = \"rs(30,4)\"\nwithin = \"region\"\nspread = \"disk\"\n");
+    assert_error(&text, 3, "custom[0].code", "at most 32");
+}
+
+#[test]
+fn code_with_a_secondary() {
+    let text = coded("code = \"rs(6,3)\"\nsecondary = { copies = 3 }\n");
+    assert_error(&text, 3, "custom[0].code", "drop `secondary`");
+}
