@@ -119,6 +119,7 @@ fn check_patterns(code: Code, most: u32) -> (u32, u32) {
 fn lrc_12_2_2_matches_the_rank_up_to_four_failures() {
     let (patterns, decodable) = check_patterns(Code::Lrc { k: 12, l: 2, r: 2 }, 4);
     assert_eq!(patterns, 1820);
+    assert_eq!(decodable, 1568);
     // Huang et al. (§2.2): about 86% of 4-failure patterns are recoverable.
     let share = f64::from(decodable) / f64::from(patterns);
     assert_eq!((share * 100.0).round(), 86.0, "{decodable} of {patterns}");
