@@ -118,15 +118,11 @@ fn option_chain(
     option: &ReplicationOption,
     removers: &[Remover],
     mu: f64,
-) -> Result<symmetric::SymmetricChain, NotMarkovian> {
+) -> Result<ExtentChain, NotMarkovian> {
     if option.copies() > MAX_EXACT_COPIES {
         return symmetric::build(option, removers, mu);
     }
-    let chain = ExtentChain::build(option, removers, mu, system.discipline).map_err(solver)?;
-    Ok(symmetric::SymmetricChain {
-        ctmc: chain.ctmc,
-        loss: chain.loss,
-    })
+    ExtentChain::build(option, removers, mu, system.discipline).map_err(solver)
 }
 
 /// The chain of option `k`'s extent without the failure processes whose
@@ -159,18 +155,44 @@ pub(crate) fn fast_chain(
         }
     }
     if option.copies() > MAX_EXACT_COPIES {
-        // The scripted strikes name slots, which the lumped chain does not hold.
+        check_whole_group_strikes(system, option, scripted)?;
+    }
+    let removers = removers(system, option, scripted)?;
+    option_chain(system, option, &removers, repair_rate)
+}
+
+/// A lumped chain ([`symmetric`]) knows how many slots of a class failed,
+/// not which: a scripted strike must take whole copy groups, as a strike at
+/// or above every group's `within` level does.
+fn check_whole_group_strikes(
+    system: &System,
+    option: &ReplicationOption,
+    scripted: u32,
+) -> Result<(), NotMarkovian> {
+    let coarsest = option.groups.iter().map(|g| g.within).min();
+    let partial = |level: Level| coarsest.is_some_and(|w| level > w);
+    let struck = system
+        .failures
+        .iter()
+        .enumerate()
+        .filter(|&(p, _)| scripted & (1 << p) != 0)
+        .map(|(_, p)| p.level);
+    let faults = system.faults.iter().filter_map(|f| match f.scope {
+        crate::model::Scope::Component(level) => Some(level),
+        crate::model::Scope::Link => None,
+    });
+    if let Some(level) = struck.chain(faults).find(|&l| partial(l)) {
         return refuse(
-            "options",
+            format!("failures.{}", level.name()),
             format!(
-                "option {}: {} copies; the rare-event method's exact solver keeps a state per subset of live copies, at most {MAX_EXACT_COPIES} copies",
+                "option {}: {} slots are solved by counts per class, and a scripted {} strike may take part of a class",
                 option.name,
-                option.copies()
+                option.copies(),
+                level.name()
             ),
         );
     }
-    let removers = removers(system, option, scripted)?;
-    ExtentChain::build(option, &removers, repair_rate, system.discipline).map_err(solver)
+    Ok(())
 }
 
 fn solver(e: MarkovError) -> NotMarkovian {
@@ -457,6 +479,9 @@ pub(crate) struct ExtentChain {
     pub loss: usize,
     code: Code,
     discipline: RepairDiscipline,
+    /// Past `MAX_EXACT_COPIES`: states are counts per class of slots
+    /// (`states` is then empty).
+    lumped: Option<symmetric::Lumped>,
 }
 
 impl ExtentChain {
@@ -493,6 +518,7 @@ impl ExtentChain {
             loss,
             code: option.code,
             discipline,
+            lumped: None,
         };
         let mut ctmc = Ctmc::new(loss + 1);
         for from in 0..loss {
@@ -544,6 +570,9 @@ impl ExtentChain {
     pub fn after_loss_of(&self, state: usize, hit: u32) -> usize {
         if state == self.loss {
             return self.loss;
+        }
+        if let Some(lumped) = &self.lumped {
+            return lumped.after_strike(state, hit, self.loss);
         }
         let (mask, inflight) = self.states[state];
         let killed = mask & hit;

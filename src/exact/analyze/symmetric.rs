@@ -9,15 +9,36 @@
 //! of [`Code::classes`] guarantee. So LRC(12,2,2) has 8 × 8 × 3 states
 //! rather than 2^16, RS(17,3) 21 rather than 2^20.
 
-use super::{NotMarkovian, Remover, refuse, solver};
+use super::{ExtentChain, NotMarkovian, Remover, refuse, solver};
 use crate::exact::markov::Ctmc;
-use crate::model::ReplicationOption;
+use crate::model::{RepairDiscipline, ReplicationOption};
 
-/// The aggregated chain: state 0 has every slot alive, `loss` is absorbing.
+/// What a lumped chain's states are: the classes (slot masks) and, per
+/// transient state, the count failed in each class.
 #[derive(Clone, Debug)]
-pub(crate) struct SymmetricChain {
-    pub ctmc: Ctmc,
-    pub loss: usize,
+pub(crate) struct Lumped {
+    classes: Vec<u32>,
+    counts: Vec<Vec<u32>>,
+}
+
+impl Lumped {
+    /// The state reached from `state` when the slots in `hit` are destroyed
+    /// at once: each class struck loses all its slots (a strike of part of
+    /// a class has no lumped image; `fast_chain` admits only strikes of
+    /// whole copy groups). `loss` when the counts no longer decode.
+    pub(super) fn after_strike(&self, state: usize, hit: u32, loss: usize) -> usize {
+        if state >= self.counts.len() {
+            return loss;
+        }
+        self.index(&lumped_strike(self, &self.counts[state], hit), loss)
+    }
+
+    fn index(&self, counts: &[u32], loss: usize) -> usize {
+        self.counts
+            .iter()
+            .position(|s| s == counts)
+            .unwrap_or(loss)
+    }
 }
 
 /// A class of interchangeable slots: its slots and each slot's rate (per
@@ -30,11 +51,11 @@ struct Class {
 /// Builds the chain of `option` under `removers`, each failed slot repaired
 /// at rate `mu` (per year) in parallel; refused, naming the field, when the
 /// symmetry does not hold.
-pub(crate) fn build(
+pub(super) fn build(
     option: &ReplicationOption,
     removers: &[Remover],
     mu: f64,
-) -> Result<SymmetricChain, NotMarkovian> {
+) -> Result<ExtentChain, NotMarkovian> {
     let classes = classes(option, removers)?;
     let sizes: Vec<u32> = classes.iter().map(|c| c.slots.count_ones()).collect();
     let states: Vec<Vec<u32>> = all_counts(&sizes)
@@ -42,11 +63,14 @@ pub(crate) fn build(
         .filter(|counts| option.code.decodable(representative(&classes, counts)))
         .collect();
     let loss = states.len();
-    let index = |counts: &[u32]| states.iter().position(|s| s == counts).unwrap_or(loss);
+    let lumped = Lumped {
+        classes: classes.iter().map(|c| c.slots).collect(),
+        counts: states,
+    };
     let mut ctmc = Ctmc::new(loss + 1);
-    for (from, counts) in states.iter().enumerate() {
+    for (from, counts) in lumped.counts.iter().enumerate() {
         let mut add = |to: &[u32], rate: f64| {
-            let to = index(to);
+            let to = lumped.index(to, loss);
             if to != from && rate > 0.0 {
                 ctmc.add_rate(from, to, rate).map_err(solver)?;
             }
@@ -65,16 +89,27 @@ pub(crate) fn build(
             }
         }
         for r in removers.iter().filter(|r| r.copies.count_ones() > 1) {
-            let next: Vec<u32> = classes
-                .iter()
-                .zip(counts)
-                .zip(&sizes)
-                .map(|((class, &n), &size)| if r.copies & class.slots != 0 { size } else { n })
-                .collect();
-            add(&next, r.rate)?;
+            add(&lumped_strike(&lumped, counts, r.copies), r.rate)?;
         }
     }
-    Ok(SymmetricChain { ctmc, loss })
+    Ok(ExtentChain {
+        ctmc,
+        states: Vec::new(),
+        loss,
+        code: option.code,
+        discipline: RepairDiscipline::Parallel,
+        lumped: Some(lumped),
+    })
+}
+
+/// The counts after the slots of `hit` (whole classes) are destroyed.
+fn lumped_strike(lumped: &Lumped, counts: &[u32], hit: u32) -> Vec<u32> {
+    lumped
+        .classes
+        .iter()
+        .zip(counts)
+        .map(|(&class, &n)| if hit & class != 0 { class.count_ones() } else { n })
+        .collect()
 }
 
 /// The option's classes with their rates, or why the chain cannot lump.
