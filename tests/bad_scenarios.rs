@@ -535,7 +535,12 @@ fn code_of_no_data_fragments() {
 #[test]
 fn lrc_groups_of_unequal_size() {
     let text = coded("code = \"lrc(12,5,2)\"\n");
-    assert_error(&text, 3, "custom[0].code", "do not split into 5 local groups");
+    assert_error(
+        &text,
+        3,
+        "custom[0].code",
+        "do not split into 5 local groups",
+    );
 }
 
 #[test]

@@ -64,7 +64,10 @@ fn rs_matches_the_k_of_n_birth_death_chain() {
         // failed is a birth-death chain, lost at m + 1.
         let hand = replica_group(k + m, k, LAMBDA, MU, RepairDiscipline::Parallel).unwrap();
         let p = hand.loss_probability(1.0).unwrap().probability;
-        assert!(rel(exact.loss_probability, p) < 1e-9, "rs({k},{m}): {exact:?} vs {p}");
+        assert!(
+            rel(exact.loss_probability, p) < 1e-9,
+            "rs({k},{m}): {exact:?} vs {p}"
+        );
         assert!(rel(exact.mttdl_years, hand.mttdl().unwrap()) < 1e-9);
     }
 }
@@ -129,7 +132,10 @@ fn the_simulator_covers_the_exact_answer() {
         // cover with 99% probability.
         let (p, [lo, hi]) = common::durability(&text, 11, 400, Method::Simulated);
         let half = (hi - lo) / 2.0 * bonferroni;
-        assert!((p - exact).abs() <= half, "{code}: {p} [{lo}, {hi}] vs {exact}");
+        assert!(
+            (p - exact).abs() <= half,
+            "{code}: {p} [{lo}, {hi}] vs {exact}"
+        );
         // The rare-event method's exact fast solver, on the lumped chain.
         let (p, _) = common::durability(&text, 11, 50, Method::RareEvent);
         assert!(rel(p, exact) < 1e-9, "{code}: {p} vs {exact}");
@@ -156,7 +162,13 @@ fn after_one_rack(slots: &str) -> (u64, u64, f64, f64, u64) {
         .sum();
     let traffic = Metrics::of(&s.system, 0, o).repair_bytes;
     let slot_bytes = option.slot_bytes(s.system.extent_bytes);
-    (o.copies_repaired, o.slots_read, traffic, slot_bytes, expected)
+    (
+        o.copies_repaired,
+        o.slots_read,
+        traffic,
+        slot_bytes,
+        expected,
+    )
 }
 
 #[test]
@@ -180,7 +192,10 @@ fn repair_traffic_per_rebuilt_byte_is_the_read_amplification() {
         } else {
             // LRC(12,2,2): 6 for the 14 fragments of the local groups, 12
             // for the 2 global parities.
-            assert!(read >= 6 * rebuilt && read < 12 * rebuilt, "{read} / {rebuilt}");
+            assert!(
+                read >= 6 * rebuilt && read < 12 * rebuilt,
+                "{read} / {rebuilt}"
+            );
         }
     }
 }
@@ -194,5 +209,8 @@ fn lrc_rebuilds_read_the_local_group_or_k() {
     let o = &plan.run_trial(0).options[0];
     assert!(o.slots_read >= 6 * o.copies_repaired);
     assert!(o.slots_read <= 12 * o.copies_repaired);
-    assert!(o.slots_read > 6 * o.copies_repaired, "no rebuild from k at afr 500%");
+    assert!(
+        o.slots_read > 6 * o.copies_repaired,
+        "no rebuild from k at afr 500%"
+    );
 }

@@ -19,7 +19,9 @@
 use serde::Serialize;
 
 use crate::exact::markov::{Ctmc, MarkovError};
-use crate::model::{Code, CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair};
+use crate::model::{
+    Code, CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair,
+};
 use crate::units::{self, YEAR};
 
 /// Up to this many copies the chain has a state per subset of live copies

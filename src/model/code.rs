@@ -66,11 +66,7 @@ impl Code {
             Code::Lrc { k, l, .. } => match lrc_local_group(k, l, u32::from(slot)) {
                 Some(g) => {
                     let others = lrc_group_mask(k, l, g) & !(1 << slot);
-                    if alive & others == others {
-                        k / l
-                    } else {
-                        k
-                    }
+                    if alive & others == others { k / l } else { k }
                 }
                 None => k,
             },

@@ -15,9 +15,9 @@ pub mod failover;
 pub mod fleet;
 pub mod geo;
 
-pub use code::Code;
 use crate::dist::Dist;
 use crate::units::Micros;
+pub use code::Code;
 pub use topology::{Level, Region, Shape, Topology};
 
 /// Copies of data kept together under one placement rule.

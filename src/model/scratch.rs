@@ -175,7 +175,11 @@ impl ExtentState {
     /// An extent of `copies` copies as the plan placed it, all alive.
     fn pristine(copies: usize) -> Self {
         Self {
-            alive: if copies >= 32 { u32::MAX } else { (1u32 << copies) - 1 },
+            alive: if copies >= 32 {
+                u32::MAX
+            } else {
+                (1u32 << copies) - 1
+            },
             flags: 0,
             impaired: 0,
         }

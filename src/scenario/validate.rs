@@ -399,7 +399,12 @@ fn custom_option(
         );
     }
     let g = &groups[0];
-    code::check_room(code, (g.region, g.within, g.spread), topo, &format!("{path}.code"))?;
+    code::check_room(
+        code,
+        (g.region, g.within, g.spread),
+        topo,
+        &format!("{path}.code"),
+    )?;
     Ok(ReplicationOption {
         name: c.name.clone(),
         groups,

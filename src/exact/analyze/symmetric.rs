@@ -34,10 +34,7 @@ impl Lumped {
     }
 
     fn index(&self, counts: &[u32], loss: usize) -> usize {
-        self.counts
-            .iter()
-            .position(|s| s == counts)
-            .unwrap_or(loss)
+        self.counts.iter().position(|s| s == counts).unwrap_or(loss)
     }
 }
 
@@ -108,7 +105,13 @@ fn lumped_strike(lumped: &Lumped, counts: &[u32], hit: u32) -> Vec<u32> {
         .classes
         .iter()
         .zip(counts)
-        .map(|(&class, &n)| if hit & class != 0 { class.count_ones() } else { n })
+        .map(|(&class, &n)| {
+            if hit & class != 0 {
+                class.count_ones()
+            } else {
+                n
+            }
+        })
         .collect()
 }
 
@@ -131,9 +134,9 @@ fn classes(option: &ReplicationOption, removers: &[Remover]) -> Result<Vec<Class
         let first = slots.trailing_zeros();
         let alone_rate = rate_of(first);
         let uneven = (0..32).any(|s| slots & (1 << s) != 0 && rate_of(s) != alone_rate);
-        let split = removers
-            .iter()
-            .any(|r| r.copies.count_ones() > 1 && r.copies & slots != 0 && r.copies & slots != slots);
+        let split = removers.iter().any(|r| {
+            r.copies.count_ones() > 1 && r.copies & slots != 0 && r.copies & slots != slots
+        });
         if uneven || split {
             return refuse(
                 "options",

@@ -49,7 +49,13 @@ fn generator(code: Code, rng: &mut ChaCha8Rng) -> Vec<Vec<u64>> {
         let members = g * size..(g + 1) * size;
         columns.push(
             (0..k)
-                .map(|i| if members.contains(&i) { nonzero(rng) } else { 0 })
+                .map(|i| {
+                    if members.contains(&i) {
+                        nonzero(rng)
+                    } else {
+                        0
+                    }
+                })
                 .collect(),
         );
     }
@@ -182,13 +188,16 @@ fn decodability_depends_only_on_the_counts_per_class() {
     for code in [Code::Lrc { k: 12, l: 2, r: 2 }, Code::Rs { k: 6, m: 3 }] {
         let n = code.fragments().unwrap();
         let classes = code.classes().unwrap();
-        let counts = |alive: u32| -> Vec<u32> {
-            classes.iter().map(|c| (c & alive).count_ones()).collect()
-        };
+        let counts =
+            |alive: u32| -> Vec<u32> { classes.iter().map(|c| (c & alive).count_ones()).collect() };
         let mut seen = std::collections::HashMap::new();
         for alive in 0u32..1 << n {
             let d = code.decodable(alive);
-            assert_eq!(*seen.entry(counts(alive)).or_insert(d), d, "{code:?} {alive:#b}");
+            assert_eq!(
+                *seen.entry(counts(alive)).or_insert(d),
+                d,
+                "{code:?} {alive:#b}"
+            );
         }
     }
 }

@@ -97,7 +97,9 @@ fn check(code: Code, text: &str) -> std::result::Result<(), String> {
         ));
     }
     if total > max {
-        return Err(format!("`{text}` has {total} fragments; an option keeps at most {max}"));
+        return Err(format!(
+            "`{text}` has {total} fragments; an option keeps at most {max}"
+        ));
     }
     Ok(())
 }
