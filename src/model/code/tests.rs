@@ -74,13 +74,13 @@ fn rank(mut columns: Vec<Vec<u64>>) -> usize {
             continue;
         };
         columns.swap(rank, pivot);
-        let inv = pow(columns[rank][row], P - 2);
-        for c in 0..columns.len() {
-            if c != rank && columns[c][row] != 0 {
-                let f = mul(columns[c][row], inv);
-                for i in 0..rows {
-                    let sub = mul(f, columns[rank][i]);
-                    columns[c][i] = (columns[c][i] + P - sub) % P;
+        let pivot_column = columns[rank].clone();
+        let inv = pow(pivot_column[row], P - 2);
+        for (c, column) in columns.iter_mut().enumerate() {
+            if c != rank && column[row] != 0 {
+                let f = mul(column[row], inv);
+                for (x, &p) in column.iter_mut().zip(&pivot_column) {
+                    *x = (*x + P - mul(f, p)) % P;
                 }
             }
         }
