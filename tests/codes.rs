@@ -214,3 +214,20 @@ fn lrc_rebuilds_read_the_local_group_or_k() {
         "no rebuild from k at afr 500%"
     );
 }
+
+#[test]
+fn wide_options_with_one_at_a_time_repair_are_refused_naming_the_field() {
+    let text = scenario_text("code = \"rs(6,3)\"", 1).replace(
+        "mean = \"10d\" }",
+        "mean = \"10d\" }\ndiscipline = \"one-at-a-time\"",
+    );
+    let s = scenario::parse("c.toml", &text, "c").unwrap();
+    let refusal = analyze(&s.system).unwrap_err();
+    assert_eq!(refusal.field, "repair.discipline", "{refusal}");
+    // The same code with parallel repair, and 8 whole copies one at a time,
+    // are solved.
+    let parallel = scenario_text("code = \"rs(6,3)\"", 1);
+    assert!(analyze(&scenario::parse("c.toml", &parallel, "c").unwrap().system).is_ok());
+    let eight = text.replace("code = \"rs(6,3)\"", "copies = 8");
+    assert!(analyze(&scenario::parse("c.toml", &eight, "c").unwrap().system).is_ok());
+}
