@@ -46,6 +46,7 @@ impl Code {
 
     /// Whether the slots set in `alive` (bit s = slot s survives) decode the
     /// extent. Bits beyond the code's slots are ignored.
+    #[inline]
     pub fn decodable(&self, alive: u32) -> bool {
         match *self {
             Code::Copies { needed } => alive.count_ones() >= needed,

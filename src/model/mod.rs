@@ -76,14 +76,28 @@ impl ReplicationOption {
         slot_range_mask(start as usize..(start + self.groups[g].copies) as usize)
     }
 
-    /// Whether the live slots in `alive` of copy group `g` let it serve the
-    /// extent: for whole copies, `needed` of them (or all the group has, if
-    /// fewer); for a code (one group), the slots decode.
-    pub fn group_serves(&self, g: usize, alive: u32) -> bool {
-        let group = alive & self.group_slots(g);
+    /// Whether the live slots `group_alive` of copy group `g` (no other
+    /// group's bits set: callers mask with [`Self::group_slots`], once, out
+    /// of their loops) let it serve the extent: for whole copies, `needed`
+    /// of them (or all the group has, if fewer); for a code (one group),
+    /// the slots decode.
+    #[inline]
+    pub fn group_serves(&self, g: usize, group_alive: u32) -> bool {
+        match self.copies_to_serve(g) {
+            Some(n) => group_alive.count_ones() >= n,
+            None => self.code.decodable(group_alive),
+        }
+    }
+
+    /// For whole copies, how many live copies of group `g` serve the
+    /// extent: `needed`, or all the group has if fewer (a count, which hot
+    /// loops take without building a mask); None for a code, whose live
+    /// fragments must decode ([`Code::decodable`]).
+    #[inline]
+    pub fn copies_to_serve(&self, g: usize) -> Option<u32> {
         match self.code {
-            Code::Copies { needed } => group.count_ones() >= needed.min(self.groups[g].copies),
-            _ => self.code.decodable(group),
+            Code::Copies { needed } => Some(needed.min(self.groups[g].copies)),
+            _ => None,
         }
     }
 

@@ -716,6 +716,7 @@ impl<'p, 's> World<'p, 's> {
         // Without outages, an extent keeping enough live serving copies, and
         // not impaired before, stays available: no need to look again.
         let serve = state.account.serve();
+        let serving = option.group_slots(serve);
         let quiet = self.fleet.quiet();
         let shred_at = self.shred_at;
         let lost_before = state.outcome.lost_extents;
@@ -736,7 +737,7 @@ impl<'p, 's> World<'p, 's> {
                     r[extent as usize] = r[extent as usize].max(shred_at);
                 }
                 let decodable = option.code.decodable(ext.alive);
-                let fine = quiet && decodable && option.group_serves(serve, ext.alive);
+                let fine = quiet && decodable && option.group_serves(serve, ext.alive & serving);
                 if !fine || impaired {
                     touched.push((extent, slot));
                 }

@@ -104,11 +104,15 @@ impl World<'_, '_> {
     pub(super) fn group_serves(&self, k: usize, extent: u32, g: usize) -> bool {
         let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
         let option = &self.system().options[k];
-        let slots = option.group_slots(g);
-        let up = (0..disks.len())
-            .filter(|&s| slots & alive & (1 << s) != 0 && self.usable(disks[s]))
-            .fold(0u32, |m, s| m | 1 << s);
-        !lost && option.group_serves(g, up)
+        let start: usize = option.groups[..g].iter().map(|g| g.copies as usize).sum();
+        let copies = option.groups[g].copies as usize;
+        let up =
+            (start..start + copies).filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]));
+        !lost
+            && match option.copies_to_serve(g) {
+                Some(n) => up.count() as u32 >= n,
+                None => option.code.decodable(up.fold(0, |m, s| m | 1 << s)),
+            }
     }
 
     /// Whether the group option `k` does not serve from could serve at

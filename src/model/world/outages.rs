@@ -219,19 +219,23 @@ impl World<'_, '_> {
             }
         }
         let others = alive & !(1u32 << slot);
-        let up = (0..disks.len())
-            .filter(|&s| others & (1 << s) != 0 && self.usable(disks[s]))
-            .fold(0u32, |m, s| m | 1 << s);
-        let reads = option.code.repair_reads(up, slot);
         if option.code.fragments().is_some() {
             // A fragment is rebuilt by decoding: the available slots must
             // decode the extent (a code has one group, so the source is local).
+            let up = (0..disks.len())
+                .filter(|&s| others & (1 << s) != 0 && self.usable(disks[s]))
+                .fold(0u32, |m, s| m | 1 << s);
+            let reads = option.code.repair_reads(up, slot);
             return option.code.decodable(up).then_some((true, reads));
         }
-        if up & option.group_mask(slot) != 0 {
-            Some((true, reads))
+        // A whole copy is copied from any one available copy, its own
+        // group's first (stops at the first found).
+        let available =
+            |mask: u32| (0..disks.len()).any(|s| mask & (1 << s) != 0 && self.usable(disks[s]));
+        if available(others & option.group_mask(slot)) {
+            Some((true, 1))
         } else {
-            (up != 0).then_some((false, reads))
+            available(others).then_some((false, 1))
         }
     }
 
