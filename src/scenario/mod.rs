@@ -36,6 +36,9 @@ pub struct Scenario {
     pub expectations: Vec<expect::Expectation>,
     /// Valid values that are most likely mistakes: (field, why).
     pub warnings: Vec<plausible::Warning>,
+    /// The file's own text and the `--set`s applied to it, when `text` is
+    /// the edited document: what places a later message about a field.
+    pub origin: Option<(String, Vec<overrides::Override>)>,
 }
 
 /// Reads and validates a scenario file.
@@ -115,12 +118,18 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         system,
         expectations,
         warnings,
+        origin: None,
     })
 }
 
 impl Scenario {
-    /// An error about `field` of this scenario, located in its text.
+    /// A message about `field` of this scenario (an error or a warning
+    /// found after validation), located as validation's own errors are: at
+    /// the `--set` that changed the field, else in the file's own text.
     pub fn error_in(&self, field: &str, message: &str) -> ScenarioError {
-        Source::new(&self.file, &self.text).error_in(field, message)
+        match &self.origin {
+            Some((text, sets)) => overrides::locate(&self.file, text, sets, field, message),
+            None => Source::new(&self.file, &self.text).error_in(field, message),
+        }
     }
 }
