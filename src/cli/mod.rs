@@ -18,7 +18,7 @@ use crate::engine::trials::{Completed, Controls, shard_range};
 use crate::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use crate::estimate::{compare, shard};
 use crate::exact::analyze;
-use crate::report::result_set::ResultSet;
+use crate::report::result_set::{self, ResultSet};
 use crate::report::{self, expect, figures, trace};
 use crate::scenario::overrides::{self, Override};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -530,8 +530,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let traced = trace::trace(&s, &request)?;
             print_out(&trace::text(&s.system, &traced, &request))?;
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            let written = trace::write(&s.system, &traced, option, &out)?;
-            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            let set = ResultSet::begin_kind(&out, result_set::Kind::Trace)?;
+            let written = trace::write(&s.system, &traced, option, set.dir())?;
+            let out = set.commit()?;
+            let names: Vec<String> = written
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|name| out.join(name).display().to_string())
+                .collect();
             print_err(&format!("wrote {}", names.join(", ")));
             Ok(())
         }
