@@ -21,6 +21,21 @@ pub const DEFAULT_TEXT: &str = include_str!("../../scenarios/default.toml");
 /// read, so none is cited.
 pub const DEFAULT_FILE: &str = "<embedded default>";
 
+/// The template of `replisim init`: every field at its default.
+const STARTER: &str = include_str!("../../assets/init.toml");
+
+/// A starter scenario named `name` with `options`: every field written out
+/// at its default (so it runs as an empty file would), the optional
+/// sections shown commented. The options are written as given and checked
+/// when the text is loaded.
+pub fn starter(name: &str, options: &[String]) -> String {
+    let quoted = |text: &str| toml_edit::Value::from(text).to_string();
+    let list: Vec<String> = options.iter().map(|o| quoted(o)).collect();
+    STARTER
+        .replace("\"{name}\"", &quoted(name))
+        .replace("{options}", &format!("[{}]", list.join(", ")))
+}
+
 /// A validated scenario: the system to simulate and how to run it.
 #[derive(Clone, Debug)]
 pub struct Scenario {
