@@ -18,7 +18,7 @@ use crate::engine::trials::{Completed, Controls, shard_range};
 use crate::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use crate::estimate::{compare, shard};
 use crate::exact::analyze;
-use crate::report::result_set::ResultSet;
+use crate::report::result_set::{self, ResultSet};
 use crate::report::{self, expect, figures, trace};
 use crate::scenario::overrides::{self, Override};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -197,6 +197,21 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         max_seconds: u64,
     },
+    /// Write a starter scenario: every field at its default, commented,
+    /// the optional sections shown as examples.
+    #[command(after_help = help::INIT)]
+    Init {
+        /// Where to write it (its name is the file's); standard output when
+        /// omitted or `-`.
+        file: Option<PathBuf>,
+        /// An option to evaluate (repeat for several): LRS, ZRS, GRS, GZRS,
+        /// RA-GRS, RA-GZRS; the four first when none is given.
+        #[arg(long = "option", value_name = "NAME")]
+        options: Vec<String>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// The built-in catalog of Azure regions (geography, zones, pair) that
     /// `region = "name"` in a scenario draws on, with its source and date.
     #[command(after_help = help::REGIONS)]
@@ -286,6 +301,19 @@ struct RunArgs {
     /// (hours or more), which otherwise stops before starting.
     #[arg(long)]
     yes: bool,
+    /// Memory the run may plan for (e.g. `32GiB`): a run planned past it
+    /// (placement, each thread's tables, results) is refused before it
+    /// starts, naming the field that makes it large.
+    #[arg(long, value_name = "SIZE", default_value = "8GiB", value_parser = parse_memory)]
+    max_memory: u64,
+}
+
+fn parse_memory(text: &str) -> Result<u64, String> {
+    let bytes = crate::units::parse_size(text)?;
+    if bytes == 0 {
+        return Err("must be more than 0B".into());
+    }
+    Ok(bytes)
 }
 
 fn parse_trial_time(text: &str) -> Result<std::time::Duration, String> {
@@ -325,6 +353,7 @@ impl RunArgs {
                 s.file
             ));
         }
+        check_memory(s, self.threads, self.max_memory)?;
         Ok(RunConfig {
             seed: self.seed.unwrap_or(s.seed),
             trials: self.trials.unwrap_or(s.trials),
@@ -332,6 +361,42 @@ impl RunArgs {
             method: self.method.into(),
         })
     }
+}
+
+/// Refuses, located at the field that makes it large, a run of `s` on
+/// `threads` threads planned past `limit_bytes` of memory.
+fn check_memory(s: &Scenario, threads: usize, limit_bytes: u64) -> Result<(), String> {
+    estimate::memory::footprint(&s.system, threads)
+        .check(limit_bytes)
+        .map_err(|(field, message)| shown(s.error_in(&field, &message)))
+}
+
+/// The process's peak resident memory so far (Linux: `VmHWM`).
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The status line after a run: its wall time, threads, and its peak
+/// memory beside what it was planned at.
+fn run_status(s: &Scenario, config: RunConfig, started: std::time::Instant) -> String {
+    let threads = threads_used(config.threads);
+    let planned = estimate::memory::footprint(&s.system, threads).total_bytes();
+    let memory = match peak_memory_bytes() {
+        Some(peak) => format!(
+            ", peak memory {} MiB (planned at most {} MiB)",
+            peak >> 20,
+            planned.div_ceil(1 << 20)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "wall time {:.1} s on {}{memory}",
+        started.elapsed().as_secs_f64(),
+        count(threads as f64, "thread")
+    )
 }
 
 /// The name and text of the scenario file `path`, or of the default.
@@ -392,6 +457,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         signals::install();
     }
     let done = match cli.command {
+        Command::Init {
+            file,
+            options,
+            force,
+        } => init(file.as_deref(), &options, force),
         Command::Regions { format } => print_out(&match format {
             Format::Text => regions_table(),
             Format::Json => regions_json()?,
@@ -467,6 +537,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             out,
         } => {
             let s = load(scenario.as_deref())?;
+            check_memory(&s, 1, estimate::memory::DEFAULT_LIMIT_BYTES)?;
             let option = option
                 .map(|name| trace::option_index(&s.system, &name))
                 .transpose()?;
@@ -479,8 +550,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let traced = trace::trace(&s, &request)?;
             print_out(&trace::text(&s.system, &traced, &request))?;
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            let written = trace::write(&s.system, &traced, option, &out)?;
-            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            let set = ResultSet::begin_kind(&out, result_set::Kind::Trace)?;
+            let written = trace::write(&s.system, &traced, option, set.dir())?;
+            let out = set.commit()?;
+            let names: Vec<String> = written
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|name| out.join(name).display().to_string())
+                .collect();
             print_err(&format!("wrote {}", names.join(", ")));
             Ok(())
         }
@@ -520,10 +597,59 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 
 /// `replisim validate`: loads the scenario and says so, or shows every
 /// mistake; `--format json` puts either on stdout, with places.
+/// `replisim init`: the starter scenario, checked as `validate` would
+/// check it before it is written (an unknown option is refused with the
+/// loader's message), never over an existing file without `--force`.
+fn init(file: Option<&Path>, options: &[String], force: bool) -> Result<(), String> {
+    let to_stdout = file.is_none() || is_stdout(file);
+    let name = match file {
+        Some(path) if !to_stdout => path.file_stem().map_or_else(
+            || "my-scenario".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        ),
+        _ => "my-scenario".to_string(),
+    };
+    let default_options: Vec<String> = ["LRS", "ZRS", "GRS", "GZRS"].map(String::from).to_vec();
+    let options = if options.is_empty() {
+        &default_options
+    } else {
+        options
+    };
+    let text = scenario::starter(&name, options);
+    let shown_as = match file {
+        Some(p) if !to_stdout => p.display().to_string(),
+        _ => "<init>".to_string(),
+    };
+    scenario::from_source(&shown_as, &text).map_err(shown)?;
+    let Some(path) = file.filter(|_| !to_stdout) else {
+        return print_out(&text);
+    };
+    if path.exists() && !force {
+        return Err(format!(
+            "{} exists; pass --force to replace it, or name another file",
+            path.display()
+        ));
+    }
+    std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    print_err(&format!(
+        "wrote {}: every field at its default; `replisim validate {0}` checks it after your changes",
+        path.display()
+    ));
+    Ok(())
+}
+
 fn validate(path: Option<&Path>, sets: &[String], format: Format) -> Result<ExitCode, String> {
     let overrides = parse_overrides(sets)?;
     let (file, text) = source(path)?;
-    let loaded = overrides::apply(&file, &text, &overrides);
+    // A scenario that a default run would refuse for its memory is not
+    // valid as it stands (`run --max-memory` may still run it).
+    let loaded = overrides::apply(&file, &text, &overrides).and_then(|s| {
+        let plan = estimate::memory::footprint(&s.system, 0);
+        match plan.check(estimate::memory::DEFAULT_LIMIT_BYTES) {
+            Ok(()) => Ok(s),
+            Err((field, message)) => Err(s.error_in(&field, &message)),
+        }
+    });
     if format == Format::Text {
         let s = loaded.map_err(shown)?;
         warn(std::slice::from_ref(&s), false)?;
@@ -795,11 +921,7 @@ fn run_whole(
     // The numbers first, so that a failure to write never loses them.
     print_table(&report::table(&summary), json)?;
     write_summary(s, &summary, out, json, None)?;
-    print_err(&format!(
-        "wall time {:.1} s on {}",
-        started.elapsed().as_secs_f64(),
-        count(threads_used(config.threads) as f64, "thread")
-    ));
+    print_err(&run_status(s, config, started));
     interrupted(done.completed_to, config.trials)
 }
 

@@ -11,6 +11,7 @@
 pub mod compare;
 pub mod cost;
 pub mod diagnose;
+pub mod memory;
 pub mod rare;
 pub mod shard;
 
