@@ -224,7 +224,7 @@ impl Extents {
     /// its first trial: the state, the row of `moved`, the queued copies.
     pub const DENSE_BYTES: usize = std::mem::size_of::<ExtentState>()
         + std::mem::size_of::<u32>()
-        + std::mem::size_of::<u16>();
+        + std::mem::size_of::<u32>(); // queued: a slot mask
 
     /// Bytes a trial can add per extent of `copies` copies at most, when it
     /// writes and moves every extent (a region lost): its entry in `dirty`
