@@ -59,7 +59,7 @@ fn a_copy_count_that_would_overflow_the_option_total_is_refused() {
     let file = write(dir.path(), "copies.toml", text);
     let o = replisim(&["validate", &file]);
     refused(&o, "custom[0].secondary.copies");
-    refused(&o, "at most 16");
+    refused(&o, "at most 32");
 }
 
 #[test]
