@@ -267,6 +267,10 @@ pub fn comparison(
     })
 }
 
+/// Expected region events per region within the horizon up to which a
+/// break-even is reported: first order in the rate is then within about 1%.
+const MAX_REGION_EVENTS: f64 = 0.01;
+
 /// Regions lost per region-year in `system`, when region loss is a
 /// memoryless process (the break-even is linear in a rate).
 fn region_loss_per_year(system: &System) -> Option<f64> {
@@ -312,7 +316,10 @@ fn break_even(system: &System, summary: &Summary, a: usize, b: usize) -> Option<
         a_region[2] - b_region[0],
     ];
     let rate = r0 * num[1] / den[1];
-    if !(rate.is_finite() && rate > 0.0) {
+    // First order holds while a region event in the horizon is rare; past
+    // that the lines cross where the model they come from does not hold.
+    let years = summary.horizon_years;
+    if !(rate.is_finite() && rate > 0.0 && rate * years <= MAX_REGION_EVENTS) {
         return None;
     }
     // With both ends of a difference on one side of 0 the crossing exists
