@@ -101,7 +101,11 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let expectations = expect::from_spec(
         &spec.expect,
         &system.options,
-        (system.keys.is_some(), system.deletion.is_some()),
+        (
+            system.keys.is_some(),
+            system.deletion.is_some(),
+            system.logical.is_some(),
+        ),
     )
     .map_err(|(path, message)| source.error_in(&path, &message))?;
     let warnings = plausible::warnings(&spec, &system);

@@ -229,6 +229,8 @@ pub struct ScenarioFile {
     pub deletion: Option<DeletionSpec>,
     /// What happens to failed hardware's data.
     pub decommission: Option<DecommissionSpec>,
+    /// Logical errors (bugs, operator error, bad deletes); absent: none.
+    pub logical: Option<LogicalSpec>,
     /// Expectations per option, checked by `replisim check`.
     #[serde(default)]
     pub expect: std::collections::BTreeMap<String, Vec<String>>,
@@ -614,6 +616,22 @@ impl Default for DeletionSpec {
 pub struct DecommissionSpec {
     /// From a disk, node or rack failure to its media being wiped or shredded.
     pub destroy_after: Duration,
+}
+
+/// Logical errors: `[logical]`. No defaults: a rate and a detection
+/// delay are the customer's own (docs/defaults.md gives ranges).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [logical] table (rate, detection, restore)"
+)]
+pub struct LogicalSpec {
+    /// Logical errors per account-year: a number or a percentage.
+    pub rate: NonNegative,
+    /// From an error to the customer noticing it.
+    pub detection: DistSpec,
+    /// Point-in-time restore / soft-delete retention; absent: none.
+    pub restore: Option<Duration>,
 }
 
 /// A scripted vault outage: `[[keys.fault]]`.

@@ -8,6 +8,7 @@ use super::schema::{
 };
 use crate::dist::Dist;
 use crate::model::Deletion;
+use crate::model::logical::LogicalErrors;
 use crate::model::{
     CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
     KeyPolicy, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope,
@@ -93,6 +94,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let faults = faults(file, &topology)?;
     let keys = keys(file, &topology, primary)?;
     let deletion = deletion(file)?;
+    let logical = logical(file)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -110,6 +112,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         failover: failover(file)?,
         keys,
         deletion,
+        logical,
     })
 }
 
@@ -1022,5 +1025,18 @@ fn deletion(file: &ScenarioFile) -> Result<Option<Deletion>> {
         reclaim: d.reclaim.0,
         destroy_after,
         probe_every: HOUR,
+    }))
+}
+
+/// `[logical]`: None without the section (no logical errors, nothing of
+/// the run changes).
+fn logical(file: &ScenarioFile) -> Result<Option<LogicalErrors>> {
+    let Some(l) = &file.logical else {
+        return Ok(None);
+    };
+    Ok(Some(LogicalErrors {
+        rate_per_year: l.rate.0,
+        detection: dist(&l.detection, "logical.detection")?,
+        restore: l.restore.map_or(0, |r| r.0),
     }))
 }
