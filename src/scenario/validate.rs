@@ -91,7 +91,8 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let copies: u64 = options.iter().map(|o| u64::from(o.copies())).sum();
     let placed = u64::from(extents).saturating_mul(copies);
     check_memory("data.extent_size", "placed copies", placed, BYTES_PER_COPY)?;
-    let faults = faults(file, &topology)?;
+    let mut faults = faults(file, &topology)?;
+    let random = super::replay::faults(file, &topology, &mut faults)?;
     let keys = keys(file, &topology, primary)?;
     let deletion = deletion(file)?;
     let logical = logical(file)?;
@@ -114,6 +115,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         deletion,
         logical,
     })
+    .map(|system| without_random(system, random))
 }
 
 /// Simulated time before the measured horizon: `warmup` for a fleet in
@@ -700,9 +702,27 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
             component_target(&f.target, lvl, topo, path)?,
         )
     };
+    let durations = (f.duration.map(|d| d.0), f.replace.map(|r| r.0));
+    let kind = fault_kind(&f.kind, durations, scope, path)?;
+    Ok(Fault {
+        at: f.at.0,
+        scope,
+        component,
+        kind,
+    })
+}
+
+/// What a scripted fault does, from its `kind` and its (duration,
+/// replace): errors at `path.kind`, `path.duration` or `path.replace`.
+pub(super) fn fault_kind(
+    kind: &str,
+    (duration, replace): (Option<Micros>, Option<Micros>),
+    scope: Scope,
+    path: &str,
+) -> Result<FaultKind> {
     let field = |name: &str| format!("{path}.{name}");
-    let kind = match (f.kind.as_str(), f.duration, f.replace) {
-        ("down", Some(d), None) => FaultKind::Down { duration: d.0 },
+    let kind = match (kind, duration, replace) {
+        ("down", Some(d), None) => FaultKind::Down { duration: d },
         ("down", None, _) => {
             return err(
                 field("kind"),
@@ -719,7 +739,7 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
             return err(field("kind"), "a link can only be `down`");
         }
         ("destroyed", None, replace) => FaultKind::Destroyed {
-            replace: replace.map_or(default_replace(scope), |r| r.0),
+            replace: replace.unwrap_or(default_replace(scope)),
         },
         ("destroyed", Some(_), _) => {
             return err(
@@ -734,12 +754,7 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
             );
         }
     };
-    Ok(Fault {
-        at: f.at.0,
-        scope,
-        component,
-        kind,
-    })
+    Ok(kind)
 }
 
 /// The replacement delay of a destroyed component, as for failures.
@@ -1039,4 +1054,14 @@ fn logical(file: &ScenarioFile) -> Result<Option<LogicalErrors>> {
         detection: dist(&l.detection, "logical.detection")?,
         restore: l.restore.map_or(0, |r| r.0),
     }))
+}
+
+/// A pure replay (`[replay] random = false`): the random failure and
+/// outage processes off, after they were checked.
+fn without_random(mut system: System, random: bool) -> System {
+    if !random {
+        system.failures.clear();
+        system.outages.clear();
+    }
+    system
 }
