@@ -90,6 +90,45 @@ fn a_pure_replay_traces_exactly_the_failures_of_the_csv() {
     );
 }
 
+/// `replisim trace` of the pure replay: the destroyed and down events of
+/// its trace.json are the CSV's rows, in order.
+#[test]
+fn the_trace_command_writes_the_csv_back() {
+    let (dir, file) = files(CSV);
+    let out = dir.path().join("trace");
+    let result = Command::new(env!("CARGO_BIN_EXE_replisim"))
+        .args(["trace", file.to_str().unwrap(), "--all", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{result:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trace.json")).unwrap()).unwrap();
+    let traced: Vec<String> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "destroyed" || e["kind"] == "down")
+        .map(|e| {
+            format!(
+                "{},{},{},{}",
+                e["at"],
+                e["level"].as_str().unwrap(),
+                e["component"],
+                e["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let written: Vec<String> = rows(CSV)
+        .iter()
+        .map(|&(at, level, c, destroyed)| {
+            let kind = if destroyed { "destroyed" } else { "down" };
+            format!("{at},{},{c},{kind}", level.name())
+        })
+        .collect();
+    assert_eq!(traced, written);
+}
+
 #[test]
 fn the_text_carries_the_csv_so_it_alone_rebuilds_the_run() {
     let (dir, file) = files(CSV);
