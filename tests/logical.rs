@@ -108,3 +108,16 @@ fn without_the_section_there_is_nothing_logical() {
     let summary = run(BASE, 2);
     assert!(summary.options.iter().all(|o| o.logical.is_none()));
 }
+
+#[test]
+fn a_restore_window_past_a_year_is_warned_about() {
+    let text = format!("{BASE}[logical]\nrate = 0.1\ndetection = \"1d\"\nrestore = \"400d\"\n");
+    let s = scenario::from_source("logical.toml", &text).unwrap();
+    assert!(
+        s.warnings
+            .iter()
+            .any(|(field, why)| field == "logical.restore" && why.contains("365 days")),
+        "{:?}",
+        s.warnings
+    );
+}
