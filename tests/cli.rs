@@ -92,7 +92,8 @@ fn json_to_dash_is_stdout_and_the_table_goes_to_stderr() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("wrote ") && stderr.contains("on 1 thread\n"),
+        stderr.contains("wrote ")
+            && (stderr.contains("on 1 thread\n") || stderr.contains("on 1 thread, peak memory")),
         "{stderr}"
     );
 }

@@ -38,7 +38,7 @@ fn fan_outs_whose_product_wraps_are_refused_in_a_file_and_by_set() {
     let text = "seed = 1\n[topology]\nzones = 65536\nfacilities_per_zone = 65536\nracks_per_facility = 65536\nnodes_per_rack = 65536\n";
     let file = write(dir.path(), "wide.toml", text);
     refused(&replisim(&["validate", &file]), "wide.toml:2:2\n");
-    refused(&replisim(&["validate", &file]), "GiB limit");
+    refused(&replisim(&["validate", &file]), "more than 2^64 disks");
     let sets = [
         "topology.zones=65536",
         "topology.facilities_per_zone=65536",
@@ -49,7 +49,7 @@ fn fan_outs_whose_product_wraps_are_refused_in_a_file_and_by_set() {
     for s in &sets {
         args.extend(["--set", s]);
     }
-    refused(&replisim(&args), "GiB limit");
+    refused(&replisim(&args), "more than 2^64 disks");
 }
 
 #[test]

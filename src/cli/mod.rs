@@ -286,6 +286,19 @@ struct RunArgs {
     /// (hours or more), which otherwise stops before starting.
     #[arg(long)]
     yes: bool,
+    /// Memory the run may plan for (e.g. `32GiB`): a run planned past it
+    /// (placement, each thread's tables, results) is refused before it
+    /// starts, naming the field that makes it large.
+    #[arg(long, value_name = "SIZE", default_value = "8GiB", value_parser = parse_memory)]
+    max_memory: u64,
+}
+
+fn parse_memory(text: &str) -> Result<u64, String> {
+    let bytes = crate::units::parse_size(text)?;
+    if bytes == 0 {
+        return Err("must be more than 0B".into());
+    }
+    Ok(bytes)
 }
 
 fn parse_trial_time(text: &str) -> Result<std::time::Duration, String> {
@@ -325,6 +338,7 @@ impl RunArgs {
                 s.file
             ));
         }
+        check_memory(s, self.threads, self.max_memory)?;
         Ok(RunConfig {
             seed: self.seed.unwrap_or(s.seed),
             trials: self.trials.unwrap_or(s.trials),
@@ -332,6 +346,42 @@ impl RunArgs {
             method: self.method.into(),
         })
     }
+}
+
+/// Refuses, located at the field that makes it large, a run of `s` on
+/// `threads` threads planned past `limit_bytes` of memory.
+fn check_memory(s: &Scenario, threads: usize, limit_bytes: u64) -> Result<(), String> {
+    estimate::memory::footprint(&s.system, threads)
+        .check(limit_bytes)
+        .map_err(|(field, message)| shown(s.error_in(&field, &message)))
+}
+
+/// The process's peak resident memory so far (Linux: `VmHWM`).
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The status line after a run: its wall time, threads, and its peak
+/// memory beside what it was planned at.
+fn run_status(s: &Scenario, config: RunConfig, started: std::time::Instant) -> String {
+    let threads = threads_used(config.threads);
+    let planned = estimate::memory::footprint(&s.system, threads).total_bytes();
+    let memory = match peak_memory_bytes() {
+        Some(peak) => format!(
+            ", peak memory {} MiB (planned at most {} MiB)",
+            peak >> 20,
+            planned.div_ceil(1 << 20)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "wall time {:.1} s on {}{memory}",
+        started.elapsed().as_secs_f64(),
+        count(threads as f64, "thread")
+    )
 }
 
 /// The name and text of the scenario file `path`, or of the default.
@@ -467,6 +517,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             out,
         } => {
             let s = load(scenario.as_deref())?;
+            check_memory(&s, 1, estimate::memory::DEFAULT_LIMIT_BYTES)?;
             let option = option
                 .map(|name| trace::option_index(&s.system, &name))
                 .transpose()?;
@@ -523,7 +574,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 fn validate(path: Option<&Path>, sets: &[String], format: Format) -> Result<ExitCode, String> {
     let overrides = parse_overrides(sets)?;
     let (file, text) = source(path)?;
-    let loaded = overrides::apply(&file, &text, &overrides);
+    // A scenario that a default run would refuse for its memory is not
+    // valid as it stands (`run --max-memory` may still run it).
+    let loaded = overrides::apply(&file, &text, &overrides).and_then(|s| {
+        let plan = estimate::memory::footprint(&s.system, 0);
+        match plan.check(estimate::memory::DEFAULT_LIMIT_BYTES) {
+            Ok(()) => Ok(s),
+            Err((field, message)) => Err(s.error_in(&field, &message)),
+        }
+    });
     if format == Format::Text {
         let s = loaded.map_err(shown)?;
         warn(std::slice::from_ref(&s), false)?;
@@ -795,11 +854,7 @@ fn run_whole(
     // The numbers first, so that a failure to write never loses them.
     print_table(&report::table(&summary), json)?;
     write_summary(s, &summary, out, json, None)?;
-    print_err(&format!(
-        "wall time {:.1} s on {}",
-        started.elapsed().as_secs_f64(),
-        count(threads_used(config.threads) as f64, "thread")
-    ));
+    print_err(&run_status(s, config, started));
     interrupted(done.completed_to, config.trials)
 }
 

@@ -9,7 +9,7 @@ pub mod queue;
 pub mod trials;
 
 use crate::units::Micros;
-pub use queue::{EventKey, EventQueue};
+pub use queue::{EventKey, EventQueue, entry_bytes};
 
 /// What a model tells the kernel after handling an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -41,6 +41,12 @@ struct Entry<E> {
     event: E,
 }
 
+/// Bytes one pending event of type `E` takes in the heap (without the
+/// slack of the heap's growth), for the memory a run plans for.
+pub const fn entry_bytes<E>() -> usize {
+    std::mem::size_of::<Entry<E>>()
+}
+
 /// Heap arity. 4 beat 2 and 8 on the hold benchmark.
 const D: usize = 4;
 

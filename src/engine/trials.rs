@@ -79,11 +79,24 @@ pub struct Completed<A> {
     pub completed_to: u64,
 }
 
-/// Blocks run between two merges: after each wave the finished blocks are
-/// merged in index order and dropped, so a run holds at most this many
-/// blocks' accumulators whatever its length (a block's is up to about
-/// 0.1 MB), while a wave is long enough that threads rarely wait at its end.
-pub const WAVE_BLOCKS: u64 = 256;
+/// Blocks run between two merges on `threads` threads (0: every core):
+/// after each wave the finished blocks are merged in index order and
+/// dropped, so a run holds at most this many blocks' accumulators whatever
+/// its length (a block's is about 0.1 MB per option), while a wave of 16
+/// blocks per thread is long enough that threads rarely wait at its end
+/// (at most one block's time in sixteen). Never changes a result: blocks
+/// merge in index order whatever the waves.
+pub fn wave_blocks(threads: usize) -> u64 {
+    let threads = if threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        threads
+    };
+    (16 * threads as u64).clamp(16, MAX_WAVE_BLOCKS)
+}
+
+/// The longest wave, whatever the cores.
+pub const MAX_WAVE_BLOCKS: u64 = 256;
 
 /// Runs trials `trials.start..trials.end` on `threads` threads (0 = all
 /// cores). Each trial records its observation into the accumulator of its
@@ -114,9 +127,10 @@ where
         acc: new_acc(),
         completed_to: trials.start,
     };
+    let wave_blocks = wave_blocks(threads);
     let mut first = 0;
     while first < blocks {
-        let last = (first + WAVE_BLOCKS).min(blocks);
+        let last = (first + wave_blocks).min(blocks);
         let wave: Vec<Option<(A, u64)>> = pool.install(|| {
             (first..last)
                 .into_par_iter()
@@ -202,7 +216,8 @@ mod tests {
     fn waves_merge_in_trial_order_and_a_stop_keeps_a_prefix() {
         // Three waves and a bit: the order and the count must not depend on
         // where the waves end.
-        let trials = (2 * WAVE_BLOCKS + 3) * BLOCK + 17;
+        let wave = wave_blocks(2);
+        let trials = (2 * wave + 3) * BLOCK + 17;
         let run = run_trials(
             5..trials,
             2,
@@ -217,7 +232,7 @@ mod tests {
         // prefix ending at or after the first wave.
         let stop = AtomicBool::new(false);
         let raise = |a: &Draws| {
-            if a.0.first().is_some_and(|&t| t >= WAVE_BLOCKS * BLOCK + 5) {
+            if a.0.first().is_some_and(|&t| t >= wave * BLOCK + 5) {
                 stop.store(true, Ordering::Relaxed);
             }
         };
@@ -227,7 +242,7 @@ mod tests {
             ..Controls::default()
         };
         let run = run_trials(5..trials, 2, Draws::default, |t, a| a.0.push(t), &controls).unwrap();
-        assert!(run.completed_to >= WAVE_BLOCKS * BLOCK + 5 && run.completed_to < trials);
+        assert!(run.completed_to >= wave * BLOCK + 5 && run.completed_to < trials);
         assert!(run.acc.0.iter().copied().eq(5..run.completed_to));
     }
 

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod cost;
 pub mod diagnose;
 pub mod logical;
+pub mod memory;
 pub mod rare;
 pub mod shard;
 

@@ -288,6 +288,14 @@ struct DiskEntry {
 }
 
 impl DiskIndex {
+    /// Bytes per copy of the placements and their index: the copy's disk
+    /// and its entry.
+    pub const COPY_BYTES: u64 =
+        (std::mem::size_of::<u32>() + std::mem::size_of::<DiskEntry>()) as u64;
+    /// Bytes per disk of the index while it is built: its bounds and their
+    /// running copy.
+    pub const DISK_BYTES: u64 = 2 * std::mem::size_of::<u32>() as u64;
+
     pub fn new(disks: u32, placements: &[Placement]) -> Self {
         let mut starts = vec![0u32; disks as usize + 1];
         for p in placements {

@@ -215,6 +215,19 @@ pub struct Extents {
 }
 
 impl Extents {
+    /// Bytes per extent of the dense tables, allocated when a thread runs
+    /// its first trial: the state, the row of `moved`, the queued copies.
+    pub const DENSE_BYTES: usize = std::mem::size_of::<ExtentState>()
+        + std::mem::size_of::<u32>()
+        + std::mem::size_of::<u16>();
+
+    /// Bytes a trial can add per extent of `copies` copies at most, when it
+    /// writes and moves every extent (a region lost): its entry in `dirty`
+    /// and its row of `moved`.
+    pub const fn touched_bytes(copies: usize) -> usize {
+        std::mem::size_of::<u32>() * (1 + copies)
+    }
+
     /// Every extent of a placement of `copies` copies per extent back as
     /// the plan placed it.
     fn reset(&mut self, extents: u32, copies: usize) {

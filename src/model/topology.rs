@@ -131,8 +131,13 @@ impl Topology {
     pub fn build(regions: Vec<Region>, disk_bytes: u64) -> Result<Self, String> {
         let total = total_disks(&regions);
         if total > u64::from(u32::MAX) {
+            // `total_disks` saturates: a product past 2^64 reads as u64::MAX.
+            let count = match total {
+                u64::MAX => "more than 2^64".to_string(),
+                n => n.to_string(),
+            };
             return Err(format!(
-                "{total} disks is more than replisim supports (2^32)"
+                "{count} disks (the product of the fan-outs); replisim supports at most 2^32"
             ));
         }
         let mut counts = [0u32; 6];

@@ -35,20 +35,11 @@ fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
 /// Names of the standard options, in the order the docs present them.
 pub const STANDARD_OPTIONS: [&str; 6] = ["LRS", "ZRS", "GRS", "GZRS", "RA-GRS", "RA-GZRS"];
 
-/// Memory a run may plan for: beyond it a scenario is refused up front
-/// rather than aborting mid-run.
-pub const MEMORY_LIMIT: u64 = 8 << 30;
-/// Bytes per disk: ancestors, ranges, reverse-index starts and service flags.
-const BYTES_PER_DISK: u64 = 48;
-/// Bytes per placed copy: its disk and its reverse-index entry.
-const BYTES_PER_COPY: u64 = 12;
 /// Options are numbered in 16 bits and each needs its own random stream.
 const MAX_OPTIONS: usize = 1024;
 
 pub fn system(file: &ScenarioFile) -> Result<System> {
     let regions = regions(file)?;
-    let disks = crate::model::topology::total_disks(&regions);
-    check_memory("topology", "disks", disks, BYTES_PER_DISK)?;
     let disk_bytes = (file.topology.disk_capacity.0 as f64 * file.topology.fill.0).round() as u64;
     if file.topology.fill.0 > 1.0 {
         return err(
@@ -88,9 +79,6 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     check_residency(file, &options, &topology)?;
     check_fits(&options, &topology).map_err(|e| zoneless_hint(file, e))?;
     let (extent_bytes, extents) = extents(file)?;
-    let copies: u64 = options.iter().map(|o| u64::from(o.copies())).sum();
-    let placed = u64::from(extents).saturating_mul(copies);
-    check_memory("data.extent_size", "placed copies", placed, BYTES_PER_COPY)?;
     let mut faults = faults(file, &topology)?;
     let random = super::replay::faults(file, &topology, &mut faults)?;
     let keys = keys(file, &topology, primary)?;
@@ -136,21 +124,6 @@ fn warmup(file: &ScenarioFile) -> Result<Micros> {
             ),
         ),
     }
-}
-
-fn check_memory(path: &str, what: &str, count: u64, bytes_each: u64) -> Result<()> {
-    let bytes = count.saturating_mul(bytes_each);
-    if bytes <= MEMORY_LIMIT {
-        return Ok(());
-    }
-    err(
-        path,
-        format!(
-            "{count} {what} need about {:.1} GiB, over replisim's {} GiB limit; make it smaller",
-            bytes as f64 / (1u64 << 30) as f64,
-            MEMORY_LIMIT >> 30
-        ),
-    )
 }
 
 fn shape(base: &ShapeSpec, r: &RegionSpec) -> Shape {
