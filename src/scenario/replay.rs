@@ -60,6 +60,18 @@ pub fn record(file: &str, text: &str) -> Result<String, ScenarioError> {
     Ok(out)
 }
 
+/// Whether loading `text` would read a file: a `[replay]` whose CSV is
+/// not recorded in it (`replisim serve` refuses that, not to read the
+/// server's files for a web request).
+pub fn reads_file(text: &str) -> bool {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    doc.get("replay")
+        .and_then(|r| r.as_table())
+        .is_some_and(|r| !r.contains_key("recorded"))
+}
+
 /// The CSV's text, within the size of a scenario file.
 fn read_csv(path: &Path) -> Result<String, String> {
     use std::io::Read;
