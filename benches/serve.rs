@@ -42,6 +42,27 @@ fn timed(server: &Server, body: &str) -> ([f64; 3], Option<f64>) {
     ([times[0], times[REPEATS / 2], times[REPEATS - 1]], cpu)
 }
 
+/// Seconds from a request at the default budget to its first pass's
+/// numbers in `/api/progress` (what the page shows first), and to the
+/// whole answer.
+fn first_numbers(server: &Server) -> (f64, f64) {
+    let addr = server.addr.clone();
+    let started = Instant::now();
+    let run = std::thread::spawn(move || {
+        let body = br#"{"client": "first"}"#;
+        request(&addr, "POST", "/api/run", &[http::JSON], body)
+    });
+    let first = loop {
+        let p = server.get("/api/progress?client=first").json();
+        if !p["preliminary"].is_null() {
+            break started.elapsed().as_secs_f64();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(run.join().unwrap().status, 200);
+    (first, started.elapsed().as_secs_f64())
+}
+
 /// Seconds from a newer request of the same client to the older run's
 /// "cancelled" answer.
 fn cancel_latency(server: &Server) -> f64 {
@@ -82,6 +103,13 @@ fn main() {
         "replisim serve, default scenario, {REPEATS} requests each; load average before: {}",
         load()
     );
+    for _ in 0..3 {
+        let (first, whole) = first_numbers(&server);
+        println!(
+            "default budget: first numbers (its first 400 trials) after {first:.2} s, the whole answer after {whole:.2} s; load {}",
+            load()
+        );
+    }
     for (what, body) in [
         ("default budget (4000 trials)", r#"{}"#),
         ("1000 trials", r#"{"set": ["trials=1000"]}"#),

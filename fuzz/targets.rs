@@ -19,8 +19,17 @@ pub fn scenario(data: &[u8]) {
         .map_while(|l| l.strip_prefix("#set "))
         .filter_map(|arg| Override::parse(arg).ok())
         .collect();
-    if let Err(e) = overrides::apply("fuzz.toml", text, &sets) {
-        let _ = e.to_string();
+    match overrides::apply("fuzz.toml", text, &sets) {
+        // What a run checks next: its memory plan, refused at a field.
+        Ok(s) => {
+            let plan = estimate::memory::footprint(&s.system, 2);
+            if let Err((field, message)) = plan.check(estimate::memory::DEFAULT_LIMIT_BYTES) {
+                let _ = s.error_in(&field, &message).to_string();
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
     }
 }
 

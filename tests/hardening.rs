@@ -462,6 +462,11 @@ fn doubtful_values_are_warned_of_kept_in_the_summary_and_denied_on_request() {
     );
     refused(&o, "in `failures.disk.afr`");
     refused(&o, "in `data.extent_size`");
+    // Each is placed at the `--set` that made it, as errors are.
+    refused(
+        &o,
+        " --> scenarios/lrs.toml with --set failures.disk.afr=1.57",
+    );
     refused(&o, "2 warnings and --deny-warnings: not run");
     assert!(!out.exists());
     let o = run(&[]);
@@ -477,6 +482,21 @@ fn doubtful_values_are_warned_of_kept_in_the_summary_and_denied_on_request() {
             .unwrap()
             .starts_with("data.extent_size: ")
     );
+}
+
+#[test]
+fn a_warning_in_the_file_keeps_its_line_under_other_sets() {
+    // The edited text carries a note per `--set` at its top: a warning
+    // placed in it was off by those lines.
+    let dir = tempfile::tempdir().unwrap();
+    let text = "seed = 1\ntrials = 10\n[failures.disk]\nafr = 1.57\n";
+    let file = write(dir.path(), "w.toml", text);
+    let sets = ["--set", "trials=20", "--set", "horizon=\"2y\""];
+    let mut args = vec!["validate", file.as_str()];
+    args.extend(sets);
+    let o = replisim(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("w.toml:4:7\n"), "{}", stderr(&o));
 }
 
 #[test]

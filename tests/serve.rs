@@ -155,6 +155,53 @@ fn long_run(server: &Server, client: &str) -> std::thread::JoinHandle<Reply> {
 }
 
 #[test]
+fn a_runs_first_pass_is_shown_while_the_rest_runs_and_is_runs_summary_of_it() {
+    let server = Server::start(&["--max-trials", "100000"]);
+    let text = std::fs::read_to_string("scenarios/zrs.toml").unwrap();
+    let body = serde_json::json!({
+        "client": "first", "scenario": text, "file": "scenarios/zrs.toml",
+        "trials": 40000, "method": "plain",
+    });
+    let (addr, body) = (server.addr.clone(), body.to_string());
+    let handle =
+        std::thread::spawn(move || request(&addr, "POST", "/api/run", &[JSON], body.as_bytes()));
+    let started = Instant::now();
+    let preliminary = loop {
+        let p = server.get("/api/progress?client=first").json();
+        if !p["preliminary"].is_null() {
+            assert_eq!(p["running"], true, "shown while the rest runs: {p}");
+            break p["preliminary"].clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no first pass: {p}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // A tenth of the trials: exactly `run --trials 4000`'s summary.
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "scenarios/zrs.toml",
+        "--trials",
+        "4000",
+        "--method",
+        "plain",
+    ];
+    let (cli, _) = cli_run(&flags, dir.path());
+    let cli: serde_json::Value = serde_json::from_slice(&cli).unwrap();
+    assert_eq!(preliminary, cli);
+    assert_eq!(
+        server.post("/api/cancel", r#"{"client": "first"}"#).status,
+        200
+    );
+    assert_ne!(
+        handle.join().unwrap().status,
+        200,
+        "a cancelled run gives no numbers"
+    );
+}
+
+#[test]
 fn a_run_is_cancelled_by_a_newer_request_or_by_cancel() {
     let server = Server::start(&["--max-trials", "100000"]);
     let first = long_run(&server, "tab");

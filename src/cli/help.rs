@@ -3,6 +3,7 @@
 
 pub const MAIN: &str = "\
 Examples:
+  replisim init my.toml                 a starter scenario: every field at its default
   replisim run                          simulate the embedded default scenario
   replisim run scenarios/grs.toml       simulate a scenario file
   replisim validate my.toml             check a file without running it
@@ -91,3 +92,9 @@ Examples:
 A scenario names one with region = \"westeurope\": it gets that region and its pair, with their
 geographies and zones; an option whose copies would leave the geography is refused unless
 residency.allow_cross_geography = true.";
+
+pub const INIT: &str = "\
+Examples:
+  replisim init my.toml                          every field at its default, commented
+  replisim init my.toml --option LRS --option GRS   only these options
+  replisim init - | less                         the starter on stdout";

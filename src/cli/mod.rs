@@ -18,7 +18,7 @@ use crate::engine::trials::{Completed, Controls, shard_range};
 use crate::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use crate::estimate::{compare, shard};
 use crate::exact::analyze;
-use crate::report::result_set::ResultSet;
+use crate::report::result_set::{self, ResultSet};
 use crate::report::{self, expect, figures, trace};
 use crate::scenario::overrides::{self, Override};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -196,6 +196,21 @@ enum Command {
         #[arg(long, default_value_t = serve::Limits::default().max_seconds,
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         max_seconds: u64,
+    },
+    /// Write a starter scenario: every field at its default, commented,
+    /// the optional sections shown as examples.
+    #[command(after_help = help::INIT)]
+    Init {
+        /// Where to write it (its name is the file's); standard output when
+        /// omitted or `-`.
+        file: Option<PathBuf>,
+        /// An option to evaluate (repeat for several): LRS, ZRS, GRS, GZRS,
+        /// RA-GRS, RA-GZRS; the four first when none is given.
+        #[arg(long = "option", value_name = "NAME")]
+        options: Vec<String>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// The built-in catalog of Azure regions (geography, zones, pair) that
     /// `region = "name"` in a scenario draws on, with its source and date.
@@ -442,6 +457,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         signals::install();
     }
     let done = match cli.command {
+        Command::Init {
+            file,
+            options,
+            force,
+        } => init(file.as_deref(), &options, force),
         Command::Regions { format } => print_out(&match format {
             Format::Text => regions_table(),
             Format::Json => regions_json()?,
@@ -530,8 +550,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let traced = trace::trace(&s, &request)?;
             print_out(&trace::text(&s.system, &traced, &request))?;
             let out = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            let written = trace::write(&s.system, &traced, option, &out)?;
-            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            let set = ResultSet::begin_kind(&out, result_set::Kind::Trace)?;
+            let written = trace::write(&s.system, &traced, option, set.dir())?;
+            let out = set.commit()?;
+            let names: Vec<String> = written
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|name| out.join(name).display().to_string())
+                .collect();
             print_err(&format!("wrote {}", names.join(", ")));
             Ok(())
         }
@@ -571,6 +597,47 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 
 /// `replisim validate`: loads the scenario and says so, or shows every
 /// mistake; `--format json` puts either on stdout, with places.
+/// `replisim init`: the starter scenario, checked as `validate` would
+/// check it before it is written (an unknown option is refused with the
+/// loader's message), never over an existing file without `--force`.
+fn init(file: Option<&Path>, options: &[String], force: bool) -> Result<(), String> {
+    let to_stdout = file.is_none() || is_stdout(file);
+    let name = match file {
+        Some(path) if !to_stdout => path.file_stem().map_or_else(
+            || "my-scenario".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        ),
+        _ => "my-scenario".to_string(),
+    };
+    let default_options: Vec<String> = ["LRS", "ZRS", "GRS", "GZRS"].map(String::from).to_vec();
+    let options = if options.is_empty() {
+        &default_options
+    } else {
+        options
+    };
+    let text = scenario::starter(&name, options);
+    let shown_as = match file {
+        Some(p) if !to_stdout => p.display().to_string(),
+        _ => "<init>".to_string(),
+    };
+    scenario::from_source(&shown_as, &text).map_err(shown)?;
+    let Some(path) = file.filter(|_| !to_stdout) else {
+        return print_out(&text);
+    };
+    if path.exists() && !force {
+        return Err(format!(
+            "{} exists; pass --force to replace it, or name another file",
+            path.display()
+        ));
+    }
+    std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    print_err(&format!(
+        "wrote {}: every field at its default; `replisim validate {0}` checks it after your changes",
+        path.display()
+    ));
+    Ok(())
+}
+
 fn validate(path: Option<&Path>, sets: &[String], format: Format) -> Result<ExitCode, String> {
     let overrides = parse_overrides(sets)?;
     let (file, text) = source(path)?;

@@ -1,6 +1,8 @@
 //! A run's files as one set: written into a staging folder beside `out`,
 //! then swapped into place in one step, so that a reader (or a kill -9 at
-//! any moment) finds either the old set or the new one, never a mix.
+//! any moment) finds either the old set or the new one, never a mix. A
+//! trace's files (`replisim trace`) are a set of their own in the same
+//! folder: each kind of set keeps the other's files as extras.
 //!
 //! The swap exchanges the two folders (Linux `renameat2` with
 //! `RENAME_EXCHANGE`; elsewhere two renames, with a moment where `out` is
@@ -18,6 +20,49 @@ use std::path::{Path, PathBuf};
 pub struct ResultSet {
     out: PathBuf,
     staging: tempfile::TempDir,
+    kind: Kind,
+}
+
+/// What a set holds: a run's results or one trial's trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Run,
+    Trace,
+}
+
+impl Kind {
+    /// Named in the staging folders, so that finishing a killed commit
+    /// knows which files were the set.
+    fn tag(self) -> &'static str {
+        match self {
+            Kind::Run => "run",
+            Kind::Trace => "trace",
+        }
+    }
+
+    fn holds(self, name: &OsStr) -> bool {
+        match self {
+            Kind::Run => is_set_file(name),
+            Kind::Trace => is_trace_file(name),
+        }
+    }
+
+    /// The kind of a leftover folder from its name after `.NAME.old-`
+    /// (folders of before the tags were a run's).
+    fn of_leftover(rest: &str) -> Self {
+        match rest.starts_with("trace-") {
+            true => Kind::Trace,
+            false => Kind::Run,
+        }
+    }
+}
+
+/// The files `replisim trace` writes: the events and the timeline.
+fn is_trace_file(name: &OsStr) -> bool {
+    matches!(
+        name.to_string_lossy().as_ref(),
+        "trace.json" | "trace.svg" | "trace.png"
+    )
 }
 
 /// The files of a set, as its writers name them: only these are replaced;
@@ -41,20 +86,26 @@ fn is_set_file(name: &OsStr) -> bool {
 }
 
 impl ResultSet {
-    /// A staging folder beside `out` (created with its parents), after
-    /// finishing any commit a killed run left undone there.
+    /// A staging folder for a run's results beside `out` (created with its
+    /// parents), after finishing any commit a killed run left undone there.
     pub fn begin(out: &Path) -> Result<Self, String> {
+        Self::begin_kind(out, Kind::Run)
+    }
+
+    /// As [`ResultSet::begin`], for a set of `kind`.
+    pub fn begin_kind(out: &Path, kind: Kind) -> Result<Self, String> {
         let fail = |e: std::io::Error| format!("cannot write into {}: {e}", out.display());
         let parent = parent_of(out);
         fs::create_dir_all(&parent).map_err(fail)?;
         recover(out).map_err(fail)?;
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".{}.new-", name_of(out)))
+            .prefix(&format!(".{}.new-{}-", name_of(out), kind.tag()))
             .tempdir_in(&parent)
             .map_err(fail)?;
         Ok(Self {
             out: out.to_path_buf(),
             staging,
+            kind,
         })
     }
 
@@ -83,7 +134,7 @@ impl ResultSet {
         );
         fs::rename(&staged, &old).map_err(fail)?;
         exchange(&old, &self.out).map_err(fail)?;
-        carry_extras(&old, &self.out).map_err(fail)?;
+        carry_extras(&old, &self.out, self.kind).map_err(fail)?;
         fs::remove_dir_all(&old).map_err(fail)?;
         Ok(self.out)
     }
@@ -116,14 +167,14 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     fs::rename(&aside, a)
 }
 
-/// Moves what `from` holds besides a result set into `to`, where `to` does
-/// not already have it.
-fn carry_extras(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Moves what `from` holds besides a set of `kind` into `to`, where `to`
+/// does not already have it.
+fn carry_extras(from: &Path, to: &Path, kind: Kind) -> std::io::Result<()> {
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
         let target = to.join(&name);
-        if !is_set_file(&name) && !target.exists() {
+        if !kind.holds(&name) && !target.exists() {
             fs::rename(entry.path(), target)?;
         }
     }
@@ -139,9 +190,9 @@ fn recover(out: &Path) -> std::io::Result<()> {
     for entry in fs::read_dir(&parent)? {
         let entry = entry?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        if file.starts_with(&old) {
+        if let Some(rest) = file.strip_prefix(&old) {
             if out.exists() {
-                carry_extras(&entry.path(), out)?;
+                carry_extras(&entry.path(), out, Kind::of_leftover(rest))?;
             }
             fs::remove_dir_all(entry.path())?;
         } else if file.starts_with(&new) {
@@ -195,6 +246,38 @@ mod tests {
         set(&out, "two").unwrap();
         assert!(out.join("sweep").is_dir());
         assert_eq!(fs::read_to_string(out.join("summary.json")).unwrap(), "two");
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_trace_set_keeps_the_run_and_a_run_set_keeps_the_trace() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("x");
+        set(&out, "one").unwrap();
+        let trace = |tag: &str| {
+            let t = ResultSet::begin_kind(&out, Kind::Trace).unwrap();
+            for f in ["trace.json", "trace.svg"] {
+                fs::write(t.dir().join(f), tag).unwrap();
+            }
+            t.commit().unwrap();
+        };
+        trace("a");
+        trace("b");
+        set(&out, "two").unwrap();
+        let read = |f: &str| fs::read_to_string(out.join(f)).unwrap();
+        assert_eq!(
+            (read("trace.json"), read("summary.json")),
+            ("b".into(), "two".into())
+        );
+        // A trace commit killed after its swap: its leftover holds the run's
+        // files as extras, which the next commit of either kind carries over.
+        let old = root.path().join(".x.old-trace-abc");
+        fs::create_dir_all(&old).unwrap();
+        fs::write(old.join("notes.txt"), "n").unwrap();
+        fs::write(old.join("trace.json"), "stale").unwrap();
+        set(&out, "three").unwrap();
+        assert_eq!(read("notes.txt"), "n");
+        assert_eq!(read("trace.json"), "b");
         assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
     }
 

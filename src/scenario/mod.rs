@@ -22,6 +22,21 @@ pub const DEFAULT_TEXT: &str = include_str!("../../scenarios/default.toml");
 /// read, so none is cited.
 pub const DEFAULT_FILE: &str = "<embedded default>";
 
+/// The template of `replisim init`: every field at its default.
+const STARTER: &str = include_str!("../../assets/init.toml");
+
+/// A starter scenario named `name` with `options`: every field written out
+/// at its default (so it runs as an empty file would), the optional
+/// sections shown commented. The options are written as given and checked
+/// when the text is loaded.
+pub fn starter(name: &str, options: &[String]) -> String {
+    let quoted = |text: &str| toml_edit::Value::from(text).to_string();
+    let list: Vec<String> = options.iter().map(|o| quoted(o)).collect();
+    STARTER
+        .replace("\"{name}\"", &quoted(name))
+        .replace("{options}", &format!("[{}]", list.join(", ")))
+}
+
 /// A validated scenario: the system to simulate and how to run it.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -37,6 +52,9 @@ pub struct Scenario {
     pub expectations: Vec<expect::Expectation>,
     /// Valid values that are most likely mistakes: (field, why).
     pub warnings: Vec<plausible::Warning>,
+    /// The file's own text and the `--set`s applied to it, when `text` is
+    /// the edited document: what places a later message about a field.
+    pub origin: Option<(String, Vec<overrides::Override>)>,
 }
 
 /// Reads and validates a scenario file.
@@ -122,12 +140,18 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         system,
         expectations,
         warnings,
+        origin: None,
     })
 }
 
 impl Scenario {
-    /// An error about `field` of this scenario, located in its text.
+    /// A message about `field` of this scenario (an error or a warning
+    /// found after validation), located as validation's own errors are: at
+    /// the `--set` that changed the field, else in the file's own text.
     pub fn error_in(&self, field: &str, message: &str) -> ScenarioError {
-        Source::new(&self.file, &self.text).error_in(field, message)
+        match &self.origin {
+            Some((text, sets)) => overrides::locate(&self.file, text, sets, field, message),
+            None => Source::new(&self.file, &self.text).error_in(field, message),
+        }
     }
 }

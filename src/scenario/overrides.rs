@@ -97,7 +97,10 @@ pub fn apply(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario,
         .map(|o| format!("# --set {}\n", o.arg))
         .collect();
     let edited = notes + &doc.to_string();
-    parse(file, &edited, &stem_of(file)).map_err(|e| relocate(file, text, overrides, e))
+    let mut s =
+        parse(file, &edited, &stem_of(file)).map_err(|e| relocate(file, text, overrides, e))?;
+    s.origin = Some((text.to_string(), overrides.to_vec()));
+    Ok(s)
 }
 
 fn not_toml(file: &str) -> ScenarioError {
@@ -124,13 +127,25 @@ fn relocate_one(
 ) -> ScenarioError {
     let mut placed = match &e.field {
         None => ScenarioError::unplaced(&e.file, e.message.clone()),
-        Some(field) => match overrides.iter().rev().find(|o| related(field, &o.path)) {
-            Some(o) => at_override(file, o, field, &e.message),
-            None => super::source::Source::new(file, text).error_in(field, &e.message),
-        },
+        Some(field) => locate(file, text, overrides, field, &e.message),
     };
     placed.detail.help = e.detail.help.clone();
     placed
+}
+
+/// A message about `field` of `text` with `overrides` applied: at the last
+/// `--set` concerning it, else at its place in the file's own text.
+pub fn locate(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+    field: &str,
+    message: &str,
+) -> ScenarioError {
+    match overrides.iter().rev().find(|o| related(field, &o.path)) {
+        Some(o) => at_override(file, o, field, message),
+        None => super::source::Source::new(file, text).error_in(field, message),
+    }
 }
 
 fn at_override(file: &str, o: &Override, field: &str, message: &str) -> ScenarioError {

@@ -141,6 +141,7 @@ pub(super) async fn progress(
         running: false,
         done: 0,
         total: 0,
+        preliminary: None,
     });
     Ok(json_text(serde_json::json!(view).to_string()))
 }

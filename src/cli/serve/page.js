@@ -4,7 +4,10 @@
 "use strict";
 
 const client = "page-" + Math.random().toString(36).slice(2, 12);
-const state = { phase: "loading", runs: 0, request: null, summary: null, error: null };
+const state = {
+  phase: "loading", runs: 0, request: null, summary: null, error: null,
+  preliminary: null, preliminaryOf: 0,
+};
 window.replisim = state;
 const $ = (id) => document.getElementById(id);
 let initialOptions = [];
@@ -114,8 +117,17 @@ async function showProgress(seq) {
     return; // a missed update; the next one comes in 250 ms
   }
   if (seq !== latest || state.phase !== "running") return;
+  // The run's first pass, summarized while the rest runs: shown at once,
+  // replaced by the whole run's numbers when they come.
+  if (p.preliminary && state.preliminaryOf !== seq) {
+    state.preliminaryOf = seq;
+    state.preliminary = p.preliminary;
+    render(p.preliminary);
+  }
   const bar = text("progress", "", { max: p.total || 1, value: p.done });
-  $("status").replaceChildren(`running: ${p.done} of ${p.total} trials `, bar);
+  const first = state.preliminaryOf === seq
+    ? `preliminary numbers from the first ${state.preliminary.trials} trials; ` : "";
+  $("status").replaceChildren(`${first}running: ${p.done} of ${p.total} trials `, bar);
 }
 
 async function drawFigures(seq) {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::engine::trials::Controls;
+use crate::engine::trials::{Controls, Merge};
 use crate::estimate::{self, RunConfig, RunSums, Summary};
 use crate::scenario::Scenario;
 
@@ -23,12 +23,14 @@ const MAX_WAITING: usize = 16;
 /// A client id: up to 64 of `[A-Za-z0-9_-]`.
 const MAX_ID: usize = 64;
 
-/// How far the current run of a client is, for the page's progress bar.
+/// How far the current run of a client is, for the page's progress bar,
+/// and the summary of its first pass once that is done.
 #[derive(Debug, Default)]
 pub struct Progress {
     running: AtomicBool,
     done: AtomicU64,
     total: AtomicU64,
+    preliminary: Mutex<Option<Summary>>,
 }
 
 /// [`Progress`] as `GET /api/progress` sends it.
@@ -37,6 +39,10 @@ pub struct ProgressView {
     pub running: bool,
     pub done: u64,
     pub total: u64,
+    /// The run's first trials summarized (exactly `run --trials N` of
+    /// them), while the rest run: numbers in a few seconds, refined later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preliminary: Option<Summary>,
 }
 
 impl Progress {
@@ -45,8 +51,21 @@ impl Progress {
             running: self.running.load(Ordering::Relaxed),
             done: self.done.load(Ordering::Relaxed),
             total: self.total.load(Ordering::Relaxed),
+            preliminary: self.preliminary().clone(),
         }
     }
+
+    fn preliminary(&self) -> std::sync::MutexGuard<'_, Option<Summary>> {
+        // A panic while holding it leaves a summary or none: both usable.
+        self.preliminary.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Trials of a run's first pass: a tenth, at least 100 (enough fleet
+/// trials for the tail diagnostics to judge), so that the default
+/// scenario's first numbers come in seconds rather than a minute.
+pub fn first_pass(trials: u64) -> u64 {
+    (trials / 10).max(100).min(trials)
 }
 
 /// A finished run: what the page's figures are drawn from.
@@ -326,7 +345,10 @@ fn evict_one(clients: &mut HashMap<String, Client>) {
 }
 
 /// The trials and the summary, as `run` makes them (same seed, same bytes);
-/// None when stopped: a cancelled run's partial sums are never shown.
+/// None when stopped: a cancelled run's partial sums are never shown. The
+/// first [`first_pass`] trials are summarized on their own on the way (the
+/// summary of `run --trials` that many), then the rest are added to them,
+/// as `run --rel-error` extends a run.
 fn execute(
     s: &Scenario,
     config: RunConfig,
@@ -335,7 +357,20 @@ fn execute(
     trial_time: Duration,
 ) -> Result<Option<Summary>, String> {
     progress.total.store(config.trials, Ordering::Relaxed);
+    *progress.preliminary() = None;
     progress.running.store(true, Ordering::Relaxed);
+    let ran = execute_passes(s, config, stop, progress, trial_time);
+    progress.running.store(false, Ordering::Relaxed);
+    ran
+}
+
+fn execute_passes(
+    s: &Scenario,
+    config: RunConfig,
+    stop: &AtomicBool,
+    progress: &Progress,
+    trial_time: Duration,
+) -> Result<Option<Summary>, String> {
     let on_block = |block: &RunSums| {
         progress.done.fetch_add(block.trials(), Ordering::Relaxed);
     };
@@ -344,10 +379,23 @@ fn execute(
         on_block: Some(&on_block),
         trial_time: Some(trial_time),
     };
-    let done = estimate::simulate(s, config, 0..config.trials, &controls);
-    progress.running.store(false, Ordering::Relaxed);
-    let done = done?;
-    if stop.load(Ordering::Relaxed) || done.completed_to < config.trials {
+    let stopped = || stop.load(Ordering::Relaxed);
+    let first = first_pass(config.trials);
+    let mut done = estimate::simulate(s, config, 0..first, &controls)?;
+    if stopped() || done.completed_to < first {
+        return Ok(None);
+    }
+    if first < config.trials {
+        let quick = RunConfig {
+            trials: first,
+            ..config
+        };
+        *progress.preliminary() = Some(estimate::summarize(s, quick, &done.acc));
+        let rest = estimate::simulate(s, config, first..config.trials, &controls)?;
+        done.acc.merge(rest.acc);
+        done.completed_to = rest.completed_to;
+    }
+    if stopped() || done.completed_to < config.trials {
         return Ok(None);
     }
     Ok(Some(estimate::summarize(s, config, &done.acc)))
