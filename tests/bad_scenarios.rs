@@ -521,3 +521,38 @@ fn a_mistake_set_on_the_embedded_default_names_no_file() {
     );
     assert!(!stderr.contains("scenarios/default.toml"), "{stderr}");
 }
+
+#[test]
+fn logical_errors_refuse_a_negative_rate_a_restore_not_a_duration_and_a_missing_delay() {
+    let detection = "detection = { dist = \"exponential\", mean = \"2d\" }\n";
+    assert_error(
+        &format!("[logical]\nrate = -1\n{detection}"),
+        2,
+        "logical.rate",
+        "non-negative",
+    );
+    assert_error(
+        &format!("[logical]\nrate = \"5%\"\n{detection}restore = 7\n"),
+        4,
+        "logical.restore",
+        "a duration in quotes",
+    );
+    assert_error(
+        "[logical]\nrate = 0.1\nrestore = \"7d\"\n",
+        1,
+        "logical",
+        "detection",
+    );
+    assert_error(
+        &format!("[logical]\nrate = 0.1\n{detection}[expect]\nLRS = [\"logical_los <= 1e-3\"]\n"),
+        5,
+        "expect.LRS[0]",
+        "= help: did you mean `logical_loss`?",
+    );
+    assert_error(
+        "[expect]\nLRS = [\"nines_with_logical >= 3\"]\n",
+        2,
+        "expect.LRS[0]",
+        "add a [logical] section",
+    );
+}
