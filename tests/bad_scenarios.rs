@@ -574,3 +574,37 @@ fn code_with_a_secondary() {
     let text = coded("code = \"rs(6,3)\"\nsecondary = { copies = 3 }\n");
     assert_error(&text, 3, "custom[0].code", "drop `secondary`");
 }
+#[test]
+fn logical_errors_refuse_a_negative_rate_a_restore_not_a_duration_and_a_missing_delay() {
+    let detection = "detection = { dist = \"exponential\", mean = \"2d\" }\n";
+    assert_error(
+        &format!("[logical]\nrate = -1\n{detection}"),
+        2,
+        "logical.rate",
+        "non-negative",
+    );
+    assert_error(
+        &format!("[logical]\nrate = \"5%\"\n{detection}restore = 7\n"),
+        4,
+        "logical.restore",
+        "a duration in quotes",
+    );
+    assert_error(
+        "[logical]\nrate = 0.1\nrestore = \"7d\"\n",
+        1,
+        "logical",
+        "detection",
+    );
+    assert_error(
+        &format!("[logical]\nrate = 0.1\n{detection}[expect]\nLRS = [\"logical_los <= 1e-3\"]\n"),
+        5,
+        "expect.LRS[0]",
+        "= help: did you mean `logical_loss`?",
+    );
+    assert_error(
+        "[expect]\nLRS = [\"nines_with_logical >= 3\"]\n",
+        2,
+        "expect.LRS[0]",
+        "add a [logical] section",
+    );
+}

@@ -200,3 +200,70 @@ fn the_command_writes_the_comparison_and_refuses_unknown_options() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// exact.toml with region loss at `per_year` (regions back at once, as its
+/// facilities are).
+fn exact_with_region(per_year: f64) -> Scenario {
+    let text = std::fs::read_to_string("scenarios/exact.toml").unwrap();
+    // Its [expect] pins the scenario without region loss: left out.
+    let text = text.split("[expect]").next().unwrap().to_string()
+        + &format!("[failures.region]\nafr = {per_year:e}\nreplace = \"0s\"\n");
+    scenario::from_source("exact-region.toml", &text).unwrap()
+}
+
+/// P(object lost) of ZRS minus GRS, exactly (analyze), at a region-loss rate.
+fn exact_gap(per_year: f64) -> f64 {
+    let exact = replisim::exact::analyze::analyze(&exact_with_region(per_year).system).unwrap();
+    let p = |name: &str| {
+        exact
+            .iter()
+            .find(|e| e.option == name)
+            .unwrap()
+            .loss_probability
+    };
+    p("ZRS") - p("GRS")
+}
+
+#[test]
+fn the_break_even_regional_risk_covers_the_exact_crossing() {
+    // Where ZRS and GRS swap order, by bisection on the exact chain: ZRS is
+    // safer without region loss, GRS once regions are lost often enough.
+    let (mut lo, mut hi) = (0.0, 1e-6);
+    assert!(exact_gap(lo) < 0.0 && exact_gap(hi) > 0.0);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if exact_gap(mid) < 0.0 {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    let crossing = 0.5 * (lo + hi);
+    // compare's first-order estimate from the loss by cause at 1e-6 a year,
+    // over several seeds: its range is built from the causes' intervals.
+    let s = exact_with_region(1e-6);
+    let listed = compare::select(&s.system, Some("ZRS,GRS")).unwrap();
+    for seed in 1..=4 {
+        let config = RunConfig {
+            seed,
+            ..config(Method::RareEvent)
+        };
+        let run = simulate_paired(&s, config, listed[0], &Controls::default()).unwrap();
+        let summary = summarize(&s, config, &run.acc);
+        let c = compare::comparison(&s.system, &summary, &run.acc, &listed).unwrap();
+        let b = c.options[1]
+            .break_even
+            .as_ref()
+            .expect("ZRS and GRS swap order");
+        assert_eq!(b.better_below, "ZRS");
+        assert_eq!(b.measured_at_per_year, 1e-6);
+        let [r_lo, r_hi] = b.range.expect("the intervals settle the crossing");
+        assert!(
+            r_lo <= crossing && crossing <= r_hi,
+            "seed {seed}: exact crossing {crossing:e} outside [{r_lo:e}, {r_hi:e}] (estimate {:e})",
+            b.region_loss_per_year
+        );
+        // The baseline has none.
+        assert!(c.options[0].break_even.is_none());
+    }
+}

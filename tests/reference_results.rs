@@ -40,6 +40,7 @@ fn bundled_scenarios_meet_their_expectations_and_reproduce_their_committed_resul
         let s = scenario::load(&file).unwrap();
         let summary = estimate(&s, config(&s)).unwrap();
         assert_expectations_hold(&file, &s, &summary);
+        assert_readme_shows(&s, &summary);
         let produced = report::json(&summary).unwrap();
         let committed = Path::new("results").join(&s.name).join("summary.json");
         let expected = std::fs::read_to_string(&committed)
@@ -72,4 +73,46 @@ fn assert_expectations_hold(file: &Path, s: &scenario::Scenario, summary: &Summa
             o.measured
         );
     }
+}
+
+/// The README's example outputs of a bundled scenario are what the code
+/// prints for it: `run`'s table and `check`'s verdicts of the default, and
+/// the rows it quotes of region-disaster's service table.
+fn assert_readme_shows(s: &scenario::Scenario, summary: &Summary) {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let table = report::table(summary);
+    match s.name.as_str() {
+        "default" => {
+            assert!(
+                readme.contains(&table),
+                "README's `replisim run` example is not what run prints now:\n{table}"
+            );
+            let verdicts = expect::table(&expect::evaluate(&s.expectations, summary));
+            assert!(
+                readme.contains(&verdicts),
+                "README's `replisim check` example is not what check prints now:\n{verdicts}"
+            );
+        }
+        "region-disaster" => {
+            let quoted = fenced_block_from(&readme, "option   read avail");
+            assert!(quoted.len() >= 3, "README quotes region-disaster's rows");
+            for line in quoted {
+                assert!(
+                    table.lines().any(|l| l == line),
+                    "README's region-disaster row is not in the table now: {line}\n{table}"
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The lines of the README's fenced block whose first line starts with
+/// `first`, up to its closing fence.
+fn fenced_block_from<'a>(readme: &'a str, first: &str) -> Vec<&'a str> {
+    readme
+        .lines()
+        .skip_while(|l| !l.starts_with(first))
+        .take_while(|l| !l.starts_with("```"))
+        .collect()
 }

@@ -9,9 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::estimate::rare::GroupTrial;
-use crate::estimate::{RunSums, Summary};
-use crate::model::System;
+use crate::estimate::{CauseEstimate, RunSums, Summary};
 use crate::model::world::OptionOutcome;
+use crate::model::{Level, System};
 use crate::stats::{MeanAccumulator, Z95};
 use crate::units;
 
@@ -193,6 +193,26 @@ impl Difference {
 pub struct ComparedOption {
     pub option: String,
     pub differences: Vec<Difference>,
+    /// The region-loss rate at which it and the baseline swap order in
+    /// P(object lost), when they do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even: Option<BreakEven>,
+}
+
+/// The break-even regional risk of two options: P(object lost) of each is
+/// its loss without a region event plus its loss with one (the rare-event
+/// method's split by cause), the latter proportional to the region-loss
+/// rate to first order; the two lines cross at `region_loss_per_year`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BreakEven {
+    pub region_loss_per_year: f64,
+    /// The same with every cause at the ends of its 95% interval that move
+    /// the crossing most (None: the crossing may not exist at those ends).
+    pub range: Option<[f64; 2]>,
+    /// The scenario's own region-loss rate, where the split was measured.
+    pub measured_at_per_year: f64,
+    /// The option with the lower P(object lost) below the break-even rate.
+    pub better_below: String,
 }
 
 /// Everything `compare.json` holds: like `summary.json`, no timing or host
@@ -233,6 +253,9 @@ pub fn comparison(
             Ok(ComparedOption {
                 option: system.options[k].name.clone(),
                 differences,
+                break_even: (k != base)
+                    .then(|| break_even(system, summary, base, k))
+                    .flatten(),
             })
         })
         .collect::<Result<_, String>>()?;
@@ -244,6 +267,84 @@ pub fn comparison(
         method: summary.method,
         baseline: system.options[base].name.clone(),
         options,
+    })
+}
+
+/// Expected region events per region within the horizon up to which a
+/// break-even is reported: first order in the rate is then within about 1%.
+const MAX_REGION_EVENTS: f64 = 0.01;
+
+/// Regions lost per region-year in `system`, when region loss is a
+/// memoryless process (the break-even is linear in a rate).
+fn region_loss_per_year(system: &System) -> Option<f64> {
+    let process = system.failures.iter().find(|f| f.level == Level::Region)?;
+    let per_micro = process.lifetime.exponential_rate()?;
+    Some(per_micro * units::YEAR as f64)
+}
+
+/// An option's P(object lost) without and with a region event (point
+/// estimates and 95% intervals), from the rare-event split by cause.
+fn region_split(summary: &Summary, k: usize) -> Option<([f64; 3], [f64; 3])> {
+    let causes = &summary.options[k].durability.by_cause;
+    let of = |c: &CauseEstimate| [c.ci95[0], c.loss_probability, c.ci95[1]];
+    let mut other = [0.0; 3];
+    let mut region = None;
+    for c in causes {
+        if c.cause == "region" {
+            region = Some(of(c));
+        } else {
+            other = std::array::from_fn(|i| other[i] + of(c)[i]);
+        }
+    }
+    Some((other, region?))
+}
+
+/// Where options `a` and `b` swap order in P(object lost) as the region-loss
+/// rate r varies: p(r) = other + region·r/r0 for each, r0 the scenario's
+/// rate. None without a memoryless region process, a split, or a crossing
+/// at a positive rate.
+fn break_even(system: &System, summary: &Summary, a: usize, b: usize) -> Option<BreakEven> {
+    let r0 = region_loss_per_year(system).filter(|r| *r > 0.0)?;
+    let ((a_other, a_region), (b_other, b_region)) =
+        (region_split(summary, a)?, region_split(summary, b)?);
+    // Index 0, 1, 2: the interval's low end, the estimate, the high end.
+    let num = [
+        b_other[0] - a_other[2],
+        b_other[1] - a_other[1],
+        b_other[2] - a_other[0],
+    ];
+    let den = [
+        a_region[0] - b_region[2],
+        a_region[1] - b_region[1],
+        a_region[2] - b_region[0],
+    ];
+    let rate = r0 * num[1] / den[1];
+    // First order holds while a region event in the horizon is rare; past
+    // that the lines cross where the model they come from does not hold.
+    let years = summary.horizon_years;
+    if !(rate.is_finite() && rate > 0.0 && rate * years <= MAX_REGION_EVENTS) {
+        return None;
+    }
+    // With both ends of a difference on one side of 0 the crossing exists
+    // throughout; its extremes are at the corners.
+    let one_sided = |d: [f64; 3]| d[0] * d[2] > 0.0;
+    let range = (one_sided(num) && one_sided(den)).then(|| {
+        let corners = [
+            num[0] / den[0],
+            num[0] / den[2],
+            num[2] / den[0],
+            num[2] / den[2],
+        ];
+        let lo = corners.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = corners.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        [r0 * lo, r0 * hi]
+    });
+    let better = if a_other[1] < b_other[1] { a } else { b };
+    Some(BreakEven {
+        region_loss_per_year: rate,
+        range,
+        measured_at_per_year: r0,
+        better_below: system.options[better].name.clone(),
     })
 }
 

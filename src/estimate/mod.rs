@@ -11,6 +11,7 @@
 pub mod compare;
 pub mod cost;
 pub mod diagnose;
+pub mod logical;
 pub mod memory;
 pub mod rare;
 pub mod shard;
@@ -103,6 +104,10 @@ struct OptionSums {
     erasure: Option<Spread>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resurrected: Option<MeanAccumulator>,
+    /// P(a logical error beyond recovery) given each trial's lag path
+    /// (`[logical]` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logical_loss: Option<MeanAccumulator>,
 }
 
 impl OptionSums {
@@ -131,6 +136,9 @@ impl OptionSums {
         }
         if let Some(b) = &b.resurrected {
             self.resurrected.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.logical_loss {
+            self.logical_loss.get_or_insert_default().merge(b);
         }
     }
 
@@ -401,6 +409,12 @@ impl RunSums {
             }
             if let Some(d) = &system.deletion {
                 sums.record_deletion(d, o, w, years);
+            }
+            if let Some(l) = &system.logical {
+                let p = l.loss_probability(o.account.logical_exposure);
+                sums.logical_loss
+                    .get_or_insert_default()
+                    .push_weighted(p, w);
             }
         }
         if let Some(b) = self.baseline {
@@ -913,6 +927,9 @@ pub struct OptionSummary {
     /// Only with a deletion workload (`[deletion]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion: Option<DeletionSummary>,
+    /// Only with logical errors (`[logical]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logical: Option<logical::LogicalSummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -1061,6 +1078,10 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 .keys
                 .as_ref()
                 .map(|keys| KeySummary::new(keys, s, &durability, system.horizon));
+            let logical = system.logical.as_ref().map(|_| {
+                let sums = s.logical_loss.clone().unwrap_or_default();
+                logical::LogicalSummary::new(&sums, &durability)
+            });
             OptionSummary {
                 option: option.name.clone(),
                 copies: option.copies(),
@@ -1080,6 +1101,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 }),
                 keys,
                 deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
+                logical,
             }
         })
         .collect();

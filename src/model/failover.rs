@@ -14,6 +14,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::geo::GeoQueue;
+use super::logical::{Exposure, LogicalErrors};
 use super::world::Event;
 use super::{FailoverPolicy, GeoReplication, Initiator, ReplicationOption};
 use crate::engine::Scheduler;
@@ -127,6 +128,8 @@ pub struct AccountOutcome {
     pub without_geo: Micros,
     /// ∫ (extents readable but for the customer-managed key) dt, extent·µs.
     pub key_unreadable: u128,
+    /// ∫ P(a logical error then is beyond recovery) dt, µs (`[logical]`).
+    pub logical_exposure: f64,
 }
 
 pub struct Account<'s> {
@@ -162,6 +165,8 @@ pub struct Account<'s> {
     key_cache: Option<Micros>,
     /// The cached key has run out and the vault cannot be reached.
     key_lacking: bool,
+    /// With `[logical]`: what a logical error's recovery depends on.
+    logical: Option<Exposure<'s>>,
     out: AccountOutcome,
 }
 
@@ -198,12 +203,19 @@ impl<'s> Account<'s> {
             lag_carry: 0,
             key_cache,
             key_lacking: false,
+            logical: None,
             out: AccountOutcome::default(),
         };
         if account.geo_option {
             account.geo = Some(account.fresh_queue(0));
         }
         account
+    }
+
+    /// Integrates the exposure to logical errors from now on: the secondary
+    /// protects until the bad write ships (the lag, at least the latency).
+    pub fn watch_logical(&mut self, errors: Option<&'s LogicalErrors>) {
+        self.logical = errors.map(|e| Exposure::new(e, self.workload.latency));
     }
 
     /// Schedules the scenario's planned failovers, at their times in the
@@ -591,10 +603,20 @@ impl<'s> Account<'s> {
         {
             *remaining = remaining.saturating_sub(link * u128::from(dt));
         }
+        let logical = self.logical;
         if let Some(q) = &mut self.geo {
             let out = &mut self.out;
             let carry = &mut self.lag_carry;
-            q.advance(now, &mut |lag_us, d| record_lag(out, carry, lag_us, d));
+            // The lag's own pieces: exact where it is constant.
+            q.advance(now, &mut |lag_us, d| {
+                record_lag(out, carry, lag_us, d);
+                if let Some(x) = logical {
+                    out.logical_exposure += x.geo(lag_us, d);
+                }
+            });
+        } else if let Some(x) = logical {
+            // No secondary with good data (none, or not yet re-copied).
+            self.out.logical_exposure += x.local(dt);
         }
         self.since = now;
     }

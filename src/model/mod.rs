@@ -14,6 +14,8 @@ pub mod world;
 pub mod failover;
 pub mod fleet;
 pub mod geo;
+// Logical errors (`[logical]`): the common-mode loss geo-replication copies.
+pub mod logical;
 
 use crate::dist::Dist;
 use crate::units::Micros;
@@ -181,6 +183,9 @@ pub struct System {
     /// A deletion workload and how deleted data is erased; None: no
     /// deletion metrics (and nothing of the run changes).
     pub deletion: Option<Deletion>,
+    /// Logical errors (bugs, operator error, bad deletes); None: none, and
+    /// nothing of the run changes.
+    pub logical: Option<logical::LogicalErrors>,
 }
 
 impl System {

@@ -440,7 +440,9 @@ impl<'p, 's> World<'p, 's> {
         if geo_options && self.system().geo.diurnal() {
             self.schedule_rate_change(sim);
         }
+        let logical = self.system().logical.as_ref();
         for state in &mut self.options {
+            state.account.watch_logical(logical);
             state.account.start(warmup, sim);
         }
         self.start_vault(sim);

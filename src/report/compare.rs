@@ -73,18 +73,59 @@ pub fn table_rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (HEADER.to_vec(), rows(c))
 }
 
+/// The break-even regional risks, a line each: the region-loss rate at
+/// which an option and the baseline swap order in P(object lost); empty
+/// when no option has one.
+fn break_even_lines(c: &Comparison) -> String {
+    let found: Vec<_> = c
+        .options
+        .iter()
+        .filter_map(|o| Some((o.option.as_str(), o.break_even.as_ref()?)))
+        .collect();
+    let Some((_, first)) = found.first() else {
+        return String::new();
+    };
+    let lines: Vec<String> = found
+        .iter()
+        .map(|(option, b)| {
+            let range = b.range.map_or_else(
+                || "; the causes' 95% intervals do not settle it".to_string(),
+                |[lo, hi]| {
+                    format!(
+                        " ({} to {} from the causes' 95% intervals)",
+                        report::sci(lo),
+                        report::sci(hi)
+                    )
+                },
+            );
+            format!(
+                "{} and {option} swap order at about {} regions lost a year{range}; below it {} is safer",
+                c.baseline,
+                report::sci(b.region_loss_per_year),
+                b.better_below,
+            )
+        })
+        .collect();
+    format!(
+        "\nbreak-even regional risk (first order in the region-loss rate, from the loss by cause at this scenario's {} a year):\n{}\n",
+        report::sci(first.measured_at_per_year),
+        lines.join("\n")
+    )
+}
+
 /// The comparison as a text table.
 pub fn table(c: &Comparison) -> String {
     format!(
         "compare {}: {} of {}, seed {}, baseline {} ({})\n\
-         differences from paired samples under common random numbers\n\n{}",
+         differences from paired samples under common random numbers\n\n{}{}",
         c.scenario,
         crate::units::count(c.trials as f64, "trial"),
         crate::units::count(c.horizon_years, "year"),
         c.seed,
         c.baseline,
         c.method,
-        report::grid(&HEADER, &rows(c))
+        report::grid(&HEADER, &rows(c)),
+        break_even_lines(c)
     )
 }
 

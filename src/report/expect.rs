@@ -61,7 +61,10 @@ pub fn evaluate(expectations: &[Expectation], summary: &Summary) -> Vec<Outcome>
                 None => (None, None),
             };
             let unreliable = option.is_some_and(|o| !o.durability.reliable)
-                && matches!(e.metric, Metric::Nines | Metric::Loss | Metric::BytesLost);
+                && matches!(
+                    e.metric,
+                    Metric::Nines | Metric::Loss | Metric::BytesLost | Metric::NinesWithLogical
+                );
             Outcome {
                 expectation: e.clone(),
                 measured,
@@ -128,6 +131,15 @@ fn measure(metric: Metric, o: &OptionSummary) -> Option<(f64, Option<[f64; 2]>)>
             let k = o.keys.as_ref()?;
             // Nines fall as the probability rises: the upper end gives the low.
             with_ci(k.nines, [-k.ci95[1].log10(), -k.ci95[0].log10()])
+        }
+        Metric::LogicalLoss => {
+            let l = o.logical.as_ref()?;
+            with_ci(l.loss_probability, l.ci95)
+        }
+        Metric::NinesWithLogical => {
+            let l = o.logical.as_ref()?;
+            let [lo, hi] = l.ci95_with_logical;
+            with_ci(l.nines_with_logical, [-hi.log10(), -lo.log10()])
         }
         Metric::KeyUnreadableMinutes => {
             let m = &o.keys.as_ref()?.unreadable_minutes_per_year;

@@ -384,6 +384,17 @@ fn sections(
             ],
         });
     }
+    if let Some(rows) = report::logical_rows(summary) {
+        sections.push(Section {
+            heading: "Logical errors".into(),
+            blocks: vec![
+                Block::Text(
+                    "P(a logical error — a bug, an operator's mistake, a bad delete — beyond recovery within the horizon): noticed after both the restore window and the time the secondary held the good data (the geo-replication lag), and P(object lost) counting it (docs/data-protection.md).".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
     sections.push(Section {
         heading: format!("Scenario {}", scenario.file),
         blocks: vec![Block::Pre(scenario.text.clone())],

@@ -103,6 +103,10 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
     if deleting {
         header.extend(DELETION_COLUMNS);
     }
+    let logical = summary.options.iter().any(|o| o.logical.is_some());
+    if logical {
+        header.extend(LOGICAL_COLUMNS);
+    }
     w.write_record(header).map_err(fail)?;
     for o in &summary.options {
         let d = &o.durability;
@@ -139,6 +143,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         }
         if deleting {
             record.extend(deletion_cells(o));
+        }
+        if logical {
+            record.extend(logical_cells(o));
         }
         w.write_record(record).map_err(fail)?;
     }
@@ -204,6 +211,34 @@ fn deletion_cells(o: &OptionSummary) -> Vec<String> {
         opt(e.map(|e| e.max)),
         opt(d.map(|d| d.resurrected_bytes_per_year.mean)),
     ]
+}
+
+/// Columns of logical errors, present only when the scenario has `[logical]`.
+const LOGICAL_COLUMNS: [&str; 7] = [
+    "logical_loss_probability",
+    "logical_loss_ci95_lo",
+    "logical_loss_ci95_hi",
+    "logical_nines",
+    "loss_probability_with_logical",
+    "loss_with_logical_ci95_hi",
+    "nines_with_logical",
+];
+
+fn logical_cells(o: &OptionSummary) -> Vec<String> {
+    let Some(l) = &o.logical else {
+        return vec![String::new(); LOGICAL_COLUMNS.len()];
+    };
+    [
+        l.loss_probability,
+        l.ci95[0],
+        l.ci95[1],
+        l.nines,
+        l.loss_probability_with_logical,
+        l.ci95_with_logical[1],
+        l.nines_with_logical,
+    ]
+    .map(|x| x.to_string())
+    .to_vec()
 }
 
 fn key_cells(o: &OptionSummary) -> Vec<String> {
@@ -290,9 +325,13 @@ pub fn table(summary: &Summary) -> String {
     out += "\n";
     let (header, rows) = service_rows(summary);
     out += &grid(&header, &rows);
-    for (header, rows) in [key_rows(summary), deletion_rows(summary)]
-        .into_iter()
-        .flatten()
+    for (header, rows) in [
+        key_rows(summary),
+        deletion_rows(summary),
+        logical_rows(summary),
+    ]
+    .into_iter()
+    .flatten()
     {
         out += "\n";
         out += &grid(&header, &rows);
@@ -371,6 +410,34 @@ pub fn deletion_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<St
                 mean,
                 spread,
                 bytes(d.resurrected_bytes_per_year.mean),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
+}
+
+/// Header and rows of the logical-error table; None without `[logical]`.
+pub fn logical_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "P(logical loss)",
+        "95% CI",
+        "nines",
+        "P(object lost) with logical",
+        "nines with logical",
+    ];
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            let l = o.logical.as_ref()?;
+            Some(vec![
+                o.option.clone(),
+                sci(l.loss_probability),
+                format!("[{}, {}]", sci(l.ci95[0]), sci(l.ci95[1])),
+                format!("{:.1}", l.nines),
+                sci(l.loss_probability_with_logical),
+                format!("{:.1}", l.nines_with_logical),
             ])
         })
         .collect();

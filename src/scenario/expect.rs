@@ -73,6 +73,10 @@ pub enum Metric {
     NinesWithKey,
     /// Minutes a year readable but for the customer-managed key.
     KeyUnreadableMinutes,
+    /// P(a logical error beyond recovery within the horizon) (`[logical]`).
+    LogicalLoss,
+    /// −log10 P(object lost) counting logical errors (`[logical]`).
+    NinesWithLogical,
     /// A statistic of the RPO, RTO or lag distribution, in seconds.
     Seconds(Spread, Stat),
 }
@@ -109,7 +113,7 @@ const STATS: [(&str, Stat); 5] = [
     ("max", Stat::Max),
 ];
 
-const PLAIN_METRICS: [(&str, Metric); 10] = [
+const PLAIN_METRICS: [(&str, Metric); 12] = [
     ("nines", Metric::Nines),
     ("loss", Metric::Loss),
     ("any_loss", Metric::AnyLoss),
@@ -120,6 +124,8 @@ const PLAIN_METRICS: [(&str, Metric); 10] = [
     ("failovers_per_year", Metric::FailoversPerYear),
     ("nines_with_key", Metric::NinesWithKey),
     ("key_unreadable_minutes", Metric::KeyUnreadableMinutes),
+    ("logical_loss", Metric::LogicalLoss),
+    ("nines_with_logical", Metric::NinesWithLogical),
 ];
 
 /// Every metric name, in documentation order.
@@ -174,7 +180,7 @@ impl Unit {
 pub fn from_spec(
     spec: &BTreeMap<String, Vec<String>>,
     options: &[ReplicationOption],
-    (keys, deletion): (bool, bool),
+    (keys, deletion, logical): (bool, bool, bool),
 ) -> Result<Vec<Expectation>, (String, String)> {
     if let Some(name) = spec.keys().find(|k| !options.iter().any(|o| &o.name == *k)) {
         let known: Vec<&str> = options.iter().map(|o| o.name.as_str()).collect();
@@ -191,6 +197,7 @@ pub fn from_spec(
             let e = parse(&option.name, text, geo)
                 .and_then(|e| needs_keys(e, keys))
                 .and_then(|e| needs_deletion(e, deletion))
+                .and_then(|e| needs_logical(e, logical))
                 .map_err(|m| (format!("expect.{}[{i}]", option.name), m))?;
             out.push(e);
         }
@@ -207,6 +214,18 @@ fn needs_keys(e: Expectation, keys: bool) -> Result<Expectation, String> {
     if keyed && !keys {
         return Err(format!(
             "`{}` needs customer-managed keys: add a [keys] section",
+            e.text
+        ));
+    }
+    Ok(e)
+}
+
+/// Logical errors are only measured with a `[logical]` section.
+fn needs_logical(e: Expectation, logical: bool) -> Result<Expectation, String> {
+    let needs = matches!(e.metric, Metric::LogicalLoss | Metric::NinesWithLogical);
+    if needs && !logical {
+        return Err(format!(
+            "`{}` needs logical errors: add a [logical] section",
             e.text
         ));
     }
@@ -281,21 +300,25 @@ fn bound(metric: Metric, value: &str) -> Result<(f64, Unit), String> {
             Metric::Nines
             | Metric::FailoversPerYear
             | Metric::NinesWithKey
-            | Metric::KeyUnreadableMinutes,
+            | Metric::KeyUnreadableMinutes
+            | Metric::NinesWithLogical,
             "",
         ) => Unit::Plain,
         (
             Metric::Nines
             | Metric::FailoversPerYear
             | Metric::NinesWithKey
-            | Metric::KeyUnreadableMinutes,
+            | Metric::KeyUnreadableMinutes
+            | Metric::NinesWithLogical,
             _,
         ) => {
             return Err(only("write a plain number"));
         }
-        (Metric::Loss | Metric::AnyLoss, "") => fraction(x, Unit::Plain)?,
-        (Metric::Loss | Metric::AnyLoss, "%") => fraction(x / 100.0, Unit::Percent)?,
-        (Metric::Loss | Metric::AnyLoss, _) => {
+        (Metric::Loss | Metric::AnyLoss | Metric::LogicalLoss, "") => fraction(x, Unit::Plain)?,
+        (Metric::Loss | Metric::AnyLoss | Metric::LogicalLoss, "%") => {
+            fraction(x / 100.0, Unit::Percent)?
+        }
+        (Metric::Loss | Metric::AnyLoss | Metric::LogicalLoss, _) => {
             return Err(only("write a probability, 1e-6 or 0.0001%"));
         }
         (Metric::ReadAvailability | Metric::WriteAvailability, u) => availability(x, u, value)?,

@@ -7,6 +7,7 @@ pub mod expect;
 mod mistakes;
 pub mod overrides;
 pub mod plausible;
+pub mod replay;
 pub mod schema;
 pub mod source;
 pub mod validate;
@@ -106,6 +107,8 @@ pub fn default_scenario() -> Result<Scenario, ScenarioError> {
 /// Validates scenario `text`; `file` names it in errors, `stem` is the
 /// fallback name.
 pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioError> {
+    // A replayed CSV becomes part of the text: the text identifies the run.
+    let text = &replay::record(file, text)?;
     let source = Source::new(file, text);
     let spec = mistakes::scenario(text).map_err(|found| {
         let mut all = found.iter().map(|e| source.error_at(e.span(), e.message()));
@@ -119,7 +122,11 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let expectations = expect::from_spec(
         &spec.expect,
         &system.options,
-        (system.keys.is_some(), system.deletion.is_some()),
+        (
+            system.keys.is_some(),
+            system.deletion.is_some(),
+            system.logical.is_some(),
+        ),
     )
     .map_err(|(path, message)| source.error_in(&path, &message))?;
     let warnings = plausible::warnings(&spec, &system);

@@ -17,7 +17,25 @@ pub fn warnings(file: &ScenarioFile, system: &System) -> Vec<Warning> {
     data(file, system, &mut out);
     failures(system, &mut out);
     outages(system, &mut out);
+    logical(system, &mut out);
     out
+}
+
+/// A restore window past what Azure offers: point-in-time restore and blob
+/// soft delete keep at most 365 days.
+fn logical(system: &System, out: &mut Vec<Warning>) {
+    let Some(l) = &system.logical else {
+        return;
+    };
+    if l.restore > 365 * units::DAY {
+        out.push((
+            "logical.restore".into(),
+            format!(
+                "{}: Azure's point-in-time restore and soft delete keep at most 365 days",
+                units::format_duration(l.restore)
+            ),
+        ));
+    }
 }
 
 fn horizon(system: &System, out: &mut Vec<Warning>) {

@@ -229,6 +229,10 @@ pub struct ScenarioFile {
     pub deletion: Option<DeletionSpec>,
     /// What happens to failed hardware's data.
     pub decommission: Option<DecommissionSpec>,
+    /// Logical errors (bugs, operator error, bad deletes); absent: none.
+    pub logical: Option<LogicalSpec>,
+    /// Component failures replayed from a CSV file; absent: none.
+    pub replay: Option<ReplaySpec>,
     /// Expectations per option, checked by `replisim check`.
     #[serde(default)]
     pub expect: std::collections::BTreeMap<String, Vec<String>>,
@@ -619,6 +623,46 @@ pub struct DecommissionSpec {
     pub destroy_after: Duration,
 }
 
+/// Logical errors: `[logical]`. No defaults: a rate and a detection
+/// delay are the customer's own (docs/defaults.md gives ranges).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [logical] table (rate, detection, restore)"
+)]
+pub struct LogicalSpec {
+    /// Logical errors per account-year: a number or a percentage.
+    pub rate: NonNegative,
+    /// From an error to the customer noticing it.
+    pub detection: DistSpec,
+    /// Point-in-time restore / soft-delete retention; absent: none.
+    pub restore: Option<Duration>,
+}
+
+/// Failures replayed from a CSV: `[replay]` (`scenario::replay`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [replay] table (file, random)")]
+pub struct ReplaySpec {
+    /// The CSV, relative to the scenario file.
+    pub file: String,
+    /// Whether the random failure and outage processes run too.
+    #[serde(default = "defaults::random")]
+    pub random: bool,
+    /// The CSV's contents, appended by replisim when it loads the scenario.
+    pub recorded: Option<RecordedSpec>,
+}
+
+/// `[replay.recorded]`: the replayed file as the scenario's text holds it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [replay.recorded] table (file, text)"
+)]
+pub struct RecordedSpec {
+    pub file: String,
+    pub text: String,
+}
+
 /// A scripted vault outage: `[[keys.fault]]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(
@@ -636,6 +680,9 @@ mod defaults {
 
     pub fn seed() -> u64 {
         1
+    }
+    pub fn random() -> bool {
+        true
     }
     pub fn trials() -> Count {
         Count(10_000)

@@ -8,6 +8,7 @@ use super::schema::{
 };
 use crate::dist::Dist;
 use crate::model::Deletion;
+use crate::model::logical::LogicalErrors;
 use crate::model::{
     CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
     KeyPolicy, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope,
@@ -80,9 +81,11 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     check_residency(file, &options, &topology)?;
     check_fits(&options, &topology).map_err(|e| zoneless_hint(file, e))?;
     let (extent_bytes, extents) = extents(file)?;
-    let faults = faults(file, &topology)?;
+    let mut faults = faults(file, &topology)?;
+    let random = super::replay::faults(file, &topology, &mut faults)?;
     let keys = keys(file, &topology, primary)?;
     let deletion = deletion(file)?;
+    let logical = logical(file)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -100,7 +103,9 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         failover: failover(file)?,
         keys,
         deletion,
+        logical,
     })
+    .map(|system| without_random(system, random))
 }
 
 /// Simulated time before the measured horizon: `warmup` for a fleet in
@@ -682,9 +687,27 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
             component_target(&f.target, lvl, topo, path)?,
         )
     };
+    let durations = (f.duration.map(|d| d.0), f.replace.map(|r| r.0));
+    let kind = fault_kind(&f.kind, durations, scope, path)?;
+    Ok(Fault {
+        at: f.at.0,
+        scope,
+        component,
+        kind,
+    })
+}
+
+/// What a scripted fault does, from its `kind` and its (duration,
+/// replace): errors at `path.kind`, `path.duration` or `path.replace`.
+pub(super) fn fault_kind(
+    kind: &str,
+    (duration, replace): (Option<Micros>, Option<Micros>),
+    scope: Scope,
+    path: &str,
+) -> Result<FaultKind> {
     let field = |name: &str| format!("{path}.{name}");
-    let kind = match (f.kind.as_str(), f.duration, f.replace) {
-        ("down", Some(d), None) => FaultKind::Down { duration: d.0 },
+    let kind = match (kind, duration, replace) {
+        ("down", Some(d), None) => FaultKind::Down { duration: d },
         ("down", None, _) => {
             return err(
                 field("kind"),
@@ -701,7 +724,7 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
             return err(field("kind"), "a link can only be `down`");
         }
         ("destroyed", None, replace) => FaultKind::Destroyed {
-            replace: replace.map_or(default_replace(scope), |r| r.0),
+            replace: replace.unwrap_or(default_replace(scope)),
         },
         ("destroyed", Some(_), _) => {
             return err(
@@ -716,12 +739,7 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
             );
         }
     };
-    Ok(Fault {
-        at: f.at.0,
-        scope,
-        component,
-        kind,
-    })
+    Ok(kind)
 }
 
 /// The replacement delay of a destroyed component, as for failures.
@@ -1008,4 +1026,27 @@ fn deletion(file: &ScenarioFile) -> Result<Option<Deletion>> {
         destroy_after,
         probe_every: HOUR,
     }))
+}
+
+/// `[logical]`: None without the section (no logical errors, nothing of
+/// the run changes).
+fn logical(file: &ScenarioFile) -> Result<Option<LogicalErrors>> {
+    let Some(l) = &file.logical else {
+        return Ok(None);
+    };
+    Ok(Some(LogicalErrors {
+        rate_per_year: l.rate.0,
+        detection: dist(&l.detection, "logical.detection")?,
+        restore: l.restore.map_or(0, |r| r.0),
+    }))
+}
+
+/// A pure replay (`[replay] random = false`): the random failure and
+/// outage processes off, after they were checked.
+fn without_random(mut system: System, random: bool) -> System {
+    if !random {
+        system.failures.clear();
+        system.outages.clear();
+    }
+    system
 }

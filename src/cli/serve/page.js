@@ -6,7 +6,7 @@
 const client = "page-" + Math.random().toString(36).slice(2, 12);
 const state = {
   phase: "loading", runs: 0, request: null, summary: null, error: null,
-  preliminary: null, preliminaryOf: 0,
+  preliminary: null, preliminaryOf: 0, preliminaryText: null,
 };
 window.replisim = state;
 const $ = (id) => document.getElementById(id);
@@ -119,13 +119,15 @@ async function showProgress(seq) {
   if (seq !== latest || state.phase !== "running") return;
   // The run's first pass, summarized while the rest runs: shown at once,
   // replaced by the whole run's numbers when they come.
-  if (p.preliminary && state.preliminaryOf !== seq) {
-    state.preliminaryOf = seq;
-    state.preliminary = p.preliminary;
+  // Rendered again whenever it changes: a poll that came before the server
+  // took this request may have seen the older run's.
+  const shown = p.preliminary ? JSON.stringify(p.preliminary) : null;
+  if (shown && shown !== state.preliminaryText) {
+    Object.assign(state, { preliminaryOf: seq, preliminary: p.preliminary, preliminaryText: shown });
     render(p.preliminary);
   }
   const bar = text("progress", "", { max: p.total || 1, value: p.done });
-  const first = state.preliminaryOf === seq
+  const first = state.preliminaryOf === seq && state.preliminary
     ? `preliminary numbers from the first ${state.preliminary.trials} trials; ` : "";
   $("status").replaceChildren(`${first}running: ${p.done} of ${p.total} trials `, bar);
 }

@@ -111,6 +111,7 @@ impl RunRequest {
             Some(text) => (self.file.as_deref().unwrap_or(POSTED_FILE), text.as_str()),
             None => (base.file.as_str(), base.text.as_str()),
         };
+        refuse_reading_files(self.scenario.as_deref(), &sets)?;
         let s = overrides::apply(file, text, &sets).map_err(|e| e.to_string())?;
         let config = self.config(&s)?;
         within(limits, &s, &config)?;
@@ -133,6 +134,21 @@ impl RunRequest {
             method,
         })
     }
+}
+
+/// A request may not make the server read a file: a posted `[replay]`
+/// must carry its CSV (`[replay.recorded]`, as a loaded scenario's text
+/// does), and no setting may name another one. The served scenario's own
+/// CSV, chosen by whoever started the server, is read as `run` reads it.
+fn refuse_reading_files(posted: Option<&str>, sets: &[Override]) -> Result<(), String> {
+    let posted = posted.is_some_and(crate::scenario::replay::reads_file);
+    if posted || sets.iter().any(|o| o.path.starts_with("replay")) {
+        return Err(
+            "the server reads no file for a request: [replay] is refused here unless its CSV is recorded in the text ([replay.recorded], as a scenario loaded by `replisim run` holds it)"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// Refuses a run that `limits` do not allow, naming the limit and its flag.
@@ -222,6 +238,15 @@ mod tests {
                 .contains("at least 1")
         );
         assert!(RunRequest::from_body(false, &[0xff]).is_err());
+    }
+
+    #[test]
+    fn a_request_cannot_make_the_server_read_a_file() {
+        let posted = r#"{"scenario": "[replay]\nfile = \"/etc/passwd\"\n"}"#;
+        for body in [posted, r#"{"set": ["replay.file=/etc/passwd"]}"#] {
+            let e = request(body).unwrap_err();
+            assert!(e.contains("reads no file"), "{e}");
+        }
     }
 
     #[test]

@@ -360,6 +360,8 @@ fn execute(
     *progress.preliminary() = None;
     progress.running.store(true, Ordering::Relaxed);
     let ran = execute_passes(s, config, stop, progress, trial_time);
+    // A first pass is news only while the rest runs.
+    *progress.preliminary() = None;
     progress.running.store(false, Ordering::Relaxed);
     ran
 }
