@@ -13,7 +13,6 @@ pub mod serve;
 mod signals;
 pub mod sweep;
 
-use crate::engine::trials::Merge;
 use crate::engine::trials::{Completed, Controls, shard_range};
 use crate::estimate::{self, Method, RunConfig, RunSums, StoppingRule, Summary};
 use crate::estimate::{compare, shard};
@@ -382,7 +381,7 @@ fn peak_memory_bytes() -> Option<u64> {
 /// The status line after a run: its wall time, threads, and its peak
 /// memory beside what it was planned at.
 fn run_status(s: &Scenario, config: RunConfig, started: std::time::Instant) -> String {
-    let threads = threads_used(config.threads);
+    let threads = crate::engine::trials::threads_used(config.threads);
     let planned = estimate::memory::footprint(&s.system, threads).total_bytes();
     let memory = match peak_memory_bytes() {
         Some(peak) => format!(
@@ -909,9 +908,7 @@ fn run_whole(
             if next <= config.trials {
                 break;
             }
-            let more = simulate(s, config, config.trials..next, quiet, None)?;
-            done.acc.merge(more.acc);
-            done.completed_to = more.completed_to;
+            done.extend(simulate(s, config, config.trials..next, quiet, None)?);
             config.trials = next;
             summary = estimate::summarize(s, config, &done.acc);
         }
@@ -923,14 +920,6 @@ fn run_whole(
     write_summary(s, &summary, out, json, None)?;
     print_err(&run_status(s, config, started));
     interrupted(done.completed_to, config.trials)
-}
-
-fn threads_used(threads: usize) -> usize {
-    if threads == 0 {
-        rayon::current_num_threads()
-    } else {
-        threads
-    }
 }
 
 fn run_shard(

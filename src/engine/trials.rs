@@ -79,6 +79,15 @@ pub struct Completed<A> {
     pub completed_to: u64,
 }
 
+impl<A: Merge> Completed<A> {
+    /// Appends a run of the trials that follow (from `completed_to`), as
+    /// one longer run would have them: the sums merge in trial order.
+    pub fn extend(&mut self, later: Completed<A>) {
+        self.acc.merge(later.acc);
+        self.completed_to = later.completed_to;
+    }
+}
+
 /// Blocks run between two merges on `threads` threads (0: every core):
 /// after each wave the finished blocks are merged in index order and
 /// dropped, so a run holds at most this many blocks' accumulators whatever
@@ -87,12 +96,16 @@ pub struct Completed<A> {
 /// (at most one block's time in sixteen). Never changes a result: blocks
 /// merge in index order whatever the waves.
 pub fn wave_blocks(threads: usize) -> u64 {
-    let threads = if threads == 0 {
+    (16 * threads_used(threads) as u64).clamp(16, MAX_WAVE_BLOCKS)
+}
+
+/// The worker threads a run on `threads` threads uses: 0 is every core.
+pub fn threads_used(threads: usize) -> usize {
+    if threads == 0 {
         rayon::current_num_threads()
     } else {
         threads
-    };
-    (16 * threads as u64).clamp(16, MAX_WAVE_BLOCKS)
+    }
 }
 
 /// The longest wave, whatever the cores.

@@ -50,9 +50,10 @@ impl Kind {
     /// The kind of a leftover folder from its name after `.NAME.old-`
     /// (folders of before the tags were a run's).
     fn of_leftover(rest: &str) -> Self {
-        match rest.starts_with("trace-") {
-            true => Kind::Trace,
-            false => Kind::Run,
+        if rest.starts_with("trace-") {
+            Kind::Trace
+        } else {
+            Kind::Run
         }
     }
 }

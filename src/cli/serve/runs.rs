@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::engine::trials::{Controls, Merge};
+use crate::engine::trials::Controls;
 use crate::estimate::{self, RunConfig, RunSums, Summary};
 use crate::scenario::Scenario;
 
@@ -393,9 +393,12 @@ fn execute_passes(
             ..config
         };
         *progress.preliminary() = Some(estimate::summarize(s, quick, &done.acc));
-        let rest = estimate::simulate(s, config, first..config.trials, &controls)?;
-        done.acc.merge(rest.acc);
-        done.completed_to = rest.completed_to;
+        done.extend(estimate::simulate(
+            s,
+            config,
+            first..config.trials,
+            &controls,
+        )?);
     }
     if stopped() || done.completed_to < config.trials {
         return Ok(None);
