@@ -220,6 +220,29 @@ fn refusal(field: impl Into<String>, reason: impl Into<String>) -> NotMarkovian 
 /// each option's.
 pub fn blockers(system: &System) -> Vec<NotMarkovian> {
     let mut found = system_blockers(system);
+    if !system.bursts.is_empty() {
+        found.push(refusal(
+            "burst",
+            "the exact chain of one extent does not represent bursts striking many components at once",
+        ));
+    }
+    if system.faults.iter().any(|f| f.subset.is_some()) {
+        found.push(refusal(
+            "fault.fraction",
+            "the exact chain does not represent a fault striking a random subset of components",
+        ));
+    }
+    for option in &system.options {
+        if option.layout != crate::model::Layout::Random {
+            found.push(refusal(
+                "custom.placement",
+                format!(
+                    "option {}: the exact chain assumes random placement",
+                    option.name
+                ),
+            ));
+        }
+    }
     for option in &system.options {
         for group in &option.groups {
             found.extend(check_group(system, option, group));

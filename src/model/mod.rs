@@ -3,6 +3,7 @@
 //! the `scenario` module builds a `System` from a scenario file.
 
 pub mod code;
+pub mod copyset;
 pub mod group;
 pub mod placement;
 pub mod repair;
@@ -46,6 +47,20 @@ pub struct ReplicationOption {
     /// survive, or the fragments of an erasure code; data is lost once the
     /// surviving slots no longer decode ([`Code::decodable`]).
     pub code: Code,
+    /// How the initial copies are laid out over the nodes.
+    pub layout: Layout,
+}
+
+/// How an option's copies are first laid out, within its groups' rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Each extent on its own random choice of disks (the default).
+    Random,
+    /// Copyset Replication (Cidon et al., ATC 2013): per `within`
+    /// component, ⌈S/(R−1)⌉ random permutations of its nodes are cut into
+    /// groups of R (the copysets), and each extent's copies go to the nodes
+    /// of one copyset; S is the scatter width.
+    Copyset { scatter_width: u32 },
 }
 
 impl ReplicationOption {
@@ -174,6 +189,8 @@ pub struct System {
     pub outages: Vec<OutageProcess>,
     /// Faults at fixed times, on top of the random processes.
     pub faults: Vec<Fault>,
+    /// Correlated bursts: many components of one scope struck at once.
+    pub bursts: Vec<BurstProcess>,
     /// The write workload and link of asynchronous geo-replication.
     pub geo: GeoReplication,
     pub failover: FailoverPolicy,
@@ -192,6 +209,13 @@ impl System {
     /// Simulated time at which a trial ends: the warm-up, then the horizon.
     pub fn end(&self) -> Micros {
         self.warmup.saturating_add(self.horizon)
+    }
+
+    /// Whether any burst strikes (a `[[burst]]` process, or a `[[fault]]`
+    /// striking a random subset): the group model and the exact chain do
+    /// not represent them.
+    pub fn has_bursts(&self) -> bool {
+        !self.bursts.is_empty() || self.faults.iter().any(|f| f.subset.is_some())
     }
 }
 
@@ -230,8 +254,41 @@ pub struct Fault {
     pub at: Micros,
     pub scope: Scope,
     /// Component index at the scope's level, or the link's id (the lower
-    /// region index of the pair).
+    /// region index of the pair); with `subset`, the index at its level.
     pub component: u32,
+    pub kind: FaultKind,
+    /// Strike a random subset of the scope's components below `component`
+    /// instead of one: drawn per trial.
+    pub subset: Option<Subset>,
+}
+
+/// A random subset struck at once: `count` distinct components of the
+/// struck level below one component of level `within`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Subset {
+    pub within: Level,
+    pub size: BurstSize,
+}
+
+/// How many components a burst strikes, of the `n` below its scope.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BurstSize {
+    /// A count, uniform over lo..=hi (lo = hi: fixed).
+    Count { lo: u32, hi: u32 },
+    /// A share of the n, uniform over lo..=hi, rounded to the nearest
+    /// count (at least 1).
+    Fraction { lo: f64, hi: f64 },
+}
+
+/// A correlated-burst process (`[[burst]]`): at `rate_per_year` per
+/// component of `scope`, a burst strikes a random subset of the `level`
+/// components below one of them at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurstProcess {
+    pub rate_per_year: f64,
+    pub scope: Level,
+    pub level: Level,
+    pub size: BurstSize,
     pub kind: FaultKind,
 }
 

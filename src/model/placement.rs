@@ -5,8 +5,9 @@ use std::ops::Range;
 
 use rand::{Rng, RngExt};
 
+use super::copyset::Copysets;
 use super::world::MAX_COPIES;
-use super::{CopyGroup, Level, ReplicationOption, Topology};
+use super::{CopyGroup, Layout, Level, ReplicationOption, Topology};
 
 /// Which components can take a new copy right now.
 pub trait InService {
@@ -241,10 +242,28 @@ impl Placement {
     ) -> Result<Self, String> {
         let n = option.copies() as usize;
         let mut copies = Vec::with_capacity(extents as usize * n);
+        let copysets = match option.layout {
+            Layout::Random => None,
+            Layout::Copyset { scatter_width } => Some(
+                option
+                    .groups
+                    .iter()
+                    .map(|g| Copysets::build(topo, g, scatter_width, rng))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("option {}: placement = \"copyset\": {e}", option.name))?,
+            ),
+        };
         for _ in 0..extents {
-            for group in &option.groups {
+            for (g, group) in option.groups.iter().enumerate() {
                 let anchor = pick_anchor(topo, group, &AllInService, rng)
                     .ok_or_else(|| too_few_disks(option, group))?;
+                if let Some(sets) = &copysets {
+                    for &node in sets[g].pick(anchor, rng) {
+                        let disks = topo.disk_range(Level::Node, node);
+                        copies.push(rng.random_range(disks));
+                    }
+                    continue;
+                }
                 let first = copies.len();
                 for _ in 0..group.copies {
                     let disk = pick_disk(topo, group, anchor, &copies[first..], &AllInService, rng)

@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp1;
 
@@ -35,12 +35,14 @@ use crate::units::{HOUR, Micros};
 
 mod availability;
 mod budget;
+mod bursts;
 mod erasure;
 mod keys;
 mod lookahead;
 mod outages;
 
 pub use budget::{MAX_TRIAL_TIME, TrialBudget};
+pub use bursts::BURSTS;
 pub use keys::KEYS;
 
 /// The most copies one option may keep of an extent.
@@ -98,6 +100,14 @@ pub enum Event {
     VaultBack { random: bool },
     /// A delete becomes final: sample its time to full erasure.
     ErasureProbe { index: u32 },
+    /// A burst process's clock struck.
+    Burst { process: u16 },
+    /// A component struck by a burst is back (replaced, or up).
+    BurstOver {
+        level: Level,
+        component: u32,
+        destroyed: bool,
+    },
 }
 
 /// What one option experienced in one trial.
@@ -167,7 +177,11 @@ impl<'s> Plan<'s> {
             .map(|option| {
                 options
                     .iter()
-                    .position(|o| o.groups == option.groups && o.code == option.code)
+                    .position(|o| {
+                        o.groups == option.groups
+                            && o.code == option.code
+                            && o.layout == option.layout
+                    })
                     .expect("an option is its own twin")
             })
             .collect();
@@ -291,6 +305,8 @@ struct World<'p, 's> {
     plan: &'p Plan<'s>,
     rng: ChaCha8Rng,
     outage_rng: ChaCha8Rng,
+    /// Bursts' draws, when the scenario has any ([`BURSTS`]).
+    burst_rng: Option<ChaCha8Rng>,
     fleet: Fleet,
     /// Links between paired regions, by link id (lower region index).
     links: Vec<u32>,
@@ -361,6 +377,9 @@ impl<'p, 's> World<'p, 's> {
             plan,
             rng: trial_rng(plan.seed, trial, 0),
             outage_rng: trial_rng(plan.seed, trial, OUTAGES),
+            burst_rng: system
+                .has_bursts()
+                .then(|| trial_rng(plan.seed, trial, BURSTS)),
             fleet: parts.fleet,
             links,
             down: parts.down,
@@ -447,6 +466,7 @@ impl<'p, 's> World<'p, 's> {
         }
         self.start_vault(sim);
         self.start_erasure(sim);
+        self.start_bursts(sim);
     }
 
     /// The warm-up is over: what each option experienced so far is not
@@ -913,6 +933,12 @@ impl Model for World<'_, '_> {
             Event::VaultOutage { fault } => self.on_vault_outage(fault, sim),
             Event::VaultBack { random } => self.on_vault_back(random, sim),
             Event::ErasureProbe { index } => self.on_erasure_probe(index, sim),
+            Event::Burst { process } => self.on_burst(process, sim),
+            Event::BurstOver {
+                level,
+                component,
+                destroyed,
+            } => self.on_burst_over(level, component, destroyed, sim),
         }
         self.settle(sim);
         Flow::Continue

@@ -195,6 +195,7 @@ fn parse_row(line: &str, topo: &Topology, horizon: Micros) -> Result<Fault, (usi
         scope,
         component,
         kind,
+        subset: None,
     })
 }
 

@@ -219,6 +219,9 @@ pub struct ScenarioFile {
     pub outages: OutagesSpec,
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultSpec>,
+    /// Correlated bursts; none by default.
+    #[serde(default, rename = "burst")]
+    pub bursts: Vec<BurstSpec>,
     #[serde(default)]
     pub geo_replication: GeoSpec,
     #[serde(default)]
@@ -364,6 +367,11 @@ pub struct CustomOption {
     pub read_access: bool,
     /// Copies that must survive (k of a k-of-n code); default 1.
     pub needed: Option<Count>,
+    /// How the copies are laid out: "random" (default) or "copyset".
+    pub placement: Option<String>,
+    /// Copyset placement: the scatter width S (nodes a node shares data
+    /// with); default 2.
+    pub scatter_width: Option<Count>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -492,6 +500,37 @@ pub struct FaultSpec {
     /// "region", "region/zone", "region/zone/facility", ... (1-based
     /// indices), or for a link the name of one of its regions.
     pub target: String,
+    /// "destroyed" or "down".
+    pub kind: String,
+    pub duration: Option<Duration>,
+    pub replace: Option<Duration>,
+    /// Strike this share of the `level` components below `target`, drawn
+    /// at random per trial, instead of `target` itself.
+    pub fraction: Option<NonNegative>,
+    /// As `fraction`, a number of components.
+    pub count: Option<Count>,
+}
+
+/// A correlated-burst process: `[[burst]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[burst]] table (rate, scope, fraction or count, kind, ...)"
+)]
+pub struct BurstSpec {
+    /// Bursts per `scope` component per year.
+    pub rate: NonNegative,
+    /// The level whose one component a burst strikes inside.
+    pub scope: String,
+    /// The level of what is struck; default "node".
+    pub level: Option<String>,
+    /// Share of the `level` components below the scope struck (uniform up
+    /// to `fraction_max` when given).
+    pub fraction: Option<NonNegative>,
+    pub fraction_max: Option<NonNegative>,
+    /// As `fraction`, a number (uniform up to `count_max` when given).
+    pub count: Option<Count>,
+    pub count_max: Option<Count>,
     /// "destroyed" or "down".
     pub kind: String,
     pub duration: Option<Duration>,

@@ -11,8 +11,8 @@ use crate::model::Deletion;
 use crate::model::logical::LogicalErrors;
 use crate::model::{
     CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
-    KeyPolicy, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption, Scope,
-    Shape, System, Topology,
+    KeyPolicy, Layout, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption,
+    Scope, Shape, System, Topology,
 };
 use crate::units::{self, DAY, HOUR, MINUTE, Micros, YEAR};
 
@@ -25,6 +25,7 @@ pub struct FieldError {
 
 type Result<T> = std::result::Result<T, FieldError>;
 
+mod burst;
 mod code;
 
 fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
@@ -86,6 +87,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let keys = keys(file, &topology, primary)?;
     let deletion = deletion(file)?;
     let logical = logical(file)?;
+    let bursts = burst::bursts(file, &topology)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -99,6 +101,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         warmup: warmup(file)?,
         outages: outages(file)?,
         faults,
+        bursts,
         geo: geo(file)?,
         failover: failover(file)?,
         keys,
@@ -297,6 +300,7 @@ fn standard_option(
         groups,
         read_access_secondary: upper.starts_with("RA-"),
         code: crate::model::Code::Copies { needed: 1 },
+        layout: Layout::Random,
     })
 }
 
@@ -388,7 +392,36 @@ fn custom_option(
         groups,
         read_access_secondary: c.read_access,
         code,
+        layout: layout(c, path)?,
     })
+}
+
+/// Scatter widths beyond this are refused: building the copysets costs
+/// ⌈S/(R−1)⌉ shuffles of every component's nodes.
+const MAX_SCATTER_WIDTH: u32 = 1024;
+
+/// The layout of a custom option's copies, from `placement` and
+/// `scatter_width`.
+fn layout(c: &super::schema::CustomOption, path: &str) -> Result<Layout> {
+    let width = c.scatter_width.map(|w| w.0);
+    match (c.placement.as_deref().unwrap_or("random"), width) {
+        ("random", None) => Ok(Layout::Random),
+        ("random", Some(_)) => err(
+            format!("{path}.scatter_width"),
+            "only copyset placement has a scatter width; add placement = \"copyset\"",
+        ),
+        ("copyset", w) => match w.unwrap_or(2) {
+            s @ 1..=MAX_SCATTER_WIDTH => Ok(Layout::Copyset { scatter_width: s }),
+            s => err(
+                format!("{path}.scatter_width"),
+                format!("{s}: a scatter width runs from 1 to {MAX_SCATTER_WIDTH}"),
+            ),
+        },
+        (other, _) => err(
+            format!("{path}.placement"),
+            format!("unknown placement `{other}`; allowed: random, copyset"),
+        ),
+    }
 }
 
 /// A catalog region without availability zones is built as one zone: say
@@ -675,8 +708,21 @@ fn within_horizon(at: Micros, horizon: Micros, path: String, what: &str) -> Resu
 
 fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<Fault> {
     within_horizon(f.at.0, horizon, format!("{path}.at"), "the fault")?;
+    let subset = f.fraction.is_some() || f.count.is_some();
+    if subset && f.level == "link" {
+        return err(
+            format!("{path}.level"),
+            "a `fraction` or `count` strikes components below the target: a link has none",
+        );
+    }
+    let mut drawn = None;
     let (scope, component) = if f.level == "link" {
         (Scope::Link, link_target(&f.target, topo, path)?)
+    } else if subset {
+        let lvl = level(&f.level, &format!("{path}.level"))?;
+        let (component, s) = burst::subset_target(f, lvl, topo, path)?;
+        drawn = Some(s);
+        (Scope::Component(lvl), component)
     } else {
         let lvl = level(&f.level, &format!("{path}.level")).map_err(|e| FieldError {
             message: e.message.replace("disk", "disk, link"),
@@ -694,6 +740,7 @@ fn fault(f: &FaultSpec, topo: &Topology, horizon: Micros, path: &str) -> Result<
         scope,
         component,
         kind,
+        subset: drawn,
     })
 }
 
@@ -1047,6 +1094,7 @@ fn without_random(mut system: System, random: bool) -> System {
     if !random {
         system.failures.clear();
         system.outages.clear();
+        system.bursts.clear();
     }
     system
 }

@@ -64,7 +64,9 @@ const FAILOVER: usize = 5;
 const MEASURE: usize = 6;
 /// The key vault's outages.
 const KEYS: usize = 7;
-const KINDS: usize = 8;
+/// Correlated bursts (`[[burst]]`).
+const BURST: usize = 8;
+const KINDS: usize = 9;
 
 /// Counts of a trial's events by source.
 pub(super) fn new_counts(system: &System) -> Vec<u64> {
@@ -93,6 +95,7 @@ impl World<'_, '_> {
             Event::Measure => kinds + MEASURE,
             Event::VaultOutage { .. } | Event::VaultBack { .. } => kinds + KEYS,
             Event::ErasureProbe { .. } => kinds + HOUR,
+            Event::Burst { .. } | Event::BurstOver { .. } => kinds + BURST,
         };
         if let Some(n) = self.by_source.get_mut(source) {
             *n += 1;
@@ -109,8 +112,7 @@ impl World<'_, '_> {
     pub(super) fn runaway(&self, trial: u64, what: &str, events: u64, now: Micros) -> String {
         let system = self.plan.system;
         let kinds = system.failures.len() + system.outages.len();
-        let is_root =
-            |i: usize| i < kinds || i == kinds + FAULT || i == kinds + HOUR || i == kinds + KEYS;
+        let is_root = |i: usize| i < kinds || [FAULT, HOUR, KEYS, BURST].contains(&(i - kinds));
         let (source, &n) = self
             .by_source
             .iter()
@@ -165,6 +167,7 @@ fn source_field(system: &System, source: usize) -> (String, &'static str) {
             "geo_replication.profile".into(),
             "is the write profile's multiplier implausibly large?",
         ),
+        BURST => ("burst".into(), "is a burst's `rate` far too high?"),
         KEYS => (
             "keys.outages".into(),
             "is `rate` far too high, or `between` far too short?",

@@ -271,6 +271,9 @@ impl World<'_, '_> {
 
     pub(super) fn on_fault(&mut self, f: u16, sim: &mut Scheduler<Event>) {
         let fault = &self.system().faults[f as usize];
+        if fault.subset.is_some() {
+            return self.on_subset_fault(f, sim);
+        }
         match (fault.kind, fault.scope) {
             (FaultKind::Destroyed { replace }, Scope::Component(level)) => {
                 if self.component_in_service(level, fault.component) {
