@@ -11,12 +11,13 @@
 //! the whole data set re-copied; planned (drills and failback) waits for the
 //! secondary to catch up, so it loses nothing.
 
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::geo::GeoQueue;
 use super::logical::{Exposure, LogicalErrors};
 use super::world::Event;
-use super::{FailoverPolicy, GeoReplication, Initiator, ReplicationOption};
+use super::{AccessPolicy, FailoverPolicy, GeoReplication, Initiator, ReplicationOption};
 use crate::engine::Scheduler;
 use crate::units::{HOUR, Micros};
 
@@ -45,9 +46,11 @@ pub enum Timer {
     Planned,
     /// The key storage cached ran out while the vault cannot be reached.
     KeyCache,
+    /// The customer answered a Customer Lockbox request (`[access]`).
+    Access,
 }
 
-const TIMERS: usize = 9;
+const TIMERS: usize = 10;
 
 impl Timer {
     /// What the timer's firing means, for a trace.
@@ -62,6 +65,7 @@ impl Timer {
             Timer::Drained => "the secondary caught up",
             Timer::Planned => "planned failover",
             Timer::KeyCache => "the cached key expired: data unreadable until the vault answers",
+            Timer::Access => "the customer answered the Lockbox request",
         }
     }
 }
@@ -110,6 +114,18 @@ pub struct FailoverRecord {
     /// From the primary becoming unwritable to writable again, µs; None when
     /// the horizon came first.
     pub rto: Option<Micros>,
+    /// Time spent waiting for insider access (requests, approvals, retries
+    /// after denials), µs; 0 without `[access]`.
+    pub approval_wait: Micros,
+}
+
+/// One just-in-time grant of insider access, for the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Grant {
+    pub at: Micros,
+    pub length: Micros,
+    /// From the first request of this recovery to the approval.
+    pub waited: Micros,
 }
 
 /// What an account experienced in one trial.
@@ -130,6 +146,10 @@ pub struct AccountOutcome {
     pub key_unreadable: u128,
     /// ∫ P(a logical error then is beyond recovery) dt, µs (`[logical]`).
     pub logical_exposure: f64,
+    /// Just-in-time grants of insider access (`[access]`).
+    pub grants: Vec<Grant>,
+    /// Lockbox requests the customer denied.
+    pub denials: u32,
 }
 
 pub struct Account<'s> {
@@ -167,7 +187,24 @@ pub struct Account<'s> {
     key_lacking: bool,
     /// With `[logical]`: what a logical error's recovery depends on.
     logical: Option<Exposure<'s>>,
+    /// With `[access]`: the policy, its own random stream, and the
+    /// recovery waiting for access (see [`Asking`]).
+    access: Option<(&'s AccessPolicy, ChaCha8Rng)>,
+    asking: Asking,
     out: AccountOutcome,
+}
+
+/// A stuck failover's requests for insider access.
+#[derive(Clone, Copy, Debug, Default)]
+struct Asking {
+    /// When the first request of this recovery was made.
+    since: Micros,
+    /// Denials so far in this recovery.
+    denials: u32,
+    /// The answer already drawn for the request under way.
+    denied: bool,
+    /// The last answer was a grant (for the trace's audit line).
+    granted: bool,
 }
 
 impl<'s> Account<'s> {
@@ -204,6 +241,8 @@ impl<'s> Account<'s> {
             key_cache,
             key_lacking: false,
             logical: None,
+            access: None,
+            asking: Asking::default(),
             out: AccountOutcome::default(),
         };
         if account.geo_option {
@@ -216,6 +255,24 @@ impl<'s> Account<'s> {
     /// protects until the bad write ships (the lag, at least the latency).
     pub fn watch_logical(&mut self, errors: Option<&'s LogicalErrors>) {
         self.logical = errors.map(|e| Exposure::new(e, self.workload.latency));
+    }
+
+    /// Makes every unplanned failover wait for insider access under
+    /// `policy`, drawing from `rng` (its own stream).
+    pub fn need_access(
+        &mut self,
+        policy: Option<&'s AccessPolicy>,
+        rng: impl FnOnce() -> ChaCha8Rng,
+    ) {
+        self.access = policy.map(|p| (p, rng()));
+    }
+
+    /// The grant just made, if the last timer made one (for the audit line).
+    pub fn just_granted(&self) -> Option<Grant> {
+        self.asking
+            .granted
+            .then(|| self.out.grants.last().copied())
+            .flatten()
     }
 
     /// Schedules the scenario's planned failovers, at their times in the
@@ -406,6 +463,7 @@ impl<'s> Account<'s> {
             }
             Timer::Failback | Timer::Planned => self.begin_planned(timer, env, sim),
             Timer::KeyCache => self.key_lacking = true,
+            Timer::Access => self.answered(now, rng, sim),
             Timer::Drained => {
                 self.mode = Mode::Switching { planned: true };
                 self.out.planned_failovers += 1;
@@ -452,11 +510,64 @@ impl<'s> Account<'s> {
             rpo,
             bytes_lost,
             rto: None,
+            approval_wait: 0,
         });
         self.outage_start = since;
         self.no_geo_since = Some(now);
         self.disarm();
         self.mode = Mode::Switching { planned: false };
+        if self.access.is_some() {
+            // The failover is stuck until Microsoft's operators get access.
+            self.asking = Asking {
+                since: now,
+                ..Asking::default()
+            };
+            self.request_access(0, sim);
+            return;
+        }
+        let delay = self.policy.duration.sample(rng);
+        self.set_timer(Timer::Switched, delay, sim);
+    }
+
+    /// A Lockbox request made after `wait`: its answer and the customer's
+    /// delay are drawn now, from the access stream.
+    fn request_access(&mut self, wait: Micros, sim: &mut Scheduler<Event>) {
+        let Some((policy, rng)) = &mut self.access else {
+            return;
+        };
+        let approval = policy.approval.sample(rng);
+        let denied = rng.random::<f64>() < policy.denial_probability;
+        self.asking.denied = denied && self.asking.denials < policy.max_denials;
+        let delay = wait.saturating_add(policy.request).saturating_add(approval);
+        self.set_timer(Timer::Access, delay, sim);
+    }
+
+    /// The customer answered: a denial asks again after `retry_after`; a
+    /// grant lets the switch proceed.
+    fn answered(&mut self, now: Micros, rng: &mut ChaCha8Rng, sim: &mut Scheduler<Event>) {
+        let Some((policy, _)) = self.access else {
+            return;
+        };
+        self.asking.granted = false;
+        if self.mode != (Mode::Switching { planned: false }) {
+            return;
+        }
+        if self.asking.denied {
+            self.asking.denials += 1;
+            self.out.denials += 1;
+            self.request_access(policy.retry_after, sim);
+            return;
+        }
+        let waited = now - self.asking.since;
+        self.asking.granted = true;
+        self.out.grants.push(Grant {
+            at: now,
+            length: policy.grant,
+            waited,
+        });
+        if let Some(f) = self.out.failovers.last_mut() {
+            f.approval_wait = waited;
+        }
         let delay = self.policy.duration.sample(rng);
         self.set_timer(Timer::Switched, delay, sim);
     }

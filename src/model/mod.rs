@@ -197,6 +197,9 @@ pub struct System {
     /// Customer-managed keys; None: Microsoft-managed keys, which never
     /// keep data from being read.
     pub keys: Option<KeyPolicy>,
+    /// Support-assisted recovery under Customer Lockbox (`[access]`);
+    /// None: no recovery waits for insider access.
+    pub access: Option<AccessPolicy>,
     /// A deletion workload and how deleted data is erased; None: no
     /// deletion metrics (and nothing of the run changes).
     pub deletion: Option<Deletion>,
@@ -409,4 +412,24 @@ pub struct Deletion {
     pub destroy_after: Micros,
     /// A delete's erasure is sampled this often (one extent each time).
     pub probe_every: Micros,
+}
+
+/// Support-assisted recovery (`[access]`): an unplanned failover that needs
+/// Microsoft's operators waits for an access request, the customer's
+/// approval under Customer Lockbox, and then holds a just-in-time grant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccessPolicy {
+    /// From the failover getting stuck to the request reaching the customer.
+    pub request: Micros,
+    /// The customer's time to answer a request.
+    pub approval: Dist,
+    /// P(a request is denied).
+    pub denial_probability: f64,
+    /// After a denial, the wait before the next request.
+    pub retry_after: Micros,
+    /// Denials at most per recovery; the request after them is approved
+    /// (the customer's escalation path: an assumption, so the wait is bounded).
+    pub max_denials: u32,
+    /// Length of the just-in-time grant.
+    pub grant: Micros,
 }

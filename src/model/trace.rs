@@ -83,6 +83,13 @@ pub enum What {
     Vault {
         reachable: bool,
     },
+    /// Audit: Microsoft's operators were granted just-in-time access to an
+    /// option's account for `length` µs, after `waited` µs of requests.
+    Grant {
+        option: u16,
+        length: u64,
+        waited: u64,
+    },
     /// A step of an option's failover procedure: the timer that fired and
     /// what the account does now; `serving` is the region it serves from.
     Failover {

@@ -57,6 +57,11 @@ const MAX_TRACE_EVENTS: u64 = 1 << 22;
 pub const OUTAGES: u32 = 1025;
 /// First stream of the options' re-homing and failover draws.
 pub const AUX: u32 = 1026;
+/// Streams of each option's Lockbox answers (`[access]`): ACCESS + k, after
+/// the vault's stream and below the rare-event streams 3072 + k, so a
+/// scenario with `[access]` has at most [`MAX_ACCESS_OPTIONS`] options.
+pub const ACCESS: u32 = 2051;
+pub const MAX_ACCESS_OPTIONS: usize = 3072 - ACCESS as usize;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
@@ -367,7 +372,13 @@ impl<'p, 's> World<'p, 's> {
                     .filter(|d| d.destroy_after > 0)
                     .map(|_| vec![0; system.extents as usize]),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut options = options;
+        for (k, state) in options.iter_mut().enumerate() {
+            let stream = ACCESS + plan.twins[k] as u32;
+            let rng = || trial_rng(plan.seed, trial, stream);
+            state.account.need_access(system.access.as_ref(), rng);
+        }
         let mut links: Vec<u32> = (0..topo.regions.len() as u32)
             .filter_map(|r| topo.regions[r as usize].pair.map(|p| link_of(r, p)))
             .collect();

@@ -438,6 +438,16 @@ fn describe(
             "key vault unreachable: storage serves with its cached key until it expires".into()
         }
         What::Vault { reachable: true } => "key vault reachable again".into(),
+        What::Grant {
+            option: o,
+            length,
+            waited,
+        } if mine(*o) => format!(
+            "AUDIT {} account: just-in-time access granted to Microsoft operators for {} (Customer Lockbox approved after {})",
+            names[*o as usize],
+            crate::units::format_duration(*length),
+            crate::units::format_duration(*waited)
+        ),
         What::Failover {
             option: o,
             step,

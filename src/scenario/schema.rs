@@ -228,6 +228,8 @@ pub struct ScenarioFile {
     pub failover: FailoverSpec,
     /// Customer-managed keys; absent: Microsoft-managed keys.
     pub keys: Option<KeysSpec>,
+    /// Support-assisted recovery under Customer Lockbox; absent: none.
+    pub access: Option<AccessSpec>,
     /// A deletion workload, and the erasure of what it deletes.
     pub deletion: Option<DeletionSpec>,
     /// What happens to failed hardware's data.
@@ -700,6 +702,39 @@ pub struct ReplaySpec {
 pub struct RecordedSpec {
     pub file: String,
     pub text: String,
+}
+
+/// Support-assisted recovery: `[access]`. Defaults in docs/scenario.md.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default, expecting = "an [access] table")]
+pub struct AccessSpec {
+    /// Recoveries that need insider access: only "failover" (an unplanned
+    /// failover stuck until Microsoft's operators step in).
+    pub recoveries: Vec<String>,
+    /// From the recovery getting stuck to the request reaching the customer.
+    pub request: Duration,
+    /// The customer's time to answer a Lockbox request.
+    pub approval: DistSpec,
+    /// P(a request is denied).
+    pub denial: NonNegative,
+    pub retry_after: Duration,
+    pub max_denials: u32,
+    /// Length of the just-in-time grant.
+    pub grant: Duration,
+}
+
+impl Default for AccessSpec {
+    fn default() -> Self {
+        Self {
+            recoveries: vec!["failover".into()],
+            request: text("15m"),
+            approval: DistSpec::Fixed(text("4h")),
+            denial: NonNegative(0.0),
+            retry_after: text("1h"),
+            max_denials: 3,
+            grant: text("8h"),
+        }
+    }
 }
 
 /// A scripted vault outage: `[[keys.fault]]`.

@@ -7,8 +7,8 @@ use super::schema::{
     RegionsSpec, ScenarioFile, ShapeSpec,
 };
 use crate::dist::Dist;
-use crate::model::Deletion;
 use crate::model::logical::LogicalErrors;
+use crate::model::{AccessPolicy, Deletion};
 use crate::model::{
     CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
     KeyPolicy, Layout, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption,
@@ -88,6 +88,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let deletion = deletion(file)?;
     let logical = logical(file)?;
     let bursts = burst::bursts(file, &topology)?;
+    let access = access(file)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -105,6 +106,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         geo: geo(file)?,
         failover: failover(file)?,
         keys,
+        access,
         deletion,
         logical,
     })
@@ -990,6 +992,43 @@ fn keys(file: &ScenarioFile, topo: &Topology, primary: u32) -> Result<Option<Key
         loss_rate_per_year: k.loss_rate.0,
         purge_protection: k.purge_protection,
         soft_delete: soft_delete(k.soft_delete.0)?,
+    }))
+}
+
+/// `[access]`: None without the section.
+fn access(file: &ScenarioFile) -> Result<Option<AccessPolicy>> {
+    let Some(a) = &file.access else {
+        return Ok(None);
+    };
+    if a.recoveries.iter().any(|r| r != "failover") || a.recoveries.len() != 1 {
+        return err(
+            "access.recoveries",
+            "allowed: [\"failover\"] (an unplanned failover stuck until Microsoft's operators get access)",
+        );
+    }
+    let max = crate::model::world::MAX_ACCESS_OPTIONS;
+    if file.options.len() > max {
+        return err("access", format!("at most {max} options with [access]"));
+    }
+    if a.denial.0 > 1.0 {
+        return err(
+            "access.denial",
+            format!("{}: a probability, from 0 to 1", a.denial.0),
+        );
+    }
+    if a.max_denials > 100 {
+        return err(
+            "access.max_denials",
+            format!("{}: at most 100", a.max_denials),
+        );
+    }
+    Ok(Some(AccessPolicy {
+        request: a.request.0,
+        approval: dist(&a.approval, "access.approval")?,
+        denial_probability: a.denial.0,
+        retry_after: a.retry_after.0,
+        max_denials: a.max_denials,
+        grant: a.grant.0,
     }))
 }
 

@@ -192,6 +192,17 @@ impl World<'_, '_> {
             }
             self.refresh_all(k);
         }
+        if let Some(g) = self.options[k]
+            .account
+            .just_granted()
+            .filter(|_| live && timer == Timer::Access)
+        {
+            self.record(|_| What::Grant {
+                option: k as u16,
+                length: g.length,
+                waited: g.waited,
+            });
+        }
         if live {
             self.record(|w| {
                 let account = &w.options[k].account;
