@@ -58,9 +58,10 @@ pub const OUTAGES: u32 = 1025;
 /// First stream of the options' re-homing and failover draws.
 pub const AUX: u32 = 1026;
 /// Streams of each option's Lockbox answers (`[access]`): ACCESS + k, after
-/// the vault's stream and below the rare-event streams 3072 + k, so a
+/// the vault's (2050) and the bursts' (2051, `bursts::BURSTS`) streams and
+/// below the rare-event streams 3072 + k, so a
 /// scenario with `[access]` has at most [`MAX_ACCESS_OPTIONS`] options.
-pub const ACCESS: u32 = 2051;
+pub const ACCESS: u32 = 2052;
 pub const MAX_ACCESS_OPTIONS: usize = 3072 - ACCESS as usize;
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::model::{BurstSize, FaultKind};
 
-/// Stream of the bursts: past the Lockbox answers (2051 + k) and the
-/// rare-event streams (3072 + k).
-pub const BURSTS: u32 = 4096;
+/// Stream of the bursts: after the key vault's [`KEYS`], before the
+/// options' Lockbox answers (`ACCESS` + k).
+pub const BURSTS: u32 = 2051;
 
 impl BurstSize {
     /// The components struck, of the `n` below the scope: at least 1 and at
