@@ -130,6 +130,29 @@ impl Dist {
         }
     }
 
+    /// When a component renewed with lifetimes of this law, each failure
+    /// followed by `gap` µs out of service, was last new before `now`, given
+    /// that it is in service at `now` (a repair only picks such a one):
+    /// its renewal history drawn from 0, by rejection when `now` falls in a
+    /// gap. At most [`MAX_RENEWAL_DRAWS`] lifetimes are drawn; past them the
+    /// last renewal drawn stands (no scenario that fits its event budget has
+    /// a component renewed that often).
+    pub fn last_renewal<R: Rng + ?Sized>(&self, gap: Micros, now: Micros, rng: &mut R) -> Micros {
+        let mut installed: Micros = 0;
+        for _ in 0..MAX_RENEWAL_DRAWS {
+            let failed = installed.saturating_add(self.sample(rng));
+            if failed > now {
+                return installed;
+            }
+            installed = failed.saturating_add(gap);
+            if installed > now {
+                installed = 0;
+            }
+        }
+        debug_assert!(false, "renewal history past {MAX_RENEWAL_DRAWS} draws");
+        installed.min(now)
+    }
+
     /// The constant failure rate per microsecond, if memoryless.
     pub fn exponential_rate(&self) -> Option<f64> {
         match self {
@@ -138,6 +161,9 @@ impl Dist {
         }
     }
 }
+
+/// Lifetimes drawn at most for one renewal history ([`Dist::last_renewal`]).
+pub const MAX_RENEWAL_DRAWS: u32 = 1 << 16;
 
 fn positive(name: &str, value: f64) -> Result<(), String> {
     if value.is_finite() && value > 0.0 {

@@ -481,6 +481,7 @@ impl<'s> Group<'s> {
         let old = self.disks[slot as usize];
         match replacement_disk(topo, group, &taken, old, &Service(self), rng) {
             Some(disk) => {
+                self.meet(disk, rng);
                 self.disks[slot as usize] = disk;
                 self.alive |= 1 << slot;
                 self.fast &= !(1 << slot);
@@ -488,6 +489,34 @@ impl<'s> Group<'s> {
             None => self.blocked |= 1 << slot,
         }
         self.start_next_in_line(rng);
+    }
+
+    /// Gives the components above `disk` that hold none of the group's live
+    /// copies the age they have in the fleet: a new target is not as old as
+    /// the trial (the fleet has replaced some of its disks by now), so each
+    /// ageing class draws when the component was last new
+    /// ([`crate::dist::Dist::last_renewal`]). Memoryless classes draw
+    /// nothing: age does not change their hazard.
+    fn meet<R: Rng + ?Sized>(&mut self, disk: u32, rng: &mut R) {
+        let topo = &self.system.topology;
+        for (p, process) in self.system.failures.iter().enumerate() {
+            if self.unclocked & (1 << p) != 0 || process.lifetime.exponential_rate().is_some() {
+                continue;
+            }
+            let component = topo.ancestor(disk, process.level);
+            let known = self
+                .alive_slots()
+                .any(|s| topo.ancestor(self.disks[s], process.level) == component);
+            if known {
+                continue;
+            }
+            let at = process
+                .lifetime
+                .last_renewal(process.replace, self.now, rng);
+            if at > 0 {
+                self.renewed.push((process.level, component, at));
+            }
+        }
     }
 
     /// One-at-a-time repair: starts the next queued copy when none is in flight.
