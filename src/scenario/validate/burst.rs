@@ -108,13 +108,12 @@ fn burst(b: &BurstSpec, topo: &Topology, path: &str) -> Result<BurstProcess> {
     })
 }
 
+/// A range of a size as given: (bottom, top).
+type Range<T> = Option<(T, T)>;
+
 /// A burst's size from its (fraction range, count range), against the
 /// `below` components it is drawn from.
-fn size(
-    (fraction, count): (Option<(f64, f64)>, Option<(u32, u32)>),
-    below: u32,
-    path: &str,
-) -> Result<BurstSize> {
+fn size((fraction, count): (Range<f64>, Range<u32>), below: u32, path: &str) -> Result<BurstSize> {
     let field = |name: &str| format!("{path}.{name}");
     match (fraction, count) {
         (Some(_), Some(_)) => err(
