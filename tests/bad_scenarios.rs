@@ -608,3 +608,40 @@ fn logical_errors_refuse_a_negative_rate_a_restore_not_a_duration_and_a_missing_
         "add a [logical] section",
     );
 }
+
+/// A `[[burst]]` destroying nodes at `rate` 1 per year, with `fields`; the
+/// table starts at line 1, its fields from line 4.
+fn burst(fields: &str) -> String {
+    format!("[[burst]]\nrate = 1\nkind = \"destroyed\"\n{fields}")
+}
+
+#[test]
+fn a_burst_scope_narrower_than_its_default_level_names_the_scope() {
+    let text = burst("scope = \"disk\"\nfraction = 0.1\n");
+    assert_error(&text, 4, "burst[0].scope", "must be narrower than `scope`");
+}
+
+#[test]
+fn a_burst_share_above_one_says_the_value_given() {
+    let text = burst("scope = \"rack\"\nfraction = 2\n");
+    assert_error(
+        &text,
+        5,
+        "burst[0].fraction",
+        "2: a share from above 0 to 1",
+    );
+}
+
+#[test]
+fn a_burst_larger_than_its_scope_names_the_field_too_large() {
+    let count = burst("scope = \"rack\"\ncount = 20\n");
+    assert_error(&count, 5, "burst[0].count", "at most the 18 there are");
+    let top = burst("scope = \"rack\"\ncount = 2\ncount_max = 30\n");
+    assert_error(&top, 6, "burst[0].count_max", "2 to 30 components");
+}
+
+#[test]
+fn a_burst_with_no_size_says_how_to_give_one() {
+    let text = burst("scope = \"rack\"\n");
+    assert_error(&text, 1, "burst[0].fraction", "`fraction` (e.g. 0.01");
+}

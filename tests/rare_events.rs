@@ -175,15 +175,9 @@ fn wide(lifetime: &str) -> String {
 }
 
 /// (estimate, 95% half-width, reliable) of the first option.
+/// P(loss), the half-width of its interval, and whether it is vouched for.
 fn run(text: &str, seed: u64, trials: u64, method: Method) -> (f64, f64, bool) {
-    let s = scenario::parse("rare.toml", text, "rare").unwrap();
-    let config = RunConfig {
-        seed,
-        trials,
-        threads: 0,
-        method,
-    };
-    let d = &estimate(&s, config).unwrap().options[0].durability;
+    let d = common::first_durability(text, seed, trials, method);
     (
         d.loss_probability,
         (d.ci95[1] - d.ci95[0]) / 2.0,

@@ -351,7 +351,7 @@ impl<'p, 's> World<'p, 's> {
         let topo = &system.topology;
         parts.clear(topo, &plan.placements);
         let data = (system.extents, system.extents as u64 * system.extent_bytes);
-        let options = std::mem::take(&mut parts.tables)
+        let mut options: Vec<OptionState> = std::mem::take(&mut parts.tables)
             .into_iter()
             .enumerate()
             .map(|(k, tables)| OptionState {
@@ -373,8 +373,7 @@ impl<'p, 's> World<'p, 's> {
                     .filter(|d| d.destroy_after > 0)
                     .map(|_| vec![0; system.extents as usize]),
             })
-            .collect::<Vec<_>>();
-        let mut options = options;
+            .collect();
         for (k, state) in options.iter_mut().enumerate() {
             let stream = ACCESS + plan.twins[k] as u32;
             let rng = || trial_rng(plan.seed, trial, stream);

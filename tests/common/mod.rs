@@ -5,7 +5,7 @@
 
 pub mod http;
 
-use replisim::estimate::{Method, RunConfig, estimate};
+use replisim::estimate::{Durability, Method, RunConfig, estimate};
 use replisim::exact::markov::RepairDiscipline;
 use replisim::scenario;
 use replisim::stats::{Z95, normal_quantile_two_sided};
@@ -17,9 +17,9 @@ pub fn bonferroni_99(n: u32) -> f64 {
     normal_quantile_two_sided(1.0 - 0.01 / f64::from(n)) / Z95
 }
 
-/// The first option's P(object lost) and its 95% interval, from `trials`
-/// trials of the scenario `text` at `seed` under `method`.
-pub fn durability(text: &str, seed: u64, trials: u64, method: Method) -> (f64, [f64; 2]) {
+/// The first option's durability from `trials` trials of the scenario
+/// `text` at `seed` under `method`.
+pub fn first_durability(text: &str, seed: u64, trials: u64, method: Method) -> Durability {
     let s = scenario::parse("test.toml", text, "test").unwrap();
     let config = RunConfig {
         seed,
@@ -27,8 +27,16 @@ pub fn durability(text: &str, seed: u64, trials: u64, method: Method) -> (f64, [
         threads: 0,
         method,
     };
-    let summary = estimate(&s, config).unwrap();
-    let d = &summary.options[0].durability;
+    estimate(&s, config)
+        .unwrap()
+        .options
+        .swap_remove(0)
+        .durability
+}
+
+/// The first option's P(object lost) and its 95% interval.
+pub fn durability(text: &str, seed: u64, trials: u64, method: Method) -> (f64, [f64; 2]) {
+    let d = first_durability(text, seed, trials, method);
     (d.loss_probability, d.ci95)
 }
 

@@ -5,8 +5,7 @@
 //! ([`BURSTS`]), so adding bursts leaves every other draw of the trial as
 //! it was (and a scenario without them draws nothing from it).
 
-use std::collections::BTreeSet;
-
+use super::outages::DetectionDraw;
 use super::*;
 use crate::model::{BurstSize, FaultKind};
 
@@ -30,20 +29,19 @@ impl BurstSize {
                 (share * f64::from(n)).round() as u32
             }
         };
-        count.clamp(1, n.max(1)).min(n)
+        if n == 0 { 0 } else { count.clamp(1, n) }
     }
 }
 
-/// `count` distinct values of `0..n`, uniformly (Floyd's algorithm: one
-/// draw per value, no table of n), in increasing order.
-fn subset<R: Rng + ?Sized>(n: u32, count: u32, rng: &mut R) -> BTreeSet<u32> {
-    let mut chosen = BTreeSet::new();
-    for j in n - count.min(n)..n {
-        let t = rng.random_range(0..=j);
-        if !chosen.insert(t) {
-            chosen.insert(j);
-        }
-    }
+/// `count` distinct values of `0..n`, uniformly, in increasing order (so
+/// the components are struck in a stable order).
+fn subset<R: Rng + ?Sized>(n: u32, count: u32, rng: &mut R) -> Vec<u32> {
+    debug_assert!(count <= n);
+    let mut chosen: Vec<u32> = rand::seq::index::sample(rng, n as usize, count as usize)
+        .into_iter()
+        .map(|i| i as u32)
+        .collect();
+    chosen.sort_unstable();
     chosen
 }
 
@@ -128,7 +126,13 @@ impl World<'_, '_> {
                     }
                 }
                 FaultKind::Down { duration } => {
-                    self.begin_outage(Scope::Component(level), c, duration, sim);
+                    self.begin_outage(
+                        Scope::Component(level),
+                        c,
+                        duration,
+                        DetectionDraw::Bursts,
+                        sim,
+                    );
                     let back = Event::BurstOver {
                         level,
                         component: c,
@@ -162,12 +166,13 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
-    fn floyd_subsets_are_distinct_and_uniform() {
+    fn subsets_are_distinct_and_uniform() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let mut hits = [0u32; 10];
         for _ in 0..20_000 {
             let s = subset(10, 3, &mut rng);
             assert_eq!(s.len(), 3);
+            assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
             for i in s {
                 hits[i as usize] += 1;
             }
@@ -189,6 +194,7 @@ mod tests {
         for _ in 0..100 {
             assert!((2..=4).contains(&c.draw(10, &mut rng)));
         }
-        assert_eq!(c.draw(3, &mut rng).max(3), 3);
+        assert!((1..=3).contains(&c.draw(3, &mut rng)));
+        assert_eq!(c.draw(0, &mut rng), 0);
     }
 }

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// Which stream a detection delay is drawn from.
+#[derive(Clone, Copy)]
+pub(super) enum DetectionDraw {
+    /// Random outages and scripted faults: the outage stream.
+    Outages,
+    /// Bursts: their own stream ([`BURSTS`]).
+    Bursts,
+}
+
 impl World<'_, '_> {
     /// Components (or links) an outage process can strike.
     pub(super) fn scope_count(&self, scope: Scope) -> u32 {
@@ -68,7 +77,7 @@ impl World<'_, '_> {
     pub(super) fn begin_random_outage(&mut self, process: u16, c: u32, sim: &mut Scheduler<Event>) {
         let p = &self.system().outages[process as usize];
         let duration = p.duration.sample(&mut self.outage_rng);
-        self.begin_outage(p.scope, c, duration, sim);
+        self.begin_outage(p.scope, c, duration, DetectionDraw::Outages, sim);
         let end = Event::OutageEnd {
             process,
             component: c,
@@ -86,11 +95,14 @@ impl World<'_, '_> {
 
     /// Takes `c` down for `duration`: its copies become unavailable; if it
     /// is still down after the detection delay, they are re-created elsewhere.
+    /// The delay is drawn from the stream of what took it down, so a burst
+    /// leaves the draws of the random outages as they were.
     pub(super) fn begin_outage(
         &mut self,
         scope: Scope,
         c: u32,
         duration: Micros,
+        from: DetectionDraw,
         sim: &mut Scheduler<Event>,
     ) {
         let level = match scope {
@@ -110,7 +122,11 @@ impl World<'_, '_> {
             }
             return;
         }
-        let detection = self.system().detection.sample(&mut self.outage_rng);
+        let detection = &self.system().detection;
+        let detection = match (from, self.burst_rng.as_mut()) {
+            (DetectionDraw::Bursts, Some(rng)) => detection.sample(rng),
+            _ => detection.sample(&mut self.outage_rng),
+        };
         let mark = self.now.saturating_add(detection);
         self.down.insert((level, c), Down { mark, back });
         sim.schedule(
@@ -284,7 +300,7 @@ impl World<'_, '_> {
             (FaultKind::Destroyed { .. }, Scope::Link) => {}
             (FaultKind::Down { duration }, scope) => {
                 let c = self.scope_index(scope, fault.component);
-                self.begin_outage(scope, c, duration, sim);
+                self.begin_outage(scope, c, duration, DetectionDraw::Outages, sim);
                 sim.schedule(duration, Event::FaultOver { fault: f });
             }
         }

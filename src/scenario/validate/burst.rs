@@ -63,10 +63,12 @@ fn burst(b: &BurstSpec, topo: &Topology, path: &str) -> Result<BurstProcess> {
         &format!("{path}.level"),
     )?;
     if struck <= scope {
+        // With `level` left at its default, the `scope` is what to change.
+        let field = if b.level.is_some() { "level" } else { "scope" };
         return err(
-            format!("{path}.level"),
+            format!("{path}.{field}"),
             format!(
-                "a burst strikes {}s inside one {}: `level` must be narrower than `scope`",
+                "a burst strikes {}s inside one {}: `level` (default \"node\") must be narrower than `scope`",
                 struck.name(),
                 scope.name()
             ),
@@ -129,7 +131,8 @@ fn size((fraction, count): (Range<f64>, Range<u32>), below: u32, path: &str) -> 
                 return err(
                     field("fraction"),
                     format!(
-                        "{lo} to {hi}: a share from above 0 to 1, the top not below the bottom"
+                        "{}: a share from above 0 to 1, the top not below the bottom",
+                        range_text(lo, hi)
                     ),
                 );
             }
@@ -143,14 +146,26 @@ fn size((fraction, count): (Range<f64>, Range<u32>), below: u32, path: &str) -> 
         }
         (None, Some((lo, hi))) => {
             if lo > hi || hi > below {
+                // The bottom is `count`; a top above it came from `count_max`.
+                let name = if lo != hi { "count_max" } else { "count" };
                 return Err(FieldError {
-                    path: field(if lo > hi { "count_max" } else { "count" }),
+                    path: field(name),
                     message: format!(
-                        "{lo} to {hi} components: at most the {below} there are, the top not below the bottom"
+                        "{} components: at most the {below} there are, the top not below the bottom",
+                        range_text(lo, hi)
                     ),
                 });
             }
             Ok(BurstSize::Count { lo, hi })
         }
+    }
+}
+
+/// A range as the user wrote it: one value, or "lo to hi".
+fn range_text<T: PartialEq + std::fmt::Display>(lo: T, hi: T) -> String {
+    if lo == hi {
+        format!("{lo}")
+    } else {
+        format!("{lo} to {hi}")
     }
 }
