@@ -16,11 +16,13 @@ use replisim::model::Level;
 use replisim::model::world::Plan;
 use replisim::scenario;
 
+mod common;
+
 /// 500 nodes (50 racks of 10, one disk each) in one facility, no random
-/// failures, 5% of the nodes destroyed at once an hour in.
-const SCENARIO: &str = r#"
+/// failures, 2,000 extents of `random` placement; top-level fields go
+/// before it.
+const FLEET: &str = r#"
 start = "new"
-horizon = "1d"
 options = []
 [topology]
 zones = 1
@@ -35,6 +37,14 @@ afr = 0
 [[custom]]
 name = "random"
 copies = 3
+"#;
+
+/// The fleet for a day, with a copyset option beside the random one, and
+/// 5% of the nodes destroyed at once an hour in.
+fn one_burst() -> String {
+    "horizon = \"1d\"".to_string()
+        + FLEET
+        + r#"
 [[custom]]
 name = "copyset"
 copies = 3
@@ -46,7 +56,8 @@ level = "node"
 target = "westeurope/1/1"
 kind = "destroyed"
 fraction = 0.05
-"#;
+"#
+}
 
 fn choose(n: u64, k: u64) -> f64 {
     (0..k).map(|i| (n - i) as f64 / (k - i) as f64).product()
@@ -54,7 +65,7 @@ fn choose(n: u64, k: u64) -> f64 {
 
 #[test]
 fn a_burst_of_5_percent_matches_the_copysets_closed_form() {
-    let s = scenario::from_source("copysets.toml", SCENARIO).unwrap();
+    let s = scenario::from_source("copysets.toml", &one_burst()).unwrap();
     let seed = 11;
     let plan = Plan::new(&s.system, seed).unwrap();
     let topo = &s.system.topology;
@@ -96,4 +107,62 @@ fn a_burst_of_5_percent_matches_the_copysets_closed_form() {
     }
     // Random placement uses about one set per extent; copysets at most N/R.
     assert!(used[0] > 1900.0 && used[1] <= (n / r) as f64, "{used:?}");
+}
+
+/// The same fleet under a burst *process*: once a year on average, 5% of
+/// the facility's nodes destroyed at once, their copies rebuilt within
+/// hours and the nodes replaced within days (so bursts are independent).
+/// Bursts are Poisson(r·H) and each loses data with the one-burst chance
+/// q, so P(any loss) = 1 − exp(−r·H·q).
+#[test]
+fn a_burst_process_loses_data_at_its_rate_times_the_chance_of_one_burst() {
+    let text = "horizon = \"1y\"".to_string()
+        + FLEET
+        + r#"
+[[region]]
+name = "westeurope"
+[[burst]]
+rate = 1
+scope = "facility"
+kind = "destroyed"
+fraction = 0.05
+"#;
+    let s = scenario::from_source("burst-process.toml", &text).unwrap();
+    assert_eq!(s.system.bursts.len(), 1);
+    assert!(s.system.faults.is_empty());
+    let (n, f, r) = (500u64, 25u64, 3u64);
+    let seeds = [1u64, 2, 3];
+    let widen = common::bonferroni_99(seeds.len() as u32);
+    for seed in seeds {
+        let plan = Plan::new(&s.system, seed).unwrap();
+        let topo = &s.system.topology;
+        let sets: HashSet<Vec<u32>> = (0..s.system.extents)
+            .map(|e| {
+                let mut nodes: Vec<u32> = plan.placements[0]
+                    .extent(e)
+                    .iter()
+                    .map(|&d| topo.ancestor(d, Level::Node))
+                    .collect();
+                nodes.sort_unstable();
+                nodes
+            })
+            .collect();
+        let q = 1.0 - (1.0 - choose(f, r) / choose(n, r)).powf(sets.len() as f64);
+        let closed = 1.0 - (-q).exp();
+        let config = RunConfig {
+            seed,
+            trials: 4000,
+            threads: 0,
+            method: Method::Plain,
+        };
+        let d = &estimate(&s, config).unwrap().options[0].durability;
+        let p = d.any_loss_probability;
+        let [lo, hi] = d.any_loss_ci95;
+        let half = (hi - lo) / 2.0 * widen;
+        println!("seed {seed}: closed form {closed:.5}, estimate {p:.5} [{lo:.5}, {hi:.5}]");
+        assert!(
+            (p - closed).abs() <= half,
+            "seed {seed}: {p} vs {closed} ± {half}"
+        );
+    }
 }
