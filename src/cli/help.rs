@@ -93,6 +93,17 @@ A scenario names one with region = \"westeurope\": it gets that region and its p
 geographies and zones; an option whose copies would leave the geography is refused unless
 residency.allow_cross_geography = true.";
 
+pub const SCHEMA: &str = "\
+Examples:
+  replisim schema scenario.schema.json   write it beside your scenarios
+  replisim schema | jq '.properties | keys'   the top-level fields
+
+The repository ships it as docs/scenario.schema.json, and its .taplo.toml maps scenarios/*.toml to
+it. For a scenario of your own, write `#:schema ./scenario.schema.json` on its first line: taplo and
+VS Code's Even Better TOML then complete field names and flag unknown fields, wrong types and
+malformed durations, sizes and bandwidths as you type. Checks across fields (a zone that does not
+exist, a level narrower than another) are `replisim validate`'s.";
+
 pub const INIT: &str = "\
 Examples:
   replisim init my.toml                          every field at its default, commented

@@ -211,6 +211,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The JSON Schema of the scenario format, for editors that complete
+    /// and check TOML against one (taplo, VS Code's Even Better TOML).
+    #[command(after_help = help::SCHEMA)]
+    Schema {
+        /// Where to write it; standard output when omitted or `-`.
+        file: Option<PathBuf>,
+    },
     /// The built-in catalog of Azure regions (geography, zones, pair) that
     /// `region = "name"` in a scenario draws on, with its source and date.
     #[command(after_help = help::REGIONS)]
@@ -461,6 +468,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             options,
             force,
         } => init(file.as_deref(), &options, force),
+        Command::Schema { file } => schema(file.as_deref()),
         Command::Regions { format } => print_out(&match format {
             Format::Text => regions_table(),
             Format::Json => regions_json()?,
@@ -632,6 +640,19 @@ fn init(file: Option<&Path>, options: &[String], force: bool) -> Result<(), Stri
     std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     print_err(&format!(
         "wrote {}: every field at its default; `replisim validate {0}` checks it after your changes",
+        path.display()
+    ));
+    Ok(())
+}
+
+fn schema(file: Option<&Path>) -> Result<(), String> {
+    let text = scenario::json_schema::text();
+    let Some(path) = file.filter(|_| !is_stdout(file)) else {
+        return print_out(&text);
+    };
+    std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    print_err(&format!(
+        "wrote {}: put `#:schema {0}` (a path relative to the scenario, or a URL) on a scenario's first line, or map it in .taplo.toml",
         path.display()
     ));
     Ok(())

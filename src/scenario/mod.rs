@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod diagnostic;
 pub mod expect;
+pub mod json_schema;
 mod mistakes;
 pub mod overrides;
 pub mod plausible;

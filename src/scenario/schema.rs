@@ -4,6 +4,7 @@
 //! counts ≥ 1, non-negative rates) happen while parsing, so their errors carry
 //! the exact position; checks across fields live in `validate`.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IntoDeserializer};
 
@@ -65,6 +66,71 @@ from_text!(
     units::parse_bandwidth,
     "a bandwidth in quotes, such as \"100MB/s\""
 );
+
+/// The JSON Schema of a value written as text with a unit: a string
+/// matching the unit grammar of [`units`], described by `$what`.
+macro_rules! text_schema {
+    ($ty:ident, $size:literal, $per_second:literal, $what:literal) => {
+        impl JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "pattern": units::text_pattern($size, $per_second),
+                    "description": $what,
+                })
+            }
+        }
+    };
+}
+text_schema!(
+    Duration,
+    false,
+    false,
+    "a duration in quotes, such as \"15m\", \"6.5d\" or \"1y\""
+);
+text_schema!(
+    Size,
+    true,
+    false,
+    "a size in quotes, such as \"16TB\" or \"1GiB\""
+);
+text_schema!(
+    Bandwidth,
+    true,
+    true,
+    "a bandwidth in quotes, such as \"100MB/s\""
+);
+
+impl JsonSchema for Count {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Count".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": u32::MAX,
+        })
+    }
+}
+
+impl JsonSchema for NonNegative {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NonNegative".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "a non-negative number (0.02) or a percentage (\"2%\")",
+            "anyOf": [
+                { "type": "number", "minimum": 0 },
+                { "type": "string", "pattern": r"^\s*[0-9.+e-]+\s*%\s*$" },
+            ],
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -133,7 +199,7 @@ pub enum DistSpec {
     Table(DistTable),
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum DistTable {
     Fixed {
@@ -150,6 +216,21 @@ pub enum DistTable {
         median: Duration,
         sigma: NonNegative,
     },
+}
+
+impl JsonSchema for DistSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DistSpec".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "a duration (\"15m\") or a table such as { dist = \"exponential\", mean = \"12h\" }",
+            "anyOf": [
+                generator.subschema_for::<Duration>(),
+                generator.subschema_for::<DistTable>(),
+            ],
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for DistSpec {
@@ -178,7 +259,7 @@ fn text(s: &str) -> Duration {
     Duration(units::parse_duration(s).expect("valid default"))
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     pub name: Option<String>,
@@ -251,6 +332,21 @@ pub enum RegionsSpec {
     Listed(Vec<RegionSpec>),
 }
 
+impl JsonSchema for RegionsSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RegionsSpec".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "a region of the catalog (region = \"westeurope\") or [[region]] tables",
+            "anyOf": [
+                { "type": "string" },
+                generator.subschema_for::<Vec<RegionSpec>>(),
+            ],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for RegionsSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -274,7 +370,7 @@ impl<'de> Deserialize<'de> for RegionsSpec {
 }
 
 /// Where data may go: `[residency]`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [residency] table")]
 pub struct ResidencySpec {
     /// Accept a geo-redundant option whose pair lies in another geography
@@ -282,7 +378,7 @@ pub struct ResidencySpec {
     pub allow_cross_geography: bool,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a region table ([[region]] with name, zones, ...)"
@@ -299,7 +395,7 @@ pub struct RegionSpec {
     pub disks_per_node: Option<Count>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     default,
@@ -329,7 +425,7 @@ impl Default for ShapeSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     default,
@@ -352,7 +448,7 @@ impl Default for DataSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomOption {
     pub name: String,
@@ -376,7 +472,7 @@ pub struct CustomOption {
     pub scatter_width: Option<Count>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a copy group table (copies, within, spread)"
@@ -390,7 +486,7 @@ pub struct CopyGroupSpec {
 }
 
 /// Permanent-failure processes per class of component.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     default,
@@ -422,7 +518,7 @@ impl Default for FailuresSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a failure class table (afr or lifetime, replace)"
@@ -436,7 +532,7 @@ pub struct FailureSpec {
     pub replace: Option<Duration>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [repair] table")]
 pub struct RepairSpec {
     pub disk_bandwidth: Bandwidth,
@@ -464,7 +560,7 @@ impl Default for RepairSpec {
 
 /// Transient-outage processes per class of component, and of the links
 /// between paired regions. None by default.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     default,
@@ -479,7 +575,7 @@ pub struct OutagesSpec {
     pub link: Option<OutageSpec>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "an outage class table")]
 pub struct OutageSpec {
     /// Outages per component-year (exponential time between outages).
@@ -491,7 +587,7 @@ pub struct OutageSpec {
 }
 
 /// A fault at a fixed time: `[[fault]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [[fault]] table (at, level, target, kind, ...)"
@@ -514,7 +610,7 @@ pub struct FaultSpec {
 }
 
 /// A correlated-burst process: `[[burst]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [[burst]] table (rate, scope, fraction or count, kind, ...)"
@@ -540,7 +636,7 @@ pub struct BurstSpec {
 }
 
 /// Asynchronous geo-replication of options with a secondary.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [geo_replication] table")]
 pub struct GeoSpec {
     pub write_rate: Bandwidth,
@@ -562,7 +658,7 @@ impl Default for GeoSpec {
 }
 
 /// Failover of options with a secondary.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [failover] table")]
 pub struct FailoverSpec {
     /// "customer", "provider" or "none".
@@ -597,7 +693,7 @@ impl Default for FailoverSpec {
 
 /// Encryption keys: `[keys]`. Defaults in docs/scenario.md, sources in
 /// docs/data-protection.md.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [keys] table")]
 pub struct KeysSpec {
     /// "customer" (a key in the customer's vault) or "microsoft".
@@ -635,7 +731,7 @@ impl Default for KeysSpec {
 }
 
 /// Deletes and their erasure: `[deletion]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [deletion] table")]
 pub struct DeletionSpec {
     /// Bytes deleted per second.
@@ -657,7 +753,7 @@ impl Default for DeletionSpec {
 }
 
 /// Failed hardware: `[decommission]`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "a [decommission] table")]
 pub struct DecommissionSpec {
     /// From a disk, node or rack failure to its media being wiped or shredded.
@@ -666,7 +762,7 @@ pub struct DecommissionSpec {
 
 /// Logical errors: `[logical]`. No defaults: a rate and a detection
 /// delay are the customer's own (docs/defaults.md gives ranges).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [logical] table (rate, detection, restore)"
@@ -681,7 +777,7 @@ pub struct LogicalSpec {
 }
 
 /// Failures replayed from a CSV: `[replay]` (`scenario::replay`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a [replay] table (file, random)")]
 pub struct ReplaySpec {
     /// The CSV, relative to the scenario file.
@@ -694,7 +790,7 @@ pub struct ReplaySpec {
 }
 
 /// `[replay.recorded]`: the replayed file as the scenario's text holds it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [replay.recorded] table (file, text)"
@@ -705,7 +801,7 @@ pub struct RecordedSpec {
 }
 
 /// Support-assisted recovery: `[access]`. Defaults in docs/scenario.md.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, expecting = "an [access] table")]
 pub struct AccessSpec {
     /// Recoveries that need insider access: only "failover" (an unplanned
@@ -738,7 +834,7 @@ impl Default for AccessSpec {
 }
 
 /// A scripted vault outage: `[[keys.fault]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [[keys.fault]] table (at, duration)"
