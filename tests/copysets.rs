@@ -13,6 +13,7 @@ use std::collections::HashSet;
 
 use replisim::estimate::{Method, RunConfig, estimate};
 use replisim::model::Level;
+use replisim::model::placement::Placement;
 use replisim::model::world::Plan;
 use replisim::scenario;
 
@@ -59,6 +60,23 @@ fraction = 0.05
 "#
 }
 
+/// The distinct node sets holding an extent's copies under `placement`.
+fn sets_in_use(s: &scenario::Scenario, placement: &Placement) -> usize {
+    let topo = &s.system.topology;
+    let sets: HashSet<Vec<u32>> = (0..s.system.extents)
+        .map(|e| {
+            let mut nodes: Vec<u32> = placement
+                .extent(e)
+                .iter()
+                .map(|&d| topo.ancestor(d, Level::Node))
+                .collect();
+            nodes.sort_unstable();
+            nodes
+        })
+        .collect();
+    sets.len()
+}
+
 fn choose(n: u64, k: u64) -> f64 {
     (0..k).map(|i| (n - i) as f64 / (k - i) as f64).product()
 }
@@ -68,7 +86,6 @@ fn a_burst_of_5_percent_matches_the_copysets_closed_form() {
     let s = scenario::from_source("copysets.toml", &one_burst()).unwrap();
     let seed = 11;
     let plan = Plan::new(&s.system, seed).unwrap();
-    let topo = &s.system.topology;
     let (n, f, r) = (500u64, 25u64, 3u64);
     let p_set = choose(f, r) / choose(n, r);
     let config = RunConfig {
@@ -80,18 +97,7 @@ fn a_burst_of_5_percent_matches_the_copysets_closed_form() {
     let summary = estimate(&s, config).unwrap();
     let mut used = Vec::new();
     for (k, placement) in plan.placements.iter().enumerate() {
-        let sets: HashSet<Vec<u32>> = (0..s.system.extents)
-            .map(|e| {
-                let mut nodes: Vec<u32> = placement
-                    .extent(e)
-                    .iter()
-                    .map(|&d| topo.ancestor(d, Level::Node))
-                    .collect();
-                nodes.sort_unstable();
-                nodes
-            })
-            .collect();
-        let m = sets.len() as f64;
+        let m = sets_in_use(&s, placement) as f64;
         used.push(m);
         let closed = 1.0 - (1.0 - p_set).powf(m);
         let d = &summary.options[k].durability;
@@ -135,19 +141,8 @@ fraction = 0.05
     let widen = common::bonferroni_99(seeds.len() as u32);
     for seed in seeds {
         let plan = Plan::new(&s.system, seed).unwrap();
-        let topo = &s.system.topology;
-        let sets: HashSet<Vec<u32>> = (0..s.system.extents)
-            .map(|e| {
-                let mut nodes: Vec<u32> = plan.placements[0]
-                    .extent(e)
-                    .iter()
-                    .map(|&d| topo.ancestor(d, Level::Node))
-                    .collect();
-                nodes.sort_unstable();
-                nodes
-            })
-            .collect();
-        let q = 1.0 - (1.0 - choose(f, r) / choose(n, r)).powf(sets.len() as f64);
+        let m = sets_in_use(&s, &plan.placements[0]) as f64;
+        let q = 1.0 - (1.0 - choose(f, r) / choose(n, r)).powf(m);
         let closed = 1.0 - (-q).exp();
         let config = RunConfig {
             seed,

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 fn schema() -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_replisim"))
         .arg("schema")
@@ -36,14 +38,7 @@ fn verdict(validator: &jsonschema::Validator, text: &str) -> Option<String> {
 #[test]
 fn every_bundled_scenario_and_the_starter_pass_the_shipped_schema() {
     let validator = jsonschema::validator_for(&schema()).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "{files:?}");
-    for file in files {
+    for file in common::bundled_scenarios() {
         let text = std::fs::read_to_string(&file).unwrap();
         assert_eq!(verdict(&validator, &text), None, "{}", file.display());
     }

@@ -1,6 +1,8 @@
 //! Every chart writes a real SVG and a real PNG, survives empty and
 //! non-finite input, and the HTML report escapes text and inlines the SVG.
 
+mod common;
+
 use replisim::report::html::{self, Block, Section};
 use replisim::report::plot::{self, Bar, Cdf, Lane, Series};
 use std::path::{Path, PathBuf};
@@ -287,14 +289,7 @@ fn every_bundled_scenario_draws_its_charts() {
     use replisim::estimate::{Method, RunConfig, estimate};
     use std::collections::BTreeSet;
     let mut drawn = BTreeSet::new();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir("scenarios")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 9);
-    for path in paths {
+    for path in common::bundled_scenarios() {
         let s = replisim::scenario::load(&path).unwrap();
         let config = RunConfig {
             seed: s.seed,

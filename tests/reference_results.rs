@@ -3,26 +3,14 @@
 //! changes on purpose, regenerate them (see README) and review the diff.
 //! The expectations of each scenario's `[expect]` section hold for them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use replisim::estimate::{Method, RunConfig, Summary, estimate};
 use replisim::report::{self, expect};
 use replisim::scenario;
 
-/// The bundled scenario files, in name order.
-fn bundled() -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 5,
-        "expected the bundled scenarios, found {files:?}"
-    );
-    files
-}
+mod common;
+use common::bundled_scenarios as bundled;
 
 /// The scenario's own seed and trials, as `replisim run FILE` uses them.
 fn config(s: &scenario::Scenario) -> RunConfig {

@@ -10,6 +10,21 @@ use replisim::exact::markov::RepairDiscipline;
 use replisim::scenario;
 use replisim::stats::{Z95, normal_quantile_two_sided};
 
+/// The bundled scenario files, scenarios/*.toml, in name order.
+pub fn bundled_scenarios() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 10,
+        "expected the bundled scenarios, found {files:?}"
+    );
+    files
+}
+
 /// The factor that widens a reported 95% interval so that `n` intervals
 /// cover their exact values together with 99% probability (Bonferroni:
 /// z = Φ⁻¹(1 − 0.01/2n) instead of Φ⁻¹(0.975)).
