@@ -288,3 +288,50 @@ duration = { dist = "exponential", mean = "2d" }
     }
     assert_eq!(read, &summary.options[0].availability.write);
 }
+
+/// One facility holding all of LRS's data: down for 10 days from day 50
+/// (nowhere to re-create its copies), destroyed at day 200. Reads fail for
+/// 10 + 165 of the 365 days; of the data not lost, for 10 of the 200 days
+/// it existed.
+#[test]
+fn availability_of_the_data_kept_leaves_out_the_time_after_its_loss() {
+    let s = parse(
+        r#"
+start = "new"
+horizon = "365d"
+options = ["LRS"]
+[[region]]
+name = "westeurope"
+[topology]
+zones = 1
+facilities_per_zone = 1
+racks_per_facility = 4
+nodes_per_rack = 2
+disks_per_node = 2
+[data]
+size = "20GB"
+[failures.disk]
+afr = 0
+[[fault]]
+at = "50d"
+level = "facility"
+target = "westeurope/1/1"
+kind = "down"
+duration = "10d"
+[[fault]]
+at = "200d"
+level = "facility"
+target = "westeurope/1/1"
+kind = "destroyed"
+"#,
+    );
+    let summary = run(&s, 1, 3);
+    let a = &summary.options[0].availability;
+    let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+    assert!(close(a.read.fraction, 1.0 - 175.0 / 365.0), "{a:?}");
+    assert!(
+        close(a.read_of_kept_data.fraction, 1.0 - 10.0 / 200.0),
+        "{a:?}"
+    );
+    assert_eq!(summary.options[0].durability.trials_with_loss, 3);
+}

@@ -25,6 +25,10 @@ pub struct Metrics {
     /// Fraction of extent-time that could not be read / written.
     pub read_down: f64,
     pub write_down: f64,
+    /// Fraction of the extent-time of data not lost (yet) that could not
+    /// be read: unavailability apart from loss. None when every extent was
+    /// lost from the start.
+    pub read_down_kept: Option<f64>,
     /// Unplanned failovers per year.
     pub failovers: f64,
     /// Fraction of extent-time readable but for the customer-managed key.
@@ -43,12 +47,24 @@ impl Metrics {
         let years = units::years(system.horizon.max(1));
         let lost = f64::from(o.lost_extents);
         let a = &o.account;
+        // A lost extent is unreadable from its loss to the horizon: that
+        // extent-time is taken out of both sides.
+        let horizon = system.horizon;
+        let lost_us: f64 = o
+            .losses
+            .iter()
+            .map(|&(at, n)| f64::from(n) * horizon.saturating_sub(at) as f64)
+            .sum();
+        let kept_us = extent_us - lost_us;
+        let read_down_kept =
+            (kept_us > 0.0).then(|| ((a.unreadable as f64 - lost_us) / kept_us).clamp(0.0, 1.0));
         Self {
             object_loss: lost / measured,
             bytes_lost: lost * extent_bytes,
             repair_bytes: o.slots_read as f64 * slot_bytes,
             read_down: a.unreadable as f64 / extent_us,
             write_down: a.unwritable as f64 / extent_us,
+            read_down_kept,
             failovers: a.failovers.len() as f64 / years,
             key_down: a.key_unreadable as f64 / extent_us,
         }

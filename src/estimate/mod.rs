@@ -83,6 +83,9 @@ struct OptionSums {
     /// Fraction of extent-time that could not be read / written.
     read_down: MeanAccumulator,
     write_down: MeanAccumulator,
+    /// Fraction of the extent-time of data not lost that could not be read.
+    #[serde(default)]
+    read_down_kept: MeanAccumulator,
     /// Per year: unplanned and planned failovers, bytes lost at failover,
     /// hours without geo-redundancy.
     failovers: MeanAccumulator,
@@ -121,6 +124,7 @@ impl OptionSums {
         self.repair_bytes.merge(&b.repair_bytes);
         self.read_down.merge(&b.read_down);
         self.write_down.merge(&b.write_down);
+        self.read_down_kept.merge(&b.read_down_kept);
         self.failovers.merge(&b.failovers);
         self.planned.merge(&b.planned);
         self.failover_bytes_lost.merge(&b.failover_bytes_lost);
@@ -147,6 +151,9 @@ impl OptionSums {
     fn record_account(&mut self, a: &AccountOutcome, m: &compare::Metrics, w: f64, years: f64) {
         self.read_down.push_weighted(m.read_down, w);
         self.write_down.push_weighted(m.write_down, w);
+        if let Some(kept) = m.read_down_kept {
+            self.read_down_kept.push_weighted(kept, w);
+        }
         let lost: f64 = a.failovers.iter().map(|f| f.bytes_lost).sum();
         self.failovers.push_weighted(m.failovers, w);
         self.planned
@@ -775,6 +782,11 @@ impl AvailabilityFigure {
 pub struct Availability {
     pub read: AvailabilityFigure,
     pub write: AvailabilityFigure,
+    /// Reads of the data not lost: the time an extent could not be read,
+    /// over the time it still existed (a lost extent leaves both from its
+    /// loss on). Equal to `read` when nothing was lost; far above it when
+    /// a disaster lost data (docs/scenario.md, availability).
+    pub read_of_kept_data: AvailabilityFigure,
 }
 
 /// A distribution in seconds: count, mean and quantiles (3 significant
@@ -1096,6 +1108,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 availability: Availability {
                     read: AvailabilityFigure::new(&s.read_down),
                     write: AvailabilityFigure::new(&s.write_down),
+                    read_of_kept_data: AvailabilityFigure::new(&s.read_down_kept),
                 },
                 failover: geo.then(|| failover_summary(s)),
                 geo_replication: geo.then(|| GeoReplicationSummary {

@@ -114,12 +114,12 @@ fn measure(metric: Metric, o: &OptionSummary) -> Option<(f64, Option<[f64; 2]>)>
         Metric::AnyLoss => with_ci(d.any_loss_probability, d.any_loss_ci95),
         Metric::BytesLost => with_ci(d.bytes_lost.mean, d.bytes_lost.ci95),
         Metric::RepairTraffic => with_ci(o.repair_bytes.mean, o.repair_bytes.ci95),
-        Metric::ReadAvailability | Metric::WriteAvailability => {
+        Metric::ReadAvailability | Metric::WriteAvailability | Metric::KeptReadAvailability => {
             let a = &o.availability;
-            let f = if metric == Metric::ReadAvailability {
-                &a.read
-            } else {
-                &a.write
+            let f = match metric {
+                Metric::ReadAvailability => &a.read,
+                Metric::WriteAvailability => &a.write,
+                _ => &a.read_of_kept_data,
             };
             with_ci(f.fraction, f.ci95)
         }

@@ -421,6 +421,7 @@ mod tests {
             let a = Availability {
                 read: figure(read),
                 write: figure(write),
+                read_of_kept_data: figure(read),
             };
             never_unavailable("ZRS", &a)
         };

@@ -69,6 +69,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "write_availability",
         "write_nines",
         "write_unavailable_minutes_per_year",
+        "kept_read_availability",
+        "kept_read_nines",
+        "kept_read_unavailable_minutes_per_year",
         "failovers_per_year",
         "planned_failovers_per_year",
         "rpo_p50_s",
@@ -263,7 +266,7 @@ fn availability_cells(o: &OptionSummary) -> Vec<String> {
     let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
     let a = &o.availability;
     let mut cells = Vec::new();
-    for f in [&a.read, &a.write] {
+    for f in [&a.read, &a.write, &a.read_of_kept_data] {
         cells.push(f.fraction.to_string());
         cells.push(opt(f.nines));
         cells.push(f.unavailable_minutes_per_year.to_string());
@@ -492,8 +495,11 @@ pub fn durability_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>
 }
 
 /// Header and rows of the service table: availability, failovers, lag.
+/// The availability of the data not lost gets its column only when it
+/// differs, as shown, from the read availability of some option: when a
+/// loss, not an outage, is what made data unreadable.
 pub fn service_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
+    let mut header = vec![
         "option",
         "read avail",
         "nines",
@@ -505,7 +511,32 @@ pub fn service_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) 
         "RTO p50/p99/max",
         "lag p50/p99/max",
     ];
-    (header, summary.options.iter().map(service_row).collect())
+    let mut rows: Vec<Vec<String>> = summary.options.iter().map(service_row).collect();
+    let kept: Vec<String> = summary
+        .options
+        .iter()
+        .map(|o| percent(o.availability.read_of_kept_data.fraction))
+        .collect();
+    if rows.iter().zip(&kept).any(|(r, k)| r[1] != *k) {
+        header.insert(3, "kept data read");
+        for (r, k) in rows.iter_mut().zip(kept) {
+            r.insert(3, k);
+        }
+    }
+    (header, rows)
+}
+
+/// An availability as a percentage, with enough decimals to show the first
+/// digit that is not a 9.
+fn percent(f: f64) -> String {
+    let down = 1.0 - f;
+    if down <= 0.0 {
+        return "100%".to_string();
+    }
+    let decimals = ((-down.log10()).ceil() as usize)
+        .saturating_sub(1)
+        .clamp(2, 10);
+    format!("{:.decimals$}%", 100.0 * f)
 }
 
 /// Left-aligned columns, two spaces apart.
@@ -537,17 +568,6 @@ pub fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
 /// Availability, failovers and lag of one option ("-" where they do not apply).
 fn service_row(o: &OptionSummary) -> Vec<String> {
     let a = &o.availability;
-    // Enough decimals to show the first digit that is not a 9.
-    let percent = |f: f64| {
-        let down = 1.0 - f;
-        if down <= 0.0 {
-            return "100%".to_string();
-        }
-        let decimals = ((-down.log10()).ceil() as usize)
-            .saturating_sub(1)
-            .clamp(2, 10);
-        format!("{:.decimals$}%", 100.0 * f)
-    };
     let nines = |n: Option<f64>| n.map_or("-".to_string(), |n| format!("{n:.1}"));
     let spread = |d: Option<&Distribution>| {
         d.map_or("-".to_string(), |d| {

@@ -68,6 +68,8 @@ pub enum Metric {
     RepairTraffic,
     ReadAvailability,
     WriteAvailability,
+    /// Read availability of the data not lost.
+    KeptReadAvailability,
     FailoversPerYear,
     /// −log10 P(object lost) counting the loss of the customer-managed key.
     NinesWithKey,
@@ -113,7 +115,7 @@ const STATS: [(&str, Stat); 5] = [
     ("max", Stat::Max),
 ];
 
-const PLAIN_METRICS: [(&str, Metric); 12] = [
+const PLAIN_METRICS: [(&str, Metric); 13] = [
     ("nines", Metric::Nines),
     ("loss", Metric::Loss),
     ("any_loss", Metric::AnyLoss),
@@ -121,6 +123,7 @@ const PLAIN_METRICS: [(&str, Metric); 12] = [
     ("repair_traffic", Metric::RepairTraffic),
     ("read_availability", Metric::ReadAvailability),
     ("write_availability", Metric::WriteAvailability),
+    ("kept_read_availability", Metric::KeptReadAvailability),
     ("failovers_per_year", Metric::FailoversPerYear),
     ("nines_with_key", Metric::NinesWithKey),
     ("key_unreadable_minutes", Metric::KeyUnreadableMinutes),
@@ -321,7 +324,10 @@ fn bound(metric: Metric, value: &str) -> Result<(f64, Unit), String> {
         (Metric::Loss | Metric::AnyLoss | Metric::LogicalLoss, _) => {
             return Err(only("write a probability, 1e-6 or 0.0001%"));
         }
-        (Metric::ReadAvailability | Metric::WriteAvailability, u) => availability(x, u, value)?,
+        (
+            Metric::ReadAvailability | Metric::WriteAvailability | Metric::KeptReadAvailability,
+            u,
+        ) => availability(x, u, value)?,
         (Metric::BytesLost | Metric::RepairTraffic, u) => scaled(u, units::parse_size, 1.0)?,
         (Metric::Seconds(..), u) => scaled(u, units::parse_duration, 1e6)?,
     };
