@@ -1,13 +1,19 @@
 //! Support-assisted recovery under Customer Lockbox (`[access]`) against
 //! exact answers: with a fixed approval delay A, no request delay and no
 //! denial, a scripted failover's RTO grows by exactly A, and `trace` lists
-//! one audit line for one grant of length G. Without `[access]` nothing
+//! one audit line for one grant of length G; the summary's share of the
+//! RTO waiting is A / (A + the rest), its granted hours a year G × failovers
+//! / years, and its denials per failover Σ_{i=1..m} p^i (within the
+//! estimate's Bonferroni-widened interval). Without `[access]` nothing
 //! changes (the bundled results, reference_results.rs).
+
+mod common;
 
 use std::process::Command;
 
-use replisim::estimate::{Method, RunConfig, Summary, estimate};
+use replisim::estimate::{AccessSummary, Method, RunConfig, Summary, estimate};
 use replisim::scenario;
+use replisim::stats::Z95;
 
 /// A small fleet without disk failures; the primary region down 12 hours at
 /// day 30, so GRS fails over once (after the customer's hour and the hour
@@ -26,6 +32,29 @@ fn run(text: &str) -> Summary {
         method: Method::RareEvent,
     };
     estimate(&s, config).unwrap()
+}
+
+/// GRS's failovers a year and Lockbox figures from `trials` fleet trials
+/// (plain Monte Carlo: the figures come from the fleet trials alone).
+fn grs_access(text: &str, seed: u64, trials: u64) -> (f64, [f64; 2], AccessSummary, f64) {
+    let s = scenario::from_source("lockbox.toml", text).unwrap();
+    let config = RunConfig {
+        seed,
+        trials,
+        threads: 0,
+        method: Method::Plain,
+    };
+    let mut summary = estimate(&s, config).unwrap();
+    assert!(summary.options[0].access.is_none(), "LRS has no failover");
+    let grs = summary.options.swap_remove(1);
+    let f = grs.failover.unwrap();
+    let access = grs.access.expect("GRS with [access]");
+    (
+        f.count_per_year,
+        f.count_per_year_ci95,
+        access,
+        summary.horizon_years,
+    )
 }
 
 /// GRS's mean RTO, seconds.
@@ -90,4 +119,129 @@ fn bad_access_fields_are_named() {
             .to_string();
         assert!(e.contains(&format!("access.{field}")), "{e}");
     }
+}
+
+/// Every trial fails GRS over once (the scripted region outage), so each
+/// trial's denials are those of one failover: a request is denied with
+/// probability p while fewer than m were denied, and the request after the
+/// m-th denial is approved (failover.rs, `request_access`). So D =
+/// min(G, m) with G geometric (P(G ≥ i) = p^i), and E[D] = Σ_{i=1..m}
+/// P(D ≥ i) = Σ_{i=1..m} p^i. The exact value must lie in the estimate's
+/// 95% interval widened for all the checks together (Bonferroni, 99%),
+/// its standard error read from the interval's upper half-width (the
+/// lower end may be clamped at 0).
+#[test]
+fn denials_per_failover_are_the_sum_of_the_powers_of_p() {
+    let cases = [(0.5f64, 3u32), (0.9, 2), (0.3, 1), (0.8, 0)];
+    let seeds = [1u64, 2, 3];
+    let widen = common::bonferroni_99((cases.len() * seeds.len()) as u32);
+    for (p, m) in cases {
+        let exact: f64 = (1..=m).map(|i| p.powi(i as i32)).sum();
+        let text = format!(
+            "{BASE}[access]\nrequest = \"0s\"\napproval = \"10m\"\nretry_after = \"10m\"\n\
+             denial = {p}\nmax_denials = {m}\n"
+        );
+        for seed in seeds {
+            let (failovers, failovers_ci, access, years) = grs_access(&text, seed, 2000);
+            // Exactly one failover in every trial.
+            assert_eq!(failovers * years, 1.0);
+            assert_eq!(failovers_ci, [failovers; 2]);
+            let d = &access.denials_per_year;
+            let (mean, se) = (d.mean * years, (d.ci95[1] - d.mean) * years / Z95);
+            let half = widen * Z95 * se;
+            assert!(
+                (mean - exact).abs() <= half,
+                "p = {p}, m = {m}, seed {seed}: {mean} ± {half} misses {exact}"
+            );
+            if m == 0 {
+                assert_eq!(d.mean, 0.0);
+            }
+        }
+    }
+}
+
+/// With a fixed approval A and no denial, every trial's one failover waits
+/// A (and the request delay Q): the share of its RTO spent waiting is
+/// (Q + A) / (Q + A + the 2 h of the customer's wait and the switch), and
+/// the hours granted a year are G × failovers / years, both exactly.
+#[test]
+fn the_share_waiting_and_the_hours_granted_are_exact_for_fixed_delays() {
+    let rest = 2.0 * 3600.0;
+    for (request_min, approval_h, grant_h) in [(0u32, 3u32, 8u32), (0, 1, 3), (30, 10, 24)] {
+        let text = format!(
+            "{BASE}[access]\nrequest = \"{request_min}m\"\napproval = \"{approval_h}h\"\n\
+             grant = \"{grant_h}h\"\n"
+        );
+        let (failovers, _, access, years) = grs_access(&text, 11, 16);
+        let wait = f64::from(request_min) * 60.0 + f64::from(approval_h) * 3600.0;
+        assert_eq!(access.approval_wait_share, Some(wait / (wait + rest)));
+        let w = access.approval_wait_seconds.as_ref().unwrap();
+        assert_eq!((w.mean, w.max, w.count), (wait, wait, Some(16)));
+        let granted = &access.granted_hours_per_year;
+        let expected = f64::from(grant_h) * (failovers * years).round() / years;
+        assert_eq!(granted.mean, expected);
+        assert_eq!(granted.ci95, [expected; 2]);
+        assert_eq!(access.denials_per_year.mean, 0.0);
+    }
+}
+
+#[test]
+fn the_lockbox_metrics_are_in_the_table_csv_and_expect() {
+    let text = format!(
+        "{BASE}[access]\nrequest = \"0s\"\napproval = \"3h\"\ngrant = \"8h\"\n\
+         [expect]\nGRS = [\"approval_wait_share >= 59%\", \"granted_hours_per_year <= 8.1\", \
+         \"denials_per_year <= 0\"]\n"
+    );
+    let s = scenario::from_source("lockbox.toml", &text).unwrap();
+    let summary = run(&text);
+    let table = replisim::report::table(&summary);
+    assert!(table.contains("RTO waiting for approval"), "{table}");
+    assert!(table.contains("60.0%"), "{table}");
+    let csv = replisim::report::csv(&summary).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with("denials_ci95_lo,denials_ci95_hi"),
+        "{header}"
+    );
+    for o in replisim::report::expect::evaluate(&s.expectations, &summary) {
+        assert_eq!(
+            o.verdict,
+            replisim::report::expect::Verdict::Holds,
+            "{}: {:?}",
+            o.expectation.text,
+            o.measured
+        );
+    }
+    // Without `[access]` the figures are neither shown nor expected.
+    let summary = run(BASE);
+    assert!(summary.options.iter().all(|o| o.access.is_none()));
+    assert!(!replisim::report::table(&summary).contains("approval"));
+    assert!(!replisim::report::csv(&summary).unwrap().contains("denials"));
+}
+
+#[test]
+fn lockbox_expectations_are_checked_where_they_are_written() {
+    let err = |text: &str| {
+        scenario::from_source("lockbox.toml", text)
+            .unwrap_err()
+            .to_string()
+    };
+    let access = format!("{BASE}[access]\n");
+    for (expect, says) in [
+        (
+            "GRS = [\"denials_per_yer <= 1\"]",
+            "did you mean `denials_per_year`?",
+        ),
+        ("GRS = [\"approval_wait_share <= 2\"]", "between 0 and 1"),
+        ("GRS = [\"granted_hours_per_year <= 8h\"]", "plain number"),
+        ("LRS = [\"denials_per_year <= 1\"]", "LRS has none"),
+    ] {
+        let e = err(&format!("{access}[expect]\n{expect}\n"));
+        assert!(e.contains("expect."), "{e}");
+        assert!(e.contains(says), "{e}");
+    }
+    let e = err(&format!(
+        "{BASE}[expect]\nGRS = [\"granted_hours_per_year <= 8\"]\n"
+    ));
+    assert!(e.contains("add an [access] section"), "{e}");
 }

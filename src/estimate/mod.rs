@@ -111,6 +111,16 @@ struct OptionSums {
     /// (`[logical]` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     logical_loss: Option<MeanAccumulator>,
+    /// With `[access]` only: each completed unplanned failover's wait for
+    /// insider access, ms (the failovers of `rto`, so the two sums give the
+    /// share of the RTO spent waiting); per year, the hours of insider
+    /// access granted and the Lockbox requests denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    approval_wait: Option<Spread>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    granted_hours: Option<MeanAccumulator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    denials: Option<MeanAccumulator>,
 }
 
 impl OptionSums {
@@ -143,6 +153,15 @@ impl OptionSums {
         }
         if let Some(b) = &b.logical_loss {
             self.logical_loss.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.approval_wait {
+            self.approval_wait.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.granted_hours {
+            self.granted_hours.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.denials {
+            self.denials.get_or_insert_default().merge(b);
         }
     }
 
@@ -423,6 +442,9 @@ impl RunSums {
                     .get_or_insert_default()
                     .push_weighted(p, w);
             }
+            if system.access.is_some() {
+                sums.record_access(&o.account, w, years);
+            }
         }
         if let Some(b) = self.baseline {
             self.pairs.resize(metrics.len(), PairSums::default());
@@ -476,6 +498,28 @@ impl OptionSums {
         self.resurrected
             .get_or_insert_default()
             .push_weighted(d.bytes_per_s * window_s / years, w);
+    }
+
+    /// The Lockbox figures of a trial (`[access]`): the wait for insider
+    /// access of each failover that completed (as `rto` records it), the
+    /// hours granted (each grant's whole length) and the requests denied,
+    /// per year.
+    fn record_access(&mut self, a: &AccountOutcome, w: f64, years: f64) {
+        let wait = self.approval_wait.get_or_insert_default();
+        for f in a.failovers.iter().filter(|f| f.rto.is_some()) {
+            wait.record(f.approval_wait / 1000, 1);
+        }
+        let granted = a
+            .grants
+            .iter()
+            .fold(0u64, |t, g| t.saturating_add(g.length));
+        let hours = granted as f64 / units::HOUR as f64;
+        self.granted_hours
+            .get_or_insert_default()
+            .push_weighted(hours / years, w);
+        self.denials
+            .get_or_insert_default()
+            .push_weighted(f64::from(a.denials) / years, w);
     }
 
     /// The fraction of extents lost by each checkpoint of the horizon; the
@@ -915,6 +959,27 @@ pub struct DeletionSummary {
     pub resurrected_bytes_per_year: Mean,
 }
 
+/// Support-assisted recovery under Customer Lockbox (`[access]`) for an
+/// option with a secondary: what the customer's control costs the
+/// recovery, and how much insider access it lets in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccessSummary {
+    /// Σ (wait for insider access) / Σ RTO over the unplanned failovers
+    /// that completed within the horizon: the share of the recovery time
+    /// spent on requests, approvals and retries after denials; null when
+    /// none completed (or every RTO was 0). No interval, as the RTO's
+    /// statistics have none.
+    pub approval_wait_share: Option<f64>,
+    /// The wait of each of those failovers; null without one.
+    pub approval_wait_seconds: Option<Distribution>,
+    /// Hours of just-in-time insider access granted per year: the sum of
+    /// the grants' lengths (each whole, even past the horizon) over the
+    /// horizon in years.
+    pub granted_hours_per_year: Mean,
+    /// Lockbox requests the customer denied, per year.
+    pub denials_per_year: Mean,
+}
+
 /// Results for one replication option.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionSummary {
@@ -942,6 +1007,9 @@ pub struct OptionSummary {
     /// Only with logical errors (`[logical]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logical: Option<logical::LogicalSummary>,
+    /// Only with `[access]`, for options with a secondary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessSummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -1118,6 +1186,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 keys,
                 deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
                 logical,
+                access: (geo && system.access.is_some()).then(|| access_summary(s)),
             }
         })
         .collect();
@@ -1156,6 +1225,19 @@ fn deletion_summary(s: &OptionSums) -> DeletionSummary {
     DeletionSummary {
         erasure_seconds: s.erasure.as_ref().and_then(|e| Distribution::new(e, true)),
         resurrected_bytes_per_year: s.resurrected.as_ref().map_or(none, Mean::from),
+    }
+}
+
+fn access_summary(s: &OptionSums) -> AccessSummary {
+    let (no_wait, none) = (Spread::default(), MeanAccumulator::default());
+    let wait = s.approval_wait.as_ref().unwrap_or(&no_wait);
+    let per_year = |acc: &Option<MeanAccumulator>| Mean::from(acc.as_ref().unwrap_or(&none));
+    AccessSummary {
+        // Both sums over the same failovers, in whole ms: wait ≤ RTO.
+        approval_wait_share: (s.rto.sum > 0).then(|| wait.sum as f64 / s.rto.sum as f64),
+        approval_wait_seconds: Distribution::new(wait, true),
+        granted_hours_per_year: per_year(&s.granted_hours),
+        denials_per_year: per_year(&s.denials),
     }
 }
 

@@ -141,6 +141,15 @@ fn measure(metric: Metric, o: &OptionSummary) -> Option<(f64, Option<[f64; 2]>)>
             let [lo, hi] = l.ci95_with_logical;
             with_ci(l.nines_with_logical, [-hi.log10(), -lo.log10()])
         }
+        Metric::ApprovalWaitShare => Some((o.access.as_ref()?.approval_wait_share?, None)),
+        Metric::GrantedHoursPerYear => {
+            let m = &o.access.as_ref()?.granted_hours_per_year;
+            with_ci(m.mean, m.ci95)
+        }
+        Metric::DenialsPerYear => {
+            let m = &o.access.as_ref()?.denials_per_year;
+            with_ci(m.mean, m.ci95)
+        }
         Metric::KeyUnreadableMinutes => {
             let m = &o.keys.as_ref()?.unreadable_minutes_per_year;
             with_ci(m.mean, m.ci95)

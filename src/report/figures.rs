@@ -395,6 +395,17 @@ fn sections(
             ],
         });
     }
+    if let Some(rows) = report::access_rows(summary) {
+        sections.push(Section {
+            heading: "Customer Lockbox".into(),
+            blocks: vec![
+                Block::Text(
+                    "Each unplanned failover waits for the customer to approve just-in-time insider access: the share of the RTO spent waiting (Σ wait / Σ RTO over the failovers that completed), the hours of access granted a year and the requests denied a year, with 95% intervals (docs/data-protection.md).".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
     sections.push(Section {
         heading: format!("Scenario {}", scenario.file),
         blocks: vec![Block::Pre(scenario.text.clone())],

@@ -110,6 +110,10 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
     if logical {
         header.extend(LOGICAL_COLUMNS);
     }
+    let access = summary.options.iter().any(|o| o.access.is_some());
+    if access {
+        header.extend(ACCESS_COLUMNS);
+    }
     w.write_record(header).map_err(fail)?;
     for o in &summary.options {
         let d = &o.durability;
@@ -149,6 +153,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         }
         if logical {
             record.extend(logical_cells(o));
+        }
+        if access {
+            record.extend(access_cells(o));
         }
         w.write_record(record).map_err(fail)?;
     }
@@ -244,6 +251,42 @@ fn logical_cells(o: &OptionSummary) -> Vec<String> {
     .to_vec()
 }
 
+/// Columns of Customer Lockbox, present only when the scenario has
+/// `[access]` (empty for an option without a secondary).
+const ACCESS_COLUMNS: [&str; 11] = [
+    "approval_wait_share",
+    "approval_wait_mean_s",
+    "approval_wait_p50_s",
+    "approval_wait_p99_s",
+    "approval_wait_max_s",
+    "granted_hours_per_year",
+    "granted_hours_ci95_lo",
+    "granted_hours_ci95_hi",
+    "denials_per_year",
+    "denials_ci95_lo",
+    "denials_ci95_hi",
+];
+
+fn access_cells(o: &OptionSummary) -> Vec<String> {
+    let Some(a) = &o.access else {
+        return vec![String::new(); ACCESS_COLUMNS.len()];
+    };
+    let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+    let wait = a.approval_wait_seconds.as_ref();
+    let (g, d) = (&a.granted_hours_per_year, &a.denials_per_year);
+    let mut cells = vec![
+        opt(a.approval_wait_share),
+        opt(wait.map(|w| w.mean)),
+        opt(wait.map(|w| w.p50)),
+        opt(wait.map(|w| w.p99)),
+        opt(wait.map(|w| w.max)),
+    ];
+    cells.extend(
+        [g.mean, g.ci95[0], g.ci95[1], d.mean, d.ci95[0], d.ci95[1]].map(|x| x.to_string()),
+    );
+    cells
+}
+
 fn key_cells(o: &OptionSummary) -> Vec<String> {
     let Some(k) = &o.keys else {
         return vec![String::new(); KEY_COLUMNS.len()];
@@ -332,6 +375,7 @@ pub fn table(summary: &Summary) -> String {
         key_rows(summary),
         deletion_rows(summary),
         logical_rows(summary),
+        access_rows(summary),
     ]
     .into_iter()
     .flatten()
@@ -441,6 +485,50 @@ pub fn logical_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<Str
                 format!("{:.1}", l.nines),
                 sci(l.loss_probability_with_logical),
                 format!("{:.1}", l.nines_with_logical),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
+}
+
+/// Header and rows of the Customer Lockbox table (options with a
+/// secondary); None without `[access]`.
+pub fn access_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "RTO waiting for approval",
+        "approval wait p50/p99/max",
+        "granted h/y",
+        "95% CI",
+        "denials/y",
+        "95% CI",
+    ];
+    let interval = |m: &crate::estimate::Mean, digits: usize| {
+        format!("[{:.digits$}, {:.digits$}]", m.ci95[0], m.ci95[1])
+    };
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            let a = o.access.as_ref()?;
+            let wait = a.approval_wait_seconds.as_ref().map_or("-".into(), |w| {
+                format!(
+                    "{}/{}/{}",
+                    duration(w.p50),
+                    duration(w.p99),
+                    duration(w.max)
+                )
+            });
+            let (g, d) = (&a.granted_hours_per_year, &a.denials_per_year);
+            Some(vec![
+                o.option.clone(),
+                a.approval_wait_share
+                    .map_or("-".into(), |x| format!("{:.1}%", 100.0 * x)),
+                wait,
+                format!("{:.1}", g.mean),
+                interval(g, 1),
+                format!("{:.3}", d.mean),
+                interval(d, 3),
             ])
         })
         .collect();

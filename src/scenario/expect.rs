@@ -79,6 +79,12 @@ pub enum Metric {
     LogicalLoss,
     /// −log10 P(object lost) counting logical errors (`[logical]`).
     NinesWithLogical,
+    /// Σ wait for insider access / Σ RTO over unplanned failovers (`[access]`).
+    ApprovalWaitShare,
+    /// Hours of insider access granted per year (`[access]`).
+    GrantedHoursPerYear,
+    /// Lockbox requests denied per year (`[access]`).
+    DenialsPerYear,
     /// A statistic of the RPO, RTO or lag distribution, in seconds.
     Seconds(Spread, Stat),
 }
@@ -115,7 +121,7 @@ const STATS: [(&str, Stat); 5] = [
     ("max", Stat::Max),
 ];
 
-const PLAIN_METRICS: [(&str, Metric); 13] = [
+const PLAIN_METRICS: [(&str, Metric); 16] = [
     ("nines", Metric::Nines),
     ("loss", Metric::Loss),
     ("any_loss", Metric::AnyLoss),
@@ -129,6 +135,9 @@ const PLAIN_METRICS: [(&str, Metric); 13] = [
     ("key_unreadable_minutes", Metric::KeyUnreadableMinutes),
     ("logical_loss", Metric::LogicalLoss),
     ("nines_with_logical", Metric::NinesWithLogical),
+    ("approval_wait_share", Metric::ApprovalWaitShare),
+    ("granted_hours_per_year", Metric::GrantedHoursPerYear),
+    ("denials_per_year", Metric::DenialsPerYear),
 ];
 
 /// Every metric name, in documentation order.
@@ -177,13 +186,23 @@ impl Unit {
     }
 }
 
+/// Which optional sections a scenario has: the metrics they measure may
+/// be expected only then.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sections {
+    pub keys: bool,
+    pub deletion: bool,
+    pub logical: bool,
+    pub access: bool,
+}
+
 /// The expectations of a scenario's `[expect]` table, in the order of its
 /// options; an error is (field path, message), the path locating the
 /// offending string, e.g. `expect.LRS[1]`.
 pub fn from_spec(
     spec: &BTreeMap<String, Vec<String>>,
     options: &[ReplicationOption],
-    (keys, deletion, logical): (bool, bool, bool),
+    sections: Sections,
 ) -> Result<Vec<Expectation>, (String, String)> {
     if let Some(name) = spec.keys().find(|k| !options.iter().any(|o| &o.name == *k)) {
         let known: Vec<&str> = options.iter().map(|o| o.name.as_str()).collect();
@@ -198,9 +217,10 @@ pub fn from_spec(
         let geo = option.groups.len() > 1;
         for (i, text) in spec.get(&option.name).into_iter().flatten().enumerate() {
             let e = parse(&option.name, text, geo)
-                .and_then(|e| needs_keys(e, keys))
-                .and_then(|e| needs_deletion(e, deletion))
-                .and_then(|e| needs_logical(e, logical))
+                .and_then(|e| needs_keys(e, sections.keys))
+                .and_then(|e| needs_deletion(e, sections.deletion))
+                .and_then(|e| needs_logical(e, sections.logical))
+                .and_then(|e| needs_access(e, sections.access))
                 .map_err(|m| (format!("expect.{}[{i}]", option.name), m))?;
             out.push(e);
         }
@@ -235,6 +255,21 @@ fn needs_logical(e: Expectation, logical: bool) -> Result<Expectation, String> {
     Ok(e)
 }
 
+/// The Lockbox figures are only measured with an `[access]` section.
+fn needs_access(e: Expectation, access: bool) -> Result<Expectation, String> {
+    let needs = matches!(
+        e.metric,
+        Metric::ApprovalWaitShare | Metric::GrantedHoursPerYear | Metric::DenialsPerYear
+    );
+    if needs && !access {
+        return Err(format!(
+            "`{}` needs support-assisted recovery: add an [access] section",
+            e.text
+        ));
+    }
+    Ok(e)
+}
+
 /// Erasure is only measured with a deletion workload (`[deletion]`).
 fn needs_deletion(e: Expectation, deletion: bool) -> Result<Expectation, String> {
     if matches!(e.metric, Metric::Seconds(Spread::Erasure, _)) && !deletion {
@@ -257,7 +292,11 @@ pub fn parse(option: &str, text: &str, geo: bool) -> Result<Expectation, String>
     })?;
     let needs_geo = matches!(
         metric,
-        Metric::FailoversPerYear | Metric::Seconds(Spread::Rpo | Spread::Rto | Spread::Lag, _)
+        Metric::FailoversPerYear
+            | Metric::ApprovalWaitShare
+            | Metric::GrantedHoursPerYear
+            | Metric::DenialsPerYear
+            | Metric::Seconds(Spread::Rpo | Spread::Rto | Spread::Lag, _)
     );
     if needs_geo && !geo {
         return Err(format!(
@@ -304,7 +343,9 @@ fn bound(metric: Metric, value: &str) -> Result<(f64, Unit), String> {
             | Metric::FailoversPerYear
             | Metric::NinesWithKey
             | Metric::KeyUnreadableMinutes
-            | Metric::NinesWithLogical,
+            | Metric::NinesWithLogical
+            | Metric::GrantedHoursPerYear
+            | Metric::DenialsPerYear,
             "",
         ) => Unit::Plain,
         (
@@ -312,10 +353,17 @@ fn bound(metric: Metric, value: &str) -> Result<(f64, Unit), String> {
             | Metric::FailoversPerYear
             | Metric::NinesWithKey
             | Metric::KeyUnreadableMinutes
-            | Metric::NinesWithLogical,
+            | Metric::NinesWithLogical
+            | Metric::GrantedHoursPerYear
+            | Metric::DenialsPerYear,
             _,
         ) => {
             return Err(only("write a plain number"));
+        }
+        (Metric::ApprovalWaitShare, "") => fraction(x, Unit::Plain)?,
+        (Metric::ApprovalWaitShare, "%") => fraction(x / 100.0, Unit::Percent)?,
+        (Metric::ApprovalWaitShare, _) => {
+            return Err(only("write a fraction, 0.5 or 50%"));
         }
         (Metric::Loss | Metric::AnyLoss | Metric::LogicalLoss, "") => fraction(x, Unit::Plain)?,
         (Metric::Loss | Metric::AnyLoss | Metric::LogicalLoss, "%") => {

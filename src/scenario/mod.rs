@@ -123,11 +123,12 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
     let expectations = expect::from_spec(
         &spec.expect,
         &system.options,
-        (
-            system.keys.is_some(),
-            system.deletion.is_some(),
-            system.logical.is_some(),
-        ),
+        expect::Sections {
+            keys: system.keys.is_some(),
+            deletion: system.deletion.is_some(),
+            logical: system.logical.is_some(),
+            access: system.access.is_some(),
+        },
     )
     .map_err(|(path, message)| source.error_in(&path, &message))?;
     let warnings = plausible::warnings(&spec, &system);
