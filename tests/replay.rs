@@ -218,3 +218,34 @@ fn a_bad_row_or_a_missing_file_is_refused_naming_the_csv_line() {
     let stderr = refused(None);
     assert!(stderr.contains("cannot read the failure trace"), "{stderr}");
 }
+
+/// A link is replayed as a `[[fault]]` on it: named by one of its regions,
+/// only ever down; the trace shows it down at the row's time.
+#[test]
+fn a_link_row_takes_the_link_down_and_only_down() {
+    let csv = "time,level,component,kind,duration\n2d,link,1,down,30m\n";
+    let (_dir, file) = files(csv);
+    let s = scenario::load(&file).unwrap();
+    let request = TraceRequest {
+        seed: s.seed,
+        trial: 0,
+        option: None,
+        all: true,
+    };
+    let t = trace::trace(&s, &request).unwrap();
+    let downs: Vec<u64> = t
+        .events
+        .iter()
+        .filter(|e| matches!(e.what, What::LinkDown { .. }))
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(downs, [2 * 86_400_000_000]);
+    let destroyed = refused(Some(&csv.replace("down,30m", "destroyed,")));
+    assert!(destroyed.contains("failures.csv:2:"), "{destroyed}");
+    assert!(
+        destroyed.contains("a link can only be `down`"),
+        "{destroyed}"
+    );
+    let no_region = refused(Some(&csv.replace("link,1", "link,2")));
+    assert!(no_region.contains("failures.csv:2:9:"), "{no_region}");
+}

@@ -11,8 +11,8 @@
 //! The CSV: a header `time,level,component,kind,duration`, then one row per
 //! failure: `time` from the start of the measured horizon (a duration,
 //! "30d", or plain seconds), `level` (disk, node, rack, facility, zone,
-//! region), `component` (its 0-based index at that level, as `replisim
-//! trace` prints it), `kind` (`destroyed` or `down`), `duration` (how long
+//! region, or link), `component` (its 0-based index at that level, as
+//! `replisim trace` prints it; for a link, one of its regions' index), `kind` (`destroyed` or `down`), `duration` (how long
 //! a `down` component stays down; for a `destroyed` one, until it is
 //! replaced, empty for the class's default).
 
@@ -171,19 +171,30 @@ fn parse_row(line: &str, topo: &Topology, horizon: Micros) -> Result<Fault, (usi
         );
         return Err(at_cell(0, m));
     }
-    let level = Level::parse(cells[1].1).ok_or_else(|| {
-        let m = format!(
-            "`{}` is not a level; allowed: region, zone, facility, rack, node, disk",
-            cells[1].1
-        );
-        at_cell(1, m)
-    })?;
-    let component = index(cells[2].1, topo.count(level)).map_err(|m| at_cell(2, m))?;
+    let (scope, component) = if cells[1].1 == "link" {
+        // A link is named by one of its two regions, as the trace does.
+        let regions = topo.regions.len() as u32;
+        let r = index(cells[2].1, regions).map_err(|m| at_cell(2, m))?;
+        let pair = topo.regions[r as usize].pair.ok_or_else(|| {
+            let m = format!("region {r} has no `pair`, so no link to take down");
+            at_cell(2, m)
+        })?;
+        (Scope::Link, crate::model::fleet::link_of(r, pair))
+    } else {
+        let level = Level::parse(cells[1].1).ok_or_else(|| {
+            let m = format!(
+                "`{}` is not a level; allowed: region, zone, facility, rack, node, disk, link",
+                cells[1].1
+            );
+            at_cell(1, m)
+        })?;
+        let component = index(cells[2].1, topo.count(level)).map_err(|m| at_cell(2, m))?;
+        (Scope::Component(level), component)
+    };
     let duration = match cells[4].1 {
         "" => None,
         d => Some(units::parse_duration(d).map_err(|m| at_cell(4, m))?),
     };
-    let scope = Scope::Component(level);
     let durations = match cells[3].1 {
         "destroyed" => (None, duration),
         _ => (duration, None),
