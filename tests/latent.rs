@@ -234,3 +234,20 @@ fn analyze_refuses_latent_errors() {
     assert_eq!(e.field, "latent");
     assert!(e.reason.contains("latent sector errors"), "{}", e.reason);
 }
+
+#[test]
+fn doubtful_values_are_warned_about_by_field() {
+    let warned = |latent: &str| {
+        let s = scenario::parse("latent.toml", &scenario(latent), "latent").unwrap();
+        s.warnings
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect::<Vec<_>>()
+    };
+    assert!(warned("[latent]\nrate = 0.08\n").is_empty());
+    assert_eq!(warned("[latent]\nrate = 80\n"), ["latent.rate"]);
+    assert_eq!(
+        warned("[latent]\nscrub_interval = \"2y\"\n"),
+        ["latent.scrub_interval"]
+    );
+}
