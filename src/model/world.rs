@@ -9,7 +9,8 @@
 //! Random streams (purposes of [`trial_rng`]): 0 draws the failure trace and
 //! detection delays; 1 + k draws repairs of option k; [`OUTAGES`] draws the
 //! outage trace; [`AUX`] + k draws option k's re-homing and failover
-//! durations, where k is the option's twin ([`Plan::twins`]). An option's
+//! durations, and with `[latent]` its latent-error checks, where k is the
+//! option's twin ([`Plan::twins`]). An option's
 //! behaviour thus never changes what another sees, and adding outages
 //! leaves the failure trace as it was.
 
@@ -308,8 +309,8 @@ struct OptionState<'s> {
     /// With `[deletion]`: per extent, when the remnant on failed hardware
     /// of its latest destroyed copy is shredded (0: none).
     remnants: Option<Vec<Micros>>,
-    /// With `[latent]`: P(a slot holds an undetected error), the same for
-    /// every slot under scrubbing (None: no `[latent]`).
+    /// With `[latent]`: what its checks need (None: no `[latent]`, no
+    /// check and no draw).
     latent: Option<LatentCheck>,
 }
 
