@@ -645,3 +645,32 @@ fn a_burst_with_no_size_says_how_to_give_one() {
     let text = burst("scope = \"rack\"\n");
     assert_error(&text, 1, "burst[0].fraction", "`fraction` (e.g. 0.01");
 }
+
+#[test]
+fn latent_errors_refuse_a_negative_rate_a_zero_interval_and_a_word_not_a_duration() {
+    assert_error("[latent]\nrate = -0.1\n", 2, "latent.rate", "non-negative");
+    assert_error(
+        "[latent]\nrate = 0.1\nscrub_interval = \"0d\"\n",
+        3,
+        "latent.scrub_interval",
+        "longer than 0",
+    );
+    assert_error(
+        "[latent]\nscrub_interval = \"weekly\"\n",
+        2,
+        "latent.scrub_interval",
+        "or \"never\"",
+    );
+    assert_error(
+        "[latent]\nscrub_interval = 14\n",
+        2,
+        "latent.scrub_interval",
+        "a duration in quotes, such as \"14d\", or \"never\"",
+    );
+    assert_error(
+        "[latent]\nrate = 0.1\nscrub = \"7d\"\n",
+        3,
+        "latent.scrub",
+        "= help: allowed here: `rate`, `scrub_interval`",
+    );
+}

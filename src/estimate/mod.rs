@@ -121,6 +121,10 @@ struct OptionSums {
     granted_hours: Option<MeanAccumulator>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     denials: Option<MeanAccumulator>,
+    /// Fraction of the option's extents lost through a latent error
+    /// (`[latent]` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    latent_loss: Option<MeanAccumulator>,
 }
 
 impl OptionSums {
@@ -162,6 +166,9 @@ impl OptionSums {
         }
         if let Some(b) = &b.denials {
             self.denials.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.latent_loss {
+            self.latent_loss.get_or_insert_default().merge(b);
         }
     }
 
@@ -444,6 +451,13 @@ impl RunSums {
             }
             if system.access.is_some() {
                 sums.record_access(&o.account, w, years);
+            }
+            if system.latent.is_some() {
+                let measured = f64::from(system.extents.saturating_sub(o.retired).max(1));
+                let latent = f64::from(o.latent_losses) / measured;
+                sums.latent_loss
+                    .get_or_insert_default()
+                    .push_weighted(latent, w);
             }
         }
         if let Some(b) = self.baseline {
@@ -980,6 +994,40 @@ pub struct AccessSummary {
     pub denials_per_year: Mean,
 }
 
+/// Latent sector errors and one option (`[latent]`): the part of
+/// P(object lost) through an undetected error on the copy (or fragment)
+/// a failure had left critical. Always from the fleet trials (plain
+/// Monte Carlo).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LatentSummary {
+    /// P(object lost through a latent error): the expected fraction of
+    /// extents lost that way, part of `durability.loss_probability`.
+    pub loss_probability: f64,
+    pub ci95: [f64; 2],
+    /// Its share of every loss (0 when nothing was lost).
+    pub share_of_loss: f64,
+    /// P(a slot holds an undetected error) at a random time between
+    /// scrubs; null without scrubbing (it grows with the slot's age).
+    pub undetected_probability: Option<f64>,
+}
+
+impl LatentSummary {
+    fn new(latent: &crate::model::Latent, slot_bytes: f64, s: &OptionSums) -> Self {
+        let sums = s.latent_loss.clone().unwrap_or_default();
+        let l = sums.mean();
+        let ci = sums.ci95();
+        let all = s.object_loss.mean();
+        Self {
+            loss_probability: l,
+            ci95: [ci.lo.clamp(0.0, 1.0), ci.hi.clamp(0.0, 1.0)],
+            share_of_loss: if all > 0.0 { (l / all).min(1.0) } else { 0.0 },
+            undetected_probability: latent
+                .scrub_interval
+                .map(|_| latent.undetected(slot_bytes, 0)),
+        }
+    }
+}
+
 /// Results for one replication option.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OptionSummary {
@@ -1010,6 +1058,9 @@ pub struct OptionSummary {
     /// Only with `[access]`, for options with a secondary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessSummary>,
+    /// Only with latent sector errors (`[latent]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latent: Option<LatentSummary>,
     /// Notes on how far the numbers can be trusted.
     pub warnings: Vec<String>,
 }
@@ -1105,10 +1156,11 @@ fn simulate_from(
     if let Some(t) = controls.trial_time {
         plan.budget.max_time = t;
     }
-    // The group model does not represent bursts: P(object lost) falls
-    // back to the fleet trials (plain Monte Carlo, flagged in the summary).
+    // The group model represents neither bursts nor latent errors:
+    // P(object lost) falls back to the fleet trials (plain Monte Carlo,
+    // flagged in the summary).
     let approach = match config.method {
-        _ if system.has_bursts() => None,
+        _ if system.has_bursts() || system.latent.is_some() => None,
         Method::Plain => None,
         Method::Unstratified => Some(rare::Approach::Unstratified),
         Method::Simulated => Some(rare::Approach::Simulated),
@@ -1169,7 +1221,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 option: option.name.clone(),
                 copies: option.copies(),
                 trials: s.object_loss.count(),
-                warnings: warnings(&durability, config.method, system.has_bursts()),
+                warnings: warnings(&durability, config.method, system),
                 durability,
                 loss_by_horizon,
                 repair_bytes: Mean::from(&s.repair_bytes),
@@ -1187,6 +1239,10 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
                 logical,
                 access: (geo && system.access.is_some()).then(|| access_summary(s)),
+                latent: system
+                    .latent
+                    .as_ref()
+                    .map(|l| LatentSummary::new(l, option.slot_bytes(system.extent_bytes), s)),
             }
         })
         .collect();
@@ -1369,11 +1425,15 @@ const SMALL_ESS: f64 = 30.0;
 /// Above this share one contribution dominates the estimate.
 const DOMINANT_SHARE: f64 = 0.2;
 
-fn warnings(d: &Durability, method: Method, bursts: bool) -> Vec<String> {
+fn warnings(d: &Durability, method: Method, system: &System) -> Vec<String> {
     let mut out = Vec::new();
-    if method != Method::Plain && bursts {
+    if method != Method::Plain && system.has_bursts() {
         out.push(
             "durability is plain Monte Carlo: the rare-event method does not model bursts (`burst`, or a `fault` with `fraction` or `count`); a P(loss) below about 1/trials is not resolved".into(),
+        );
+    } else if method != Method::Plain && system.latent.is_some() {
+        out.push(
+            "durability is plain Monte Carlo: the rare-event method does not model latent sector errors (`latent`); a P(loss) below about 1/trials is not resolved".into(),
         );
     } else if method != Method::Plain && d.method == PLAIN {
         out.push(

@@ -226,6 +226,12 @@ pub fn blockers(system: &System) -> Vec<NotMarkovian> {
             "the exact chain of one extent does not represent bursts striking many components at once",
         ));
     }
+    if system.latent.is_some() {
+        found.push(refusal(
+            "latent",
+            "the exact chain of one extent does not represent latent sector errors found when a copy becomes critical; run `replisim run` (plain Monte Carlo)",
+        ));
+    }
     if system.faults.iter().any(|f| f.subset.is_some()) {
         found.push(refusal(
             "fault.fraction",

@@ -206,6 +206,9 @@ pub struct System {
     /// Logical errors (bugs, operator error, bad deletes); None: none, and
     /// nothing of the run changes.
     pub logical: Option<logical::LogicalErrors>,
+    /// Latent sector errors and scrubbing (`[latent]`); None: none, and
+    /// nothing of the run changes.
+    pub latent: Option<Latent>,
 }
 
 impl System {
@@ -412,6 +415,41 @@ pub struct Deletion {
     pub destroy_after: Micros,
     /// A delete's erasure is sampled this often (one extent each time).
     pub probe_every: Micros,
+}
+
+/// Latent sector errors and scrubbing (`[latent]`): a copy (or fragment)
+/// of `s` TB gets undetected errors as a Poisson process of rate
+/// `rate_per_tb_year`·s a year, and a scrub re-verifies every byte once per
+/// `scrub_interval` (uniform phase), repairing what it finds. No sector is
+/// simulated: the world asks [`Latent::undetected`] once when a slot
+/// becomes critical (its loss alone would lose the extent).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latent {
+    /// Latent errors per TB of a slot's bytes per year.
+    pub rate_per_tb_year: f64,
+    /// Every byte is re-verified once per interval; None: never.
+    pub scrub_interval: Option<Micros>,
+}
+
+impl Latent {
+    /// P(a slot of `bytes` holds an undetected latent error): at a uniform
+    /// point of the scrub cycle, 1 − (1 − e^(−x))/x with x = rate·s·T;
+    /// without scrubbing, 1 − e^(−rate·s·age) for a slot written `age` ago.
+    pub fn undetected(&self, bytes: f64, age: Micros) -> f64 {
+        let rate = self.rate_per_tb_year * bytes / 1e12;
+        match self.scrub_interval {
+            Some(t) => {
+                let x = rate * crate::units::years(t);
+                // Series below 1e-4 (the closed form cancels): x/2 − x²/6 + x³/24.
+                if x < 1e-4 {
+                    x / 2.0 - x * x / 6.0 + x * x * x / 24.0
+                } else {
+                    1.0 + (-x).exp_m1() / x
+                }
+            }
+            None => -(-rate * crate::units::years(age)).exp_m1(),
+        }
+    }
 }
 
 /// Support-assisted recovery (`[access]`): an unplanned failover that needs

@@ -9,7 +9,8 @@
 //! Random streams (purposes of [`trial_rng`]): 0 draws the failure trace and
 //! detection delays; 1 + k draws repairs of option k; [`OUTAGES`] draws the
 //! outage trace; [`AUX`] + k draws option k's re-homing and failover
-//! durations, where k is the option's twin ([`Plan::twins`]). An option's
+//! durations, and with `[latent]` its latent-error checks, where k is the
+//! option's twin ([`Plan::twins`]). An option's
 //! behaviour thus never changes what another sees, and adding outages
 //! leaves the failure trace as it was.
 
@@ -136,6 +137,9 @@ pub struct OptionOutcome {
     /// Times from a delete to its full erasure, ms, as (value, count) runs
     /// in probe order (`[deletion]` only).
     pub erasure: Vec<(u64, u64)>,
+    /// Of `lost_extents`, those lost through a latent error on the copy
+    /// that had become critical (`[latent]` only).
+    pub latent_losses: u32,
 }
 
 /// What a trial produced.
@@ -305,6 +309,66 @@ struct OptionState<'s> {
     /// With `[deletion]`: per extent, when the remnant on failed hardware
     /// of its latest destroyed copy is shredded (0: none).
     remnants: Option<Vec<Micros>>,
+    /// With `[latent]`: what its checks need (None: no `[latent]`, no
+    /// check and no draw).
+    latent: Option<LatentCheck>,
+}
+
+/// What a latent-error check of option k needs.
+struct LatentCheck {
+    latent: super::Latent,
+    slot_bytes: f64,
+    /// P(an undetected error) under scrubbing (every slot alike).
+    scrubbed: Option<f64>,
+    /// Without scrubbing: when each re-created slot was written (absent:
+    /// at the trial's start), by (extent, slot).
+    written: std::collections::HashMap<(u32, u8), Micros>,
+}
+
+impl LatentCheck {
+    fn new(latent: super::Latent, slot_bytes: f64) -> Self {
+        Self {
+            latent,
+            slot_bytes,
+            scrubbed: latent
+                .scrub_interval
+                .map(|_| latent.undetected(slot_bytes, 0)),
+            written: std::collections::HashMap::new(),
+        }
+    }
+
+    /// P(at least one of the slots `newly` of `extent` holds an undetected
+    /// error) at time `now` (trial time).
+    fn any_undetected(&self, extent: u32, newly: u32, now: Micros) -> f64 {
+        if let Some(p) = self.scrubbed {
+            return -(f64::from(newly.count_ones()) * (-p).ln_1p()).exp_m1();
+        }
+        let mut clean = 1.0;
+        let mut rest = newly;
+        while rest != 0 {
+            let slot = rest.trailing_zeros() as u8;
+            rest &= rest - 1;
+            let written = self.written.get(&(extent, slot)).copied().unwrap_or(0);
+            let age = now.saturating_sub(written);
+            clean *= 1.0 - self.latent.undetected(self.slot_bytes, age);
+        }
+        1.0 - clean
+    }
+}
+
+/// The live slots of `alive` whose loss alone would leave the extent
+/// undecodable.
+fn critical(code: super::Code, alive: u32) -> u32 {
+    let mut out = 0;
+    let mut rest = alive;
+    while rest != 0 {
+        let bit = rest & rest.wrapping_neg();
+        rest &= rest - 1;
+        if !code.decodable(alive & !bit) {
+            out |= bit;
+        }
+    }
+    out
 }
 
 struct World<'p, 's> {
@@ -372,6 +436,9 @@ impl<'p, 's> World<'p, 's> {
                     .as_ref()
                     .filter(|d| d.destroy_after > 0)
                     .map(|_| vec![0; system.extents as usize]),
+                latent: system.latent.map(|l| {
+                    LatentCheck::new(l, system.options[k].slot_bytes(system.extent_bytes))
+                }),
             })
             .collect();
         for (k, state) in options.iter_mut().enumerate() {
@@ -503,6 +570,7 @@ impl<'p, 's> World<'p, 's> {
             outcome.copies_repaired = 0;
             outcome.slots_read = 0;
             outcome.erasure.clear();
+            outcome.latent_losses = 0;
             state.account.begin_measuring(now);
         }
         self.trace = self.held_trace.take();
@@ -753,6 +821,7 @@ impl<'p, 's> World<'p, 's> {
         let quiet = self.fleet.quiet();
         let shred_at = self.shred_at;
         let lost_before = state.outcome.lost_extents;
+        let trial_now = self.now;
         for disk in disks {
             let base = plan.by_disk.on_disk(k, disk);
             let added = state.tables.added.take(disk).iter().copied();
@@ -769,13 +838,30 @@ impl<'p, 's> World<'p, 's> {
                 if let Some(r) = state.remnants.as_mut() {
                     r[extent as usize] = r[extent as usize].max(shred_at);
                 }
-                let decodable = option.code.decodable(ext.alive);
+                let mut decodable = option.code.decodable(ext.alive);
+                // `[latent]`: a slot just made critical is read by the
+                // repair (or the next scrub) with no other source: an
+                // undetected error on it loses the extent now.
+                if let Some(check) = state.latent.as_ref().filter(|_| decodable) {
+                    let newly =
+                        critical(option.code, ext.alive) & !critical(option.code, ext.alive | bit);
+                    let q = if newly == 0 {
+                        0.0
+                    } else {
+                        check.any_undetected(extent, newly, trial_now)
+                    };
+                    if q > 0.0 && state.aux.random::<f64>() < q {
+                        decodable = false;
+                        state.outcome.latent_losses += 1;
+                    }
+                }
                 let fine = quiet && decodable && option.group_serves(serve, ext.alive & serving);
                 if !fine || impaired {
                     touched.push((extent, slot));
                 }
                 if let Some(trace) = trace.as_mut() {
-                    record_exposure(trace, now, (k as u16, extent), ext.alive, option.code);
+                    let alive = if decodable { ext.alive } else { 0 };
+                    record_exposure(trace, now, (k as u16, extent), alive, option.code);
                 }
                 if !decodable {
                     ext.set_lost();
@@ -888,6 +974,9 @@ impl<'p, 's> World<'p, 's> {
     fn recreated(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32, rehomed: bool) {
         let state = &mut self.options[k];
         state.tables.added.push(disk, extent, slot);
+        if let Some(check) = state.latent.as_mut().filter(|c| c.scrubbed.is_none()) {
+            check.written.insert((extent, slot), self.now);
+        }
         state.outcome.copies_repaired += 1;
         let others = state.tables.extents.get(extent).alive & !(1 << slot);
         let code = self.plan.system.options[k].code;

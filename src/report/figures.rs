@@ -406,6 +406,17 @@ fn sections(
             ],
         });
     }
+    if let Some(rows) = report::latent_rows(summary) {
+        sections.push(Section {
+            heading: "Latent sector errors".into(),
+            blocks: vec![
+                Block::Text(
+                    "P(object lost through a latent sector error): an undetected error on the copy or fragment a failure had left critical, found by the repair's read or the next scrub with no other source (docs/method.md). Part of P(object lost) above, from the fleet trials.".into(),
+                ),
+                table(rows),
+            ],
+        });
+    }
     sections.push(Section {
         heading: format!("Scenario {}", scenario.file),
         blocks: vec![Block::Pre(scenario.text.clone())],

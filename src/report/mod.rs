@@ -114,6 +114,10 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
     if access {
         header.extend(ACCESS_COLUMNS);
     }
+    let latent = summary.options.iter().any(|o| o.latent.is_some());
+    if latent {
+        header.extend(LATENT_COLUMNS);
+    }
     w.write_record(header).map_err(fail)?;
     for o in &summary.options {
         let d = &o.durability;
@@ -156,6 +160,9 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         }
         if access {
             record.extend(access_cells(o));
+        }
+        if latent {
+            record.extend(latent_cells(o));
         }
         w.write_record(record).map_err(fail)?;
     }
@@ -233,6 +240,29 @@ const LOGICAL_COLUMNS: [&str; 7] = [
     "loss_with_logical_ci95_hi",
     "nines_with_logical",
 ];
+
+/// Columns of latent sector errors, present only with `[latent]`.
+const LATENT_COLUMNS: [&str; 5] = [
+    "latent_loss_probability",
+    "latent_loss_ci95_lo",
+    "latent_loss_ci95_hi",
+    "latent_share_of_loss",
+    "latent_undetected_probability",
+];
+
+fn latent_cells(o: &OptionSummary) -> Vec<String> {
+    let Some(l) = &o.latent else {
+        return vec![String::new(); LATENT_COLUMNS.len()];
+    };
+    let mut out: Vec<String> = [l.loss_probability, l.ci95[0], l.ci95[1], l.share_of_loss]
+        .map(|x| x.to_string())
+        .to_vec();
+    out.push(
+        l.undetected_probability
+            .map_or(String::new(), |p| p.to_string()),
+    );
+    out
+}
 
 fn logical_cells(o: &OptionSummary) -> Vec<String> {
     let Some(l) = &o.logical else {
@@ -376,6 +406,7 @@ pub fn table(summary: &Summary) -> String {
         deletion_rows(summary),
         logical_rows(summary),
         access_rows(summary),
+        latent_rows(summary),
     ]
     .into_iter()
     .flatten()
@@ -457,6 +488,33 @@ pub fn deletion_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<St
                 mean,
                 spread,
                 bytes(d.resurrected_bytes_per_year.mean),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
+}
+
+/// Header and rows of the latent-error table; None without `[latent]`.
+pub fn latent_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "P(loss via latent error)",
+        "95% CI",
+        "share of loss",
+        "P(undetected) per slot",
+    ];
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter_map(|o| {
+            let l = o.latent.as_ref()?;
+            Some(vec![
+                o.option.clone(),
+                sci(l.loss_probability),
+                format!("[{}, {}]", sci(l.ci95[0]), sci(l.ci95[1])),
+                format!("{:.1}%", 100.0 * l.share_of_loss),
+                l.undetected_probability
+                    .map_or_else(|| "grows with age (never scrubbed)".into(), sci),
             ])
         })
         .collect();

@@ -34,6 +34,7 @@ pub const DOCUMENTED: &[(&str, &str)] = &[
     ("DeletionSpec", "deletion"),
     ("DecommissionSpec", "decommission"),
     ("LogicalSpec", "logical"),
+    ("LatentSpec", "latent"),
 ];
 
 /// Fields with no row on purpose: (table, field, why). Their doc comments

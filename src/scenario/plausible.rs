@@ -18,7 +18,35 @@ pub fn warnings(file: &ScenarioFile, system: &System) -> Vec<Warning> {
     failures(system, &mut out);
     outages(system, &mut out);
     logical(system, &mut out);
+    latent(system, &mut out);
     out
+}
+
+/// A latent-error rate far above the measured ones (docs/defaults.md: 0.01
+/// to 0.5 per TB-year), most likely a per-disk or percentage slip; a scrub
+/// slower than the horizon, which is almost never.
+fn latent(system: &System, out: &mut Vec<Warning>) {
+    let Some(l) = &system.latent else {
+        return;
+    };
+    if l.rate_per_tb_year > 10.0 {
+        out.push((
+            "latent.rate".into(),
+            format!(
+                "{} latent errors per TB-year is over 20 times the highest figure in docs/defaults.md (0.5)",
+                l.rate_per_tb_year
+            ),
+        ));
+    }
+    if let Some(t) = l.scrub_interval.filter(|&t| t > system.end()) {
+        out.push((
+            "latent.scrub_interval".into(),
+            format!(
+                "{}: longer than the whole trial, so a scrub is as good as never; say \"never\" if that is meant",
+                units::format_duration(t)
+            ),
+        ));
+    }
 }
 
 /// A restore window past what Azure offers: point-in-time restore and blob

@@ -317,6 +317,8 @@ pub struct ScenarioFile {
     pub decommission: Option<DecommissionSpec>,
     /// Logical errors (bugs, operator error, bad deletes); absent: none.
     pub logical: Option<LogicalSpec>,
+    /// Latent sector errors and scrubbing; absent: none.
+    pub latent: Option<LatentSpec>,
     /// Component failures replayed from a CSV file; absent: none.
     pub replay: Option<ReplaySpec>,
     /// Expectations per option, checked by `replisim check`.
@@ -774,6 +776,75 @@ pub struct LogicalSpec {
     pub detection: DistSpec,
     /// Point-in-time restore / soft-delete retention; absent: none.
     pub restore: Option<Duration>,
+}
+
+/// Latent sector errors and scrubbing: `[latent]`. Defaults (labelled
+/// assumptions, docs/defaults.md) for an omitted field.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "a [latent] table (rate, scrub_interval)"
+)]
+pub struct LatentSpec {
+    /// Latent errors per TB of a copy's bytes per year.
+    pub rate: NonNegative,
+    /// Every byte re-verified once per interval, or "never".
+    pub scrub_interval: ScrubSpec,
+}
+
+impl Default for LatentSpec {
+    fn default() -> Self {
+        Self {
+            rate: NonNegative(0.08),
+            scrub_interval: ScrubSpec(Some(text("7d"))),
+        }
+    }
+}
+
+/// A scrub interval: a duration in quotes, or "never" (None).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScrubSpec(pub Option<Duration>);
+
+impl JsonSchema for ScrubSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ScrubSpec".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "a duration (\"14d\") or \"never\" (no scrubbing)",
+            "anyOf": [
+                generator.subschema_for::<Duration>(),
+                { "const": "never" },
+            ],
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ScrubSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl de::Visitor<'_> for Text {
+            type Value = ScrubSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration in quotes, such as \"14d\", or \"never\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ScrubSpec, E> {
+                if text.trim() == "never" {
+                    return Ok(ScrubSpec(None));
+                }
+                let t = units::parse_duration(text)
+                    .map_err(|e| E::custom(format!("{e}, or \"never\"")))?;
+                if t == 0 {
+                    return Err(E::custom(
+                        "a scrub interval must be longer than 0 (\"never\": no scrubbing)",
+                    ));
+                }
+                Ok(ScrubSpec(Some(Duration(t))))
+            }
+        }
+        d.deserialize_str(Text)
+    }
 }
 
 /// Failures replayed from a CSV: `[replay]` (`scenario::replay`).

@@ -8,7 +8,7 @@ use super::schema::{
 };
 use crate::dist::Dist;
 use crate::model::logical::LogicalErrors;
-use crate::model::{AccessPolicy, Deletion};
+use crate::model::{AccessPolicy, Deletion, Latent};
 use crate::model::{
     CopyGroup, FailoverPolicy, FailureProcess, Fault, FaultKind, GeoReplication, Initiator,
     KeyPolicy, Layout, Level, OutageProcess, Region, Repair, RepairDiscipline, ReplicationOption,
@@ -87,6 +87,10 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
     let keys = keys(file, &topology, primary)?;
     let deletion = deletion(file)?;
     let logical = logical(file)?;
+    let latent = file.latent.as_ref().map(|l| Latent {
+        rate_per_tb_year: l.rate.0,
+        scrub_interval: l.scrub_interval.0.map(|t| t.0),
+    });
     let bursts = burst::bursts(file, &topology)?;
     let access = access(file)?;
     Ok(System {
@@ -109,6 +113,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         access,
         deletion,
         logical,
+        latent,
     })
     .map(|system| without_random(system, random))
 }

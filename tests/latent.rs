@@ -1,0 +1,253 @@
+//! Latent sector errors and scrubbing (`[latent]`) against closed forms.
+//!
+//! The scenario: 100 extents of 1 TB, 2 copies (1 needed) on 20 single-disk
+//! racks; disks fail at λ = 0.5 a year (exponential), are replaced after an
+//! hour, and a lost copy is re-created 10 minutes after the failure (no
+//! detection delay). A disk failure leaves the other copy critical: it is
+//! checked once, and holds an undetected error with probability p. The
+//! double-failure path (the other disk failing within the 10 minutes,
+//! ≈ λ·10 min ≈ 1e-5 a failure) is negligible, and each copy sits on a disk
+//! in service, so the checks come at rate 2λ per extent:
+//!
+//! - scrubbed every T, p = 1 − (1 − e^(−x))/x with x = rate·s·T, so
+//!   P(loss in H) = 1 − exp(−2λ·H·p);
+//! - never scrubbed, p = 1 − e^(−ρ·age), ρ = rate·s, the age of the checked
+//!   copy counting from the trial's start or its re-creation. With F(τ, a)
+//!   the probability of no loss over the τ left when one copy was just
+//!   written and the other is a old,
+//!   F(τ, a) = e^(−2λτ) + ∫₀^τ λe^(−2λu) [e^(−ρ(a+u)) F(τ−u, a+u) + e^(−ρu) F(τ−u, u)] du
+//!   (the old copy's disk fails first and the new one is checked at age u,
+//!   or the new copy's and the old one is checked at a + u), and
+//!   P(loss in H) = 1 − F(H, 0), solved on a grid by the trapezoid rule.
+//!
+//! Tolerances are the reported 95% intervals widened by Bonferroni over
+//! every comparison of the file (`common::bonferroni_99`).
+
+use replisim::estimate::{Method, OptionSummary, RunConfig, estimate};
+use replisim::scenario;
+
+mod common;
+
+const LAMBDA: f64 = 0.5;
+const HORIZON: f64 = 1.0;
+const SEEDS: [u64; 3] = [1, 2, 3];
+/// Comparisons with a closed form in this file: 2 scrubbed cases and the
+/// unscrubbed one, each at every seed.
+const COMPARISONS: u32 = 3 * SEEDS.len() as u32;
+
+fn scenario(latent: &str) -> String {
+    format!(
+        r#"name = "latent-check"
+options = []
+detection = "0s"
+horizon = "1y"
+start = "new"
+[[custom]]
+name = "two"
+copies = 2
+needed = 1
+within = "facility"
+spread = "rack"
+[[region]]
+name = "r"
+zones = 1
+facilities_per_zone = 1
+racks_per_facility = 20
+nodes_per_rack = 1
+disks_per_node = 1
+[data]
+size = "100TB"
+extent_size = "1TB"
+[failures.disk]
+afr = {LAMBDA}
+replace = "1h"
+[repair]
+time = "10m"
+{latent}"#
+    )
+}
+
+fn run(text: &str, seed: u64, trials: u64) -> OptionSummary {
+    let s = scenario::parse("latent.toml", text, "latent").unwrap();
+    let config = RunConfig {
+        seed,
+        trials,
+        threads: 0,
+        method: Method::Plain,
+    };
+    estimate(&s, config).unwrap().options.swap_remove(0)
+}
+
+/// P(an undetected error) at a uniform point of the scrub cycle.
+fn scrubbed_p(x: f64) -> f64 {
+    1.0 - (1.0 - (-x).exp()) / x
+}
+
+/// P(no loss over `horizon`) without scrubbing: F(H, 0) of the module's
+/// integral equation on a grid of `n` steps (trapezoid rule, the u = 0
+/// terms solved for).
+fn unscrubbed_survival(lambda: f64, rho: f64, horizon: f64, n: usize) -> f64 {
+    let h = horizon / n as f64;
+    // f[i][j] = F(i·h, j·h), needed for i + j ≤ n.
+    let mut f = vec![vec![1.0; n + 1]; n + 1];
+    let g = |m: usize| lambda * (-2.0 * lambda * m as f64 * h).exp();
+    for i in 1..=n {
+        let tau = i as f64 * h;
+        let mut row = vec![0.0; n + 1 - i];
+        // Sums over u = m·h, m = 1..i (weight h, h/2 at m = i).
+        let rest = |j: usize| -> f64 {
+            let a = j as f64 * h;
+            (1..=i)
+                .map(|m| {
+                    let w = if m == i { h / 2.0 } else { h };
+                    let u = m as f64 * h;
+                    let old = (-rho * (a + u)).exp() * f[i - m][j + m];
+                    let new = (-rho * u).exp() * f[i - m][m];
+                    w * g(m) * (old + new)
+                })
+                .sum()
+        };
+        let start = (-2.0 * lambda * tau).exp();
+        // j = 0: both terms at u = 0 are F(τ, 0) itself.
+        row[0] = (start + rest(0)) / (1.0 - h * lambda);
+        let now = row[0];
+        for (j, cell) in row.iter_mut().enumerate().skip(1) {
+            let a = j as f64 * h;
+            let known = start + rest(j) + h / 2.0 * lambda * now;
+            *cell = known / (1.0 - h / 2.0 * lambda * (-rho * a).exp());
+        }
+        f[i][..row.len()].copy_from_slice(&row);
+    }
+    f[n][0]
+}
+
+/// |estimate − exact| within the reported 95% half-width, widened.
+fn assert_covers(what: &str, o: &OptionSummary, exact: f64) {
+    let d = &o.durability;
+    let widen = common::bonferroni_99(COMPARISONS);
+    let half = (d.ci95[1] - d.ci95[0]) / 2.0 * widen;
+    println!(
+        "{what}: exact {exact:.5}, estimate {:.5} (95% [{:.5}, {:.5}]), widened ±{half:.5}",
+        d.loss_probability, d.ci95[0], d.ci95[1]
+    );
+    assert!(
+        (d.loss_probability - exact).abs() <= half,
+        "{what}: exact {exact} vs {} ± {half}",
+        d.loss_probability
+    );
+}
+
+#[test]
+fn the_grid_solution_has_converged_and_is_one_without_errors() {
+    assert!((unscrubbed_survival(LAMBDA, 0.0, HORIZON, 400) - 1.0).abs() < 1e-5);
+    let coarse = unscrubbed_survival(LAMBDA, 1.0, HORIZON, 200);
+    let fine = unscrubbed_survival(LAMBDA, 1.0, HORIZON, 400);
+    assert!((coarse - fine).abs() < 1e-4, "{coarse} vs {fine}");
+    // Below the bound that takes every checked copy as old as the trial:
+    // 1 − exp(−2λ∫(1 − e^(−ρt))dt).
+    let bound = -(-2.0 * LAMBDA * (HORIZON - (1.0 - (-HORIZON).exp()))).exp_m1();
+    assert!(1.0 - fine < bound, "{} vs {bound}", 1.0 - fine);
+}
+
+#[test]
+fn scrubbed_loss_matches_the_closed_form() {
+    // (rate per TB-year, scrub interval, its years): x = 1 exactly, and a
+    // fortnight at 1 per TB-year.
+    for (rate, interval, years) in [(10.0, "36.525d", 0.1), (1.0, "14d", 14.0 / 365.25)] {
+        let p = scrubbed_p(rate * years);
+        let exact = -(-2.0 * LAMBDA * HORIZON * p).exp_m1();
+        let text = scenario(&format!(
+            "[latent]\nrate = {rate}\nscrub_interval = \"{interval}\"\n"
+        ));
+        for seed in SEEDS {
+            let o = run(&text, seed, 4000);
+            let l = o.latent.as_ref().unwrap();
+            assert!((l.undetected_probability.unwrap() - p).abs() < 1e-12);
+            // Nearly every loss is through a latent error.
+            assert!(l.share_of_loss > 0.99, "{l:?}");
+            assert_covers(&format!("scrub {interval}, seed {seed}"), &o, exact);
+        }
+    }
+}
+
+#[test]
+fn without_scrubbing_loss_is_far_higher_and_matches_its_closed_form() {
+    let rho = 1.0;
+    let exact = 1.0 - unscrubbed_survival(LAMBDA, rho, HORIZON, 400);
+    let scrubbed = -(-2.0 * LAMBDA * HORIZON * scrubbed_p(rho * 14.0 / 365.25)).exp_m1();
+    assert!(exact > 10.0 * scrubbed, "{exact} vs {scrubbed}");
+    let text = scenario("[latent]\nrate = 1\nscrub_interval = \"never\"\n");
+    for seed in SEEDS {
+        let o = run(&text, seed, 4000);
+        assert!(o.latent.as_ref().unwrap().undetected_probability.is_none());
+        assert_covers(&format!("never scrubbed, seed {seed}"), &o, exact);
+    }
+}
+
+#[test]
+fn a_zero_rate_changes_nothing_but_adds_the_latent_figures() {
+    let without = scenario("");
+    let with = scenario("[latent]\nrate = 0\n");
+    let s = |text: &str| {
+        let s = scenario::parse("latent.toml", text, "latent").unwrap();
+        let config = RunConfig {
+            seed: 5,
+            trials: 300,
+            threads: 0,
+            method: Method::RareEvent,
+        };
+        estimate(&s, config).unwrap()
+    };
+    let (a, mut b) = (s(&without), s(&with));
+    let latent = b.options[0].latent.take().unwrap();
+    assert_eq!(latent.loss_probability, 0.0);
+    // With `[latent]` the rare-event method falls back to plain Monte Carlo,
+    // and says so; the fleet trials are the same.
+    assert!(
+        b.options[0].warnings[0].contains("latent sector errors"),
+        "{:?}",
+        b.options[0].warnings
+    );
+    assert_eq!(a.events, b.events);
+    assert_eq!(
+        a.options[0].repair_bytes, b.options[0].repair_bytes,
+        "the same failures and repairs"
+    );
+    assert_eq!(
+        a.options[0].durability.any_loss_probability,
+        b.options[0].durability.any_loss_probability
+    );
+}
+
+#[test]
+fn analyze_refuses_latent_errors() {
+    // Markovian but for `[latent]`: exponential repairs.
+    let markovian = |latent| {
+        let text = scenario(latent).replace(
+            "time = \"10m\"",
+            "time = { dist = \"exponential\", mean = \"10m\" }",
+        );
+        scenario::parse("latent.toml", &text, "latent").unwrap()
+    };
+    assert!(replisim::exact::analyze::analyze(&markovian("").system).is_ok());
+    let e = replisim::exact::analyze::analyze(&markovian("[latent]\n").system).unwrap_err();
+    assert_eq!(e.field, "latent");
+    assert!(e.reason.contains("latent sector errors"), "{}", e.reason);
+}
+
+#[test]
+fn doubtful_values_are_warned_about_by_field() {
+    let warned = |latent: &str| {
+        let s = scenario::parse("latent.toml", &scenario(latent), "latent").unwrap();
+        s.warnings
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect::<Vec<_>>()
+    };
+    assert!(warned("[latent]\nrate = 0.08\n").is_empty());
+    assert_eq!(warned("[latent]\nrate = 80\n"), ["latent.rate"]);
+    assert_eq!(
+        warned("[latent]\nscrub_interval = \"2y\"\n"),
+        ["latent.scrub_interval"]
+    );
+}
