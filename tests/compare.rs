@@ -267,3 +267,34 @@ fn the_break_even_regional_risk_covers_the_exact_crossing() {
         assert!(c.options[0].break_even.is_none());
     }
 }
+
+/// With `[logical]` the comparison has a P(logical loss) row, paired by
+/// fleet trial, whose figures are the summary's; without it, none.
+#[test]
+fn logical_loss_is_compared_when_the_scenario_has_it() {
+    let (_, c) = compared(&twins(), Method::Plain, &[2, 0]);
+    assert!(
+        !c.options[0]
+            .differences
+            .iter()
+            .any(|d| d.metric == "P(logical loss)")
+    );
+    let text = format!(
+        "{TWINS}[logical]\nrate = 2\ndetection = {{ dist = \"exponential\", mean = \"1d\" }}\nrestore = \"12h\"\n"
+    );
+    let s = scenario::parse("twins.toml", &text, "twins").unwrap();
+    let (summary, c) = compared(&s, Method::Plain, &[2, 0]);
+    for (o, k) in c.options.iter().zip([2, 0]) {
+        let d = o.differences.last().unwrap();
+        assert_eq!(d.metric, "P(logical loss)");
+        assert_eq!(d.paired_by, "fleet trial");
+        let own = summary.options[k]
+            .logical
+            .as_ref()
+            .unwrap()
+            .loss_probability;
+        assert_eq!(d.value, own);
+        assert!(d.value > 0.0);
+        assert_eq!(d.difference, d.value - d.baseline);
+    }
+}

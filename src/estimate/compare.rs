@@ -29,6 +29,9 @@ pub struct Metrics {
     /// be read: unavailability apart from loss. None when every extent was
     /// lost from the start.
     pub read_down_kept: Option<f64>,
+    /// P(a logical error beyond recovery) given the trial's lag path
+    /// (`[logical]` only).
+    pub logical_loss: Option<f64>,
     /// Unplanned failovers per year.
     pub failovers: f64,
     /// Fraction of extent-time readable but for the customer-managed key.
@@ -65,6 +68,10 @@ impl Metrics {
             read_down: a.unreadable as f64 / extent_us,
             write_down: a.unwritable as f64 / extent_us,
             read_down_kept,
+            logical_loss: system
+                .logical
+                .as_ref()
+                .map(|l| l.loss_probability(a.logical_exposure)),
             failovers: a.failovers.len() as f64 / years,
             key_down: a.key_unreadable as f64 / extent_us,
         }
@@ -83,6 +90,9 @@ pub struct PairSums {
     pub failovers: MeanAccumulator,
     /// Group trial j of the option minus group trial j of the baseline.
     pub rare_loss: MeanAccumulator,
+    /// `[logical]` only: P(a logical error beyond recovery), by fleet trial.
+    #[serde(default)]
+    pub logical_loss: MeanAccumulator,
 }
 
 impl PairSums {
@@ -93,6 +103,9 @@ impl PairSums {
         self.read_down.push(m.read_down - base.read_down);
         self.write_down.push(m.write_down - base.write_down);
         self.failovers.push(m.failovers - base.failovers);
+        if let (Some(x), Some(y)) = (m.logical_loss, base.logical_loss) {
+            self.logical_loss.push(x - y);
+        }
     }
 
     pub fn record_group(&mut self, t: &GroupTrial, base: &GroupTrial) {
@@ -107,6 +120,7 @@ impl PairSums {
         self.write_down.merge(&b.write_down);
         self.failovers.merge(&b.failovers);
         self.rare_loss.merge(&b.rare_loss);
+        self.logical_loss.merge(&b.logical_loss);
     }
 }
 
@@ -119,17 +133,29 @@ pub enum Metric {
     WriteDown,
     Failovers,
     RepairBytes,
+    /// P(a logical error beyond recovery) (`[logical]` only).
+    LogicalLoss,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::ObjectLoss,
         Metric::BytesLost,
         Metric::ReadDown,
         Metric::WriteDown,
         Metric::Failovers,
         Metric::RepairBytes,
+        Metric::LogicalLoss,
     ];
+
+    /// The metrics `system` has, in table order.
+    pub fn of(system: &System) -> Vec<Metric> {
+        let logical = system.logical.is_some();
+        Metric::ALL
+            .into_iter()
+            .filter(|&m| m != Metric::LogicalLoss || logical)
+            .collect()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -139,12 +165,13 @@ impl Metric {
             Metric::WriteDown => "write unavailable",
             Metric::Failovers => "failovers",
             Metric::RepairBytes => "repair traffic",
+            Metric::LogicalLoss => "P(logical loss)",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::ObjectLoss => "probability over the horizon",
+            Metric::ObjectLoss | Metric::LogicalLoss => "probability over the horizon",
             Metric::BytesLost | Metric::RepairBytes => "bytes over the horizon",
             Metric::ReadDown | Metric::WriteDown => "minutes per year",
             Metric::Failovers => "per year",
@@ -235,6 +262,9 @@ pub struct BreakEven {
 /// detail, so the same scenario and seed give the same bytes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Comparison {
+    /// The metrics of each option's `differences`, in order.
+    #[serde(skip)]
+    pub metrics: Vec<Metric>,
     pub scenario: String,
     pub seed: u64,
     pub trials: u64,
@@ -254,10 +284,11 @@ pub fn comparison(
     listed: &[usize],
 ) -> Result<Comparison, String> {
     let &base = listed.first().ok_or("compare needs at least one option")?;
+    let metrics = Metric::of(system);
     let options = listed
         .iter()
         .map(|&k| {
-            let differences = Metric::ALL
+            let differences = metrics
                 .iter()
                 .map(|&m| {
                     let p = sums
@@ -276,6 +307,7 @@ pub fn comparison(
         })
         .collect::<Result<_, String>>()?;
     Ok(Comparison {
+        metrics,
         scenario: summary.scenario.clone(),
         seed: summary.seed,
         trials: summary.trials,

@@ -443,8 +443,7 @@ impl RunSums {
             if let Some(d) = &system.deletion {
                 sums.record_deletion(d, o, w, years);
             }
-            if let Some(l) = &system.logical {
-                let p = l.loss_probability(o.account.logical_exposure);
+            if let Some(p) = m.logical_loss {
                 sums.logical_loss
                     .get_or_insert_default()
                     .push_weighted(p, w);
@@ -1355,6 +1354,13 @@ impl RunSums {
             (M::WriteDown, _) => fleet(|s| &s.write_down, &pair.write_down, MINUTES_PER_YEAR),
             (M::Failovers, _) => fleet(|s| &s.failovers, &pair.failovers, 1.0),
             (M::RepairBytes, _) => fleet(|s| &s.repair_bytes, &pair.repair_bytes, 1.0),
+            (M::LogicalLoss, _) => compare::Paired {
+                own: own.logical_loss.as_ref()?,
+                baseline: base.logical_loss.as_ref()?,
+                differences: &pair.logical_loss,
+                factor: 1.0,
+                paired_by: "fleet trial",
+            },
         })
     }
 

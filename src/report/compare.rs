@@ -14,13 +14,14 @@ fn label(m: Metric) -> &'static str {
         Metric::WriteDown => "write down (min/y)",
         Metric::Failovers => "failovers/y",
         Metric::RepairBytes => "repair traffic",
+        Metric::LogicalLoss => "P(logical loss)",
     }
 }
 
 /// How a number of this metric is printed.
 fn show(m: Metric, x: f64) -> String {
     match m {
-        Metric::ObjectLoss => report::sci(x),
+        Metric::ObjectLoss | Metric::LogicalLoss => report::sci(x),
         Metric::BytesLost | Metric::RepairBytes => report::bytes(x),
         Metric::ReadDown | Metric::WriteDown | Metric::Failovers => format!("{x:.4}"),
     }
@@ -39,7 +40,7 @@ const HEADER: [&str; 7] = [
 /// One row per option and metric, grouped by metric.
 fn rows(c: &Comparison) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for (i, &m) in Metric::ALL.iter().enumerate() {
+    for (i, &m) in c.metrics.iter().enumerate() {
         for o in &c.options {
             let d = &o.differences[i];
             let ci = d.difference_ci95.map_or("-".to_string(), |[lo, hi]| {
