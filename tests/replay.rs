@@ -49,18 +49,23 @@ fn rows(csv: &str) -> Vec<(u64, Level, u32, bool)> {
         .collect()
 }
 
-#[test]
-fn a_pure_replay_traces_exactly_the_failures_of_the_csv() {
-    let (_dir, file) = files(CSV);
-    let s = scenario::load(&file).unwrap();
-    assert!(s.system.failures.is_empty(), "random = false");
+/// The trace of trial 0, every event of it.
+fn first_trial(s: &scenario::Scenario) -> trace::Trace {
     let request = TraceRequest {
         seed: s.seed,
         trial: 0,
         option: None,
         all: true,
     };
-    let t = trace::trace(&s, &request).unwrap();
+    trace::trace(s, &request).unwrap()
+}
+
+#[test]
+fn a_pure_replay_traces_exactly_the_failures_of_the_csv() {
+    let (_dir, file) = files(CSV);
+    let s = scenario::load(&file).unwrap();
+    assert!(s.system.failures.is_empty(), "random = false");
+    let t = first_trial(&s);
     let traced: Vec<(u64, Level, u32, bool)> = t
         .events
         .iter()
@@ -226,13 +231,7 @@ fn a_link_row_takes_the_link_down_and_only_down() {
     let csv = "time,level,component,kind,duration\n2d,link,1,down,30m\n";
     let (_dir, file) = files(csv);
     let s = scenario::load(&file).unwrap();
-    let request = TraceRequest {
-        seed: s.seed,
-        trial: 0,
-        option: None,
-        all: true,
-    };
-    let t = trace::trace(&s, &request).unwrap();
+    let t = first_trial(&s);
     let downs: Vec<u64> = t
         .events
         .iter()
