@@ -43,9 +43,20 @@ fn a_vault_outage_costs_exactly_its_length_minus_the_cache() {
              [[keys.fault]]\nat = \"30d\"\nduration = \"{outage_hours}h\"\n"
         );
         let expected = (outage_hours as f64 * 60.0 - cache_minutes as f64).max(0.0);
-        let minutes = unreadable_minutes(&run(&text, 4));
-        for m in minutes {
+        let summary = run(&text, 4);
+        for m in unreadable_minutes(&summary) {
             assert!((m - expected).abs() < 1e-9, "{m} vs {expected}");
+        }
+        // Read availability with the key counts those minutes too; the
+        // copies themselves were always readable.
+        for o in &summary.options {
+            let k = o.keys.as_ref().unwrap();
+            assert_eq!(o.availability.read.unavailable_minutes_per_year, 0.0);
+            let with_key = k.read_with_key.unavailable_minutes_per_year;
+            assert!(
+                (with_key - expected).abs() < 1e-9,
+                "{with_key} vs {expected}"
+            );
         }
     }
 }

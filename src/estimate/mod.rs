@@ -101,6 +101,10 @@ struct OptionSums {
     /// None without one (and then not in a part, which stays as it was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_down: Option<MeanAccumulator>,
+    /// With a key: fraction of extent-time that could not be read, for
+    /// want of copies or of the key (the two are disjoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    read_down_with_key: Option<MeanAccumulator>,
     /// Times from a delete to its full erasure, ms, and bytes a year whose
     /// deletes an unplanned failover undid (`[deletion]` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +152,9 @@ impl OptionSums {
         self.lag.merge(&b.lag);
         if let Some(b) = &b.key_down {
             self.key_down.get_or_insert_default().merge(b);
+        }
+        if let Some(b) = &b.read_down_with_key {
+            self.read_down_with_key.get_or_insert_default().merge(b);
         }
         if let Some(b) = &b.erasure {
             self.erasure.get_or_insert_default().merge(b);
@@ -439,6 +446,9 @@ impl RunSums {
                 sums.key_down
                     .get_or_insert_default()
                     .push_weighted(m.key_down, w);
+                sums.read_down_with_key
+                    .get_or_insert_default()
+                    .push_weighted((m.read_down + m.key_down).min(1.0), w);
             }
             if let Some(d) = &system.deletion {
                 sums.record_deletion(d, o, w, years);
@@ -924,6 +934,10 @@ pub struct KeySummary {
     /// Minutes a year a given extent was intact and could be read but for
     /// the key (the vault unreachable past storage's cached key).
     pub unreadable_minutes_per_year: Mean,
+    /// Read availability counting both: an extent unreadable for want of
+    /// its copies or of the key (`availability.read` counts the copies
+    /// only).
+    pub read_with_key: AvailabilityFigure,
     /// P(the key is lost within the horizon), 1 − e^(−qT): exact, the same
     /// for every option (one key for all copies).
     pub key_loss_probability: f64,
@@ -949,8 +963,10 @@ impl KeySummary {
         } else {
             d.loss_probability
         };
+        let read_down = s.read_down_with_key.clone().unwrap_or_default();
         Self {
             unreadable_minutes_per_year: Mean::scaled(&down, MINUTES_PER_YEAR),
+            read_with_key: AvailabilityFigure::new(&read_down),
             key_loss_probability: k,
             loss_probability: with_key(d.loss_probability),
             ci95: d.ci95.map(with_key),

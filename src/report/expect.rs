@@ -123,6 +123,10 @@ fn measure(metric: Metric, o: &OptionSummary) -> Option<(f64, Option<[f64; 2]>)>
             };
             with_ci(f.fraction, f.ci95)
         }
+        Metric::ReadAvailabilityWithKey => {
+            let f = &o.keys.as_ref()?.read_with_key;
+            with_ci(f.fraction, f.ci95)
+        }
         Metric::FailoversPerYear => {
             let f = o.failover.as_ref()?;
             with_ci(f.count_per_year, f.count_per_year_ci95)

@@ -199,8 +199,9 @@ fn cause_cells(o: &OptionSummary) -> Vec<String> {
 }
 
 /// Columns of customer-managed keys, present only when the scenario has them.
-const KEY_COLUMNS: [&str; 6] = [
+const KEY_COLUMNS: [&str; 7] = [
     "key_unreadable_minutes_per_year",
+    "read_availability_with_key",
     "key_loss_probability",
     "loss_probability_with_key",
     "loss_with_key_ci95_hi",
@@ -323,6 +324,7 @@ fn key_cells(o: &OptionSummary) -> Vec<String> {
     };
     [
         k.unreadable_minutes_per_year.mean,
+        k.read_with_key.fraction,
         k.key_loss_probability,
         k.loss_probability,
         k.ci95[1],
@@ -598,6 +600,7 @@ pub fn key_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>
     let header = vec![
         "option",
         "key-unreadable min/y",
+        "read avail with key",
         "P(key lost)",
         "P(object lost) with key",
         "nines with key",
@@ -612,6 +615,7 @@ pub fn key_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>
             Some(vec![
                 o.option.clone(),
                 format!("{:.1}", k.unreadable_minutes_per_year.mean),
+                percent(k.read_with_key.fraction),
                 sci(k.key_loss_probability),
                 sci(k.loss_probability),
                 format!("{:.1}", k.nines),

@@ -75,6 +75,8 @@ pub enum Metric {
     NinesWithKey,
     /// Minutes a year readable but for the customer-managed key.
     KeyUnreadableMinutes,
+    /// Read availability counting the key's unavailability too.
+    ReadAvailabilityWithKey,
     /// P(a logical error beyond recovery within the horizon) (`[logical]`).
     LogicalLoss,
     /// −log10 P(object lost) counting logical errors (`[logical]`).
@@ -121,7 +123,7 @@ const STATS: [(&str, Stat); 5] = [
     ("max", Stat::Max),
 ];
 
-const PLAIN_METRICS: [(&str, Metric); 16] = [
+const PLAIN_METRICS: [(&str, Metric); 17] = [
     ("nines", Metric::Nines),
     ("loss", Metric::Loss),
     ("any_loss", Metric::AnyLoss),
@@ -133,6 +135,10 @@ const PLAIN_METRICS: [(&str, Metric); 16] = [
     ("failovers_per_year", Metric::FailoversPerYear),
     ("nines_with_key", Metric::NinesWithKey),
     ("key_unreadable_minutes", Metric::KeyUnreadableMinutes),
+    (
+        "read_availability_with_key",
+        Metric::ReadAvailabilityWithKey,
+    ),
     ("logical_loss", Metric::LogicalLoss),
     ("nines_with_logical", Metric::NinesWithLogical),
     ("approval_wait_share", Metric::ApprovalWaitShare),
@@ -232,7 +238,7 @@ pub fn from_spec(
 fn needs_keys(e: Expectation, keys: bool) -> Result<Expectation, String> {
     let keyed = matches!(
         e.metric,
-        Metric::NinesWithKey | Metric::KeyUnreadableMinutes
+        Metric::NinesWithKey | Metric::KeyUnreadableMinutes | Metric::ReadAvailabilityWithKey
     );
     if keyed && !keys {
         return Err(format!(
@@ -373,7 +379,10 @@ fn bound(metric: Metric, value: &str) -> Result<(f64, Unit), String> {
             return Err(only("write a probability, 1e-6 or 0.0001%"));
         }
         (
-            Metric::ReadAvailability | Metric::WriteAvailability | Metric::KeptReadAvailability,
+            Metric::ReadAvailability
+            | Metric::WriteAvailability
+            | Metric::KeptReadAvailability
+            | Metric::ReadAvailabilityWithKey,
             u,
         ) => availability(x, u, value)?,
         (Metric::BytesLost | Metric::RepairTraffic, u) => scaled(u, units::parse_size, 1.0)?,
