@@ -39,15 +39,24 @@ const SIZE_UNITS: &[(&str, f64)] = &[
     ("PiB", 1125899906842624.0),
 ];
 
-/// A regular expression (JSON Schema's `pattern`) matching what
-/// [`parse_duration`] (`size = false`) or [`parse_size`] (`size = true`)
-/// reads: a number, then one of the units; `per_second` adds "/s" as
-/// [`parse_bandwidth`] wants.
-pub fn text_pattern(size: bool, per_second: bool) -> String {
-    let units = if size { SIZE_UNITS } else { DURATION_UNITS };
+/// JSON Schema `pattern`s matching what [`parse_duration`], [`parse_size`]
+/// and [`parse_bandwidth`] read: a number, then one of their units (and
+/// "/s"), built from the same unit tables.
+pub fn duration_pattern() -> String {
+    pattern(DURATION_UNITS, "")
+}
+
+pub fn size_pattern() -> String {
+    pattern(SIZE_UNITS, "")
+}
+
+pub fn bandwidth_pattern() -> String {
+    pattern(SIZE_UNITS, r"\s*/s")
+}
+
+fn pattern(units: &[(&str, f64)], suffix: &str) -> String {
     let names: Vec<&str> = units.iter().map(|(u, _)| *u).collect();
-    let rate = if per_second { "/s" } else { "" };
-    format!(r"^\s*[0-9.+e-]+\s*({}){rate}\s*$", names.join("|"))
+    format!(r"^\s*[0-9.+e-]+\s*({}){suffix}\s*$", names.join("|"))
 }
 
 /// Splits "6.5d" into (6.5, "d") and scales by the unit's factor.

@@ -77,6 +77,7 @@ fn the_schema_refuses_what_the_loader_refuses_field_by_field() {
         "horizon = \"10y\"\n[failures.disk]\nafr = \"1.57%\"\n",
         "detection = { dist = \"lognormal\", median = \"1h\", sigma = 1 }\n",
         "region = \"westeurope\"\n",
+        "[repair]\ndisk_bandwidth = \"100 MB /s\"\n",
         "[[burst]]\nrate = 0.1\nscope = \"rack\"\nkind = \"down\"\nduration = \"1h\"\nfraction = \"50%\"\n",
     ];
     for text in good {

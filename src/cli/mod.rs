@@ -647,14 +647,16 @@ fn init(file: Option<&Path>, options: &[String], force: bool) -> Result<(), Stri
 
 fn schema(file: Option<&Path>) -> Result<(), String> {
     let text = scenario::json_schema::text();
-    let Some(path) = file.filter(|_| !is_stdout(file)) else {
+    let Some(path) = file else {
         return print_out(&text);
     };
-    std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    print_err(&format!(
-        "wrote {}: put `#:schema {0}` (a path relative to the scenario, or a URL) on a scenario's first line, or map it in .taplo.toml",
-        path.display()
-    ));
+    write_json(path, &text)?;
+    if !is_stdout(file) {
+        print_err(&format!(
+            "wrote {}: put `#:schema {0}` (a path relative to the scenario, or a URL) on a scenario's first line, or map it in .taplo.toml",
+            path.display()
+        ));
+    }
     Ok(())
 }
 

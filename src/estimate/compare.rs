@@ -32,6 +32,9 @@ pub struct Metrics {
     /// P(a logical error beyond recovery) given the trial's lag path
     /// (`[logical]` only).
     pub logical_loss: Option<f64>,
+    /// Fraction of the option's extents lost through a latent error
+    /// (`[latent]` only).
+    pub latent_loss: Option<f64>,
     /// Unplanned failovers per year.
     pub failovers: f64,
     /// Fraction of extent-time readable but for the customer-managed key.
@@ -72,6 +75,7 @@ impl Metrics {
                 .logical
                 .as_ref()
                 .map(|l| l.loss_probability(a.logical_exposure)),
+            latent_loss: system.latent.map(|_| f64::from(o.latent_losses) / measured),
             failovers: a.failovers.len() as f64 / years,
             key_down: a.key_unreadable as f64 / extent_us,
         }

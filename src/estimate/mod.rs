@@ -461,9 +461,7 @@ impl RunSums {
             if system.access.is_some() {
                 sums.record_access(&o.account, w, years);
             }
-            if system.latent.is_some() {
-                let measured = f64::from(system.extents.saturating_sub(o.retired).max(1));
-                let latent = f64::from(o.latent_losses) / measured;
+            if let Some(latent) = m.latent_loss {
                 sums.latent_loss
                     .get_or_insert_default()
                     .push_weighted(latent, w);

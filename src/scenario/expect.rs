@@ -202,6 +202,26 @@ pub struct Sections {
     pub access: bool,
 }
 
+/// One of the optional sections of [`Sections`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Section {
+    Keys,
+    Deletion,
+    Logical,
+    Access,
+}
+
+impl Sections {
+    fn has(self, section: Section) -> bool {
+        match section {
+            Section::Keys => self.keys,
+            Section::Deletion => self.deletion,
+            Section::Logical => self.logical,
+            Section::Access => self.access,
+        }
+    }
+}
+
 /// The expectations of a scenario's `[expect]` table, in the order of its
 /// options; an error is (field path, message), the path locating the
 /// offending string, e.g. `expect.LRS[1]`.
@@ -223,10 +243,7 @@ pub fn from_spec(
         let geo = option.groups.len() > 1;
         for (i, text) in spec.get(&option.name).into_iter().flatten().enumerate() {
             let e = parse(&option.name, text, geo)
-                .and_then(|e| needs_keys(e, sections.keys))
-                .and_then(|e| needs_deletion(e, sections.deletion))
-                .and_then(|e| needs_logical(e, sections.logical))
-                .and_then(|e| needs_access(e, sections.access))
+                .and_then(|e| needs_section(e, sections))
                 .map_err(|m| (format!("expect.{}[{i}]", option.name), m))?;
             out.push(e);
         }
@@ -234,57 +251,37 @@ pub fn from_spec(
     Ok(out)
 }
 
-/// A key metric is only measured with customer-managed keys (`[keys]`).
-fn needs_keys(e: Expectation, keys: bool) -> Result<Expectation, String> {
-    let keyed = matches!(
-        e.metric,
-        Metric::NinesWithKey | Metric::KeyUnreadableMinutes | Metric::ReadAvailabilityWithKey
-    );
-    if keyed && !keys {
-        return Err(format!(
-            "`{}` needs customer-managed keys: add a [keys] section",
-            e.text
-        ));
+/// The optional section a metric is measured under, and what it models:
+/// such a metric may be expected only in a scenario that has it.
+fn section_of(metric: Metric) -> Option<(Section, &'static str)> {
+    match metric {
+        Metric::NinesWithKey | Metric::KeyUnreadableMinutes | Metric::ReadAvailabilityWithKey => {
+            Some((Section::Keys, "customer-managed keys: add a [keys] section"))
+        }
+        Metric::Seconds(Spread::Erasure, _) => Some((
+            Section::Deletion,
+            "a deletion workload: add a [deletion] section",
+        )),
+        Metric::LogicalLoss | Metric::NinesWithLogical => {
+            Some((Section::Logical, "logical errors: add a [logical] section"))
+        }
+        Metric::ApprovalWaitShare | Metric::GrantedHoursPerYear | Metric::DenialsPerYear => Some((
+            Section::Access,
+            "support-assisted recovery: add an [access] section",
+        )),
+        _ => None,
     }
-    Ok(e)
 }
 
-/// Logical errors are only measured with a `[logical]` section.
-fn needs_logical(e: Expectation, logical: bool) -> Result<Expectation, String> {
-    let needs = matches!(e.metric, Metric::LogicalLoss | Metric::NinesWithLogical);
-    if needs && !logical {
-        return Err(format!(
-            "`{}` needs logical errors: add a [logical] section",
-            e.text
-        ));
+/// An expectation whose metric the scenario's sections do not measure is
+/// refused, saying which section to add.
+fn needs_section(e: Expectation, sections: Sections) -> Result<Expectation, String> {
+    match section_of(e.metric) {
+        Some((section, needs)) if !sections.has(section) => {
+            Err(format!("`{}` needs {needs}", e.text))
+        }
+        _ => Ok(e),
     }
-    Ok(e)
-}
-
-/// The Lockbox figures are only measured with an `[access]` section.
-fn needs_access(e: Expectation, access: bool) -> Result<Expectation, String> {
-    let needs = matches!(
-        e.metric,
-        Metric::ApprovalWaitShare | Metric::GrantedHoursPerYear | Metric::DenialsPerYear
-    );
-    if needs && !access {
-        return Err(format!(
-            "`{}` needs support-assisted recovery: add an [access] section",
-            e.text
-        ));
-    }
-    Ok(e)
-}
-
-/// Erasure is only measured with a deletion workload (`[deletion]`).
-fn needs_deletion(e: Expectation, deletion: bool) -> Result<Expectation, String> {
-    if matches!(e.metric, Metric::Seconds(Spread::Erasure, _)) && !deletion {
-        return Err(format!(
-            "`{}` needs a deletion workload: add a [deletion] section",
-            e.text
-        ));
-    }
-    Ok(e)
 }
 
 /// Parses `metric operator value` for `option` (`geo`: it has a secondary).

@@ -54,7 +54,7 @@ const UNLISTED: &[(&str, &str, &str)] = &[
 
 /// The schema as pretty JSON, ending in a newline.
 pub fn text() -> String {
-    let mut schema = schemars::schema_for!(super::schema::ScenarioFile).to_value();
+    let mut schema = derived();
     let root = schema.as_object_mut().expect("a schema is an object");
     root.insert("title".into(), "replisim scenario".into());
     root.insert(
@@ -71,11 +71,11 @@ pub fn text() -> String {
 /// The fields of documented types that have no row in docs/scenario.md, as
 /// `table.field`: empty when the reference documents every field.
 pub fn undocumented() -> Vec<String> {
-    let schema = schemars::schema_for!(super::schema::ScenarioFile).to_value();
+    let mut schema = derived();
     let rows = field_rows(REFERENCE);
     let mut missing = Vec::new();
     for (ty, table) in DOCUMENTED {
-        let Some(properties) = properties(&schema, ty) else {
+        let Some(properties) = properties(&mut schema, ty) else {
             missing.push(format!("{ty} (no such type in the schema)"));
             continue;
         };
@@ -130,7 +130,7 @@ fn drop_null(value: &mut Value) {
 /// the default as the reference gives it.
 fn describe(schema: &mut Value, rows: &BTreeMap<(String, String), String>) {
     for (ty, table) in DOCUMENTED {
-        let Some(properties) = properties_mut(schema, ty) else {
+        let Some(properties) = properties(schema, ty) else {
             continue;
         };
         for (field, property) in properties.iter_mut() {
@@ -145,18 +145,15 @@ fn describe(schema: &mut Value, rows: &BTreeMap<(String, String), String>) {
     }
 }
 
-/// The properties of type `ty`: the root's for the scenario file, else its
-/// definition's.
-fn properties<'a>(schema: &'a Value, ty: &str) -> Option<&'a serde_json::Map<String, Value>> {
-    let def = if ty == "ScenarioFile" {
-        schema
-    } else {
-        schema.get("$defs")?.get(ty)?
-    };
-    def.get("properties")?.as_object()
+/// The schema of the scenario file as schemars derives it from the
+/// loader's types.
+fn derived() -> Value {
+    schemars::schema_for!(super::schema::ScenarioFile).to_value()
 }
 
-fn properties_mut<'a>(
+/// The properties of type `ty`: the root's for the scenario file, else its
+/// definition's.
+fn properties<'a>(
     schema: &'a mut Value,
     ty: &str,
 ) -> Option<&'a mut serde_json::Map<String, Value>> {

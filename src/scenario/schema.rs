@@ -70,7 +70,7 @@ from_text!(
 /// The JSON Schema of a value written as text with a unit: a string
 /// matching the unit grammar of [`units`], described by `$what`.
 macro_rules! text_schema {
-    ($ty:ident, $size:literal, $per_second:literal, $what:literal) => {
+    ($ty:ident, $pattern:path, $what:literal) => {
         impl JsonSchema for $ty {
             fn schema_name() -> std::borrow::Cow<'static, str> {
                 stringify!($ty).into()
@@ -78,7 +78,7 @@ macro_rules! text_schema {
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
                 schemars::json_schema!({
                     "type": "string",
-                    "pattern": units::text_pattern($size, $per_second),
+                    "pattern": $pattern(),
                     "description": $what,
                 })
             }
@@ -87,20 +87,17 @@ macro_rules! text_schema {
 }
 text_schema!(
     Duration,
-    false,
-    false,
+    units::duration_pattern,
     "a duration in quotes, such as \"15m\", \"6.5d\" or \"1y\""
 );
 text_schema!(
     Size,
-    true,
-    false,
+    units::size_pattern,
     "a size in quotes, such as \"16TB\" or \"1GiB\""
 );
 text_schema!(
     Bandwidth,
-    true,
-    true,
+    units::bandwidth_pattern,
     "a bandwidth in quotes, such as \"100MB/s\""
 );
 
