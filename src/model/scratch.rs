@@ -77,30 +77,62 @@ impl Bits {
     }
 }
 
-/// The disk of a log entry whose copy has been taken away.
-const TAKEN: u32 = u32::MAX;
+/// The end of a disk's chain in the log of [`AddedCopies`].
+const NONE: u32 = u32::MAX;
 
 /// Copies re-created on a disk during a trial, as (extent, slot), oldest
 /// first: one log that a repair appends to, read back by disk when a disk
 /// is destroyed or goes down. A bit per disk says whether it holds any:
-/// most disks that fail hold none, and for those that do the log (about a
-/// thousand entries in a trial of a 100k-disk fleet) is scanned in order.
-/// A repair so touches only the log's end and a bit in a table that stays
-/// in cache, where a table indexed by disk would cost a cache miss.
+/// most disks that fail hold none. For those that do, each disk's entries
+/// are chained through the log, so reading a disk back costs its own
+/// entries: an outage that outlasts detection re-homes every copy of a
+/// datacenter, and a scan of the whole log per disk was then most of a
+/// trial's time. A repair touches the log's end, a bit in a table that
+/// stays in cache, and one small map of the disks that hold entries.
 #[derive(Debug, Default)]
 pub struct AddedCopies {
     /// One bit per disk, set while it holds entries.
     has: Bits,
-    /// (disk, extent, slot), oldest first; `TAKEN` for a disk destroyed
-    /// since.
-    log: Vec<(u32, u32, u8)>,
+    /// Every entry appended in the trial, oldest first; an entry of a disk
+    /// taken since is no longer in any chain.
+    log: Vec<Added>,
+    /// Per disk holding entries: its first and last entry in `log`.
+    chains: IdMap<(u32, u32)>,
     /// The copies of the disk last taken ([`AddedCopies::take`]).
     taken: Vec<(u32, u8)>,
 }
 
+/// One entry of the log: a copy and the next entry of the same disk.
+#[derive(Clone, Copy, Debug)]
+struct Added {
+    extent: u32,
+    slot: u8,
+    next: u32,
+}
+
 impl AddedCopies {
     pub fn push(&mut self, disk: u32, extent: u32, slot: u8) {
-        self.log.push((disk, extent, slot));
+        // One entry per re-creation event, and a trial's events are fewer
+        // than `budget::MAX_EVENTS` = 2^32: an index fits in a u32.
+        let at = self.log.len() as u32;
+        assert!(
+            self.log.len() < NONE as usize,
+            "the log outgrew its u32 index"
+        );
+        self.log.push(Added {
+            extent,
+            slot,
+            next: NONE,
+        });
+        match self.chains.get_mut(&disk) {
+            Some((_, last)) => {
+                self.log[*last as usize].next = at;
+                *last = at;
+            }
+            None => {
+                self.chains.insert(disk, (at, at));
+            }
+        }
         self.has.set(disk, true);
     }
 
@@ -115,36 +147,46 @@ impl AddedCopies {
         self.has.get(disk)
     }
 
-    /// The log, or none of it if `disk` holds no entry.
-    fn log_for(&self, disk: u32) -> &[(u32, u32, u8)] {
-        if self.has(disk) { &self.log } else { &[] }
+    /// The first entry of `disk`'s chain, or `NONE`.
+    fn first(&self, disk: u32) -> u32 {
+        if !self.has(disk) {
+            return NONE;
+        }
+        self.chains.get(&disk).map_or(NONE, |&(first, _)| first)
+    }
+
+    /// The entries of the chain that starts at `first`, oldest first.
+    fn chain(&self, first: u32) -> impl Iterator<Item = &Added> + '_ {
+        let log = &self.log;
+        std::iter::successors((first != NONE).then(|| &log[first as usize]), move |e| {
+            (e.next != NONE).then(|| &log[e.next as usize])
+        })
     }
 
     /// The copies re-created on `disk`, oldest first.
     pub fn on(&self, disk: u32) -> impl Iterator<Item = (u32, u8)> + '_ {
-        let on_disk =
-            move |&(d, extent, slot): &(u32, u32, u8)| (d == disk).then_some((extent, slot));
-        self.log_for(disk).iter().filter_map(on_disk)
+        self.chain(self.first(disk)).map(|e| (e.extent, e.slot))
     }
 
     /// Takes away the copies of `disk` (it was destroyed) and returns them,
     /// oldest first.
     pub fn take(&mut self, disk: u32) -> &[(u32, u8)] {
-        self.taken.clear();
-        if self.has(disk) {
+        let first = self.first(disk);
+        let mut taken = std::mem::take(&mut self.taken);
+        taken.clear();
+        taken.extend(self.chain(first).map(|e| (e.extent, e.slot)));
+        self.taken = taken;
+        if first != NONE {
             self.has.set(disk, false);
-            for entry in self.log.iter_mut().filter(|e| e.0 == disk) {
-                self.taken.push((entry.1, entry.2));
-                entry.0 = TAKEN;
-            }
+            self.chains.remove(&disk);
         }
         &self.taken
     }
 
     /// Empties the log, for a fleet of `disks` disks.
     fn clear(&mut self, disks: u32) {
-        let held = self.log.iter().map(|e| e.0).filter(|&d| d != TAKEN);
-        self.has.reset(disks, held);
+        self.has.reset(disks, self.chains.keys().copied());
+        self.chains.clear();
         self.log.clear();
     }
 }
