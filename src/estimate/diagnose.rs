@@ -235,6 +235,10 @@ pub struct StratumTail {
     /// Whether k̂ was held to its threshold here (a stratum with a tenth
     /// of neither, or bounded with enough mass, is not).
     pub checked: bool,
+    /// Whether the largest contributions, enough of them to fit, are all
+    /// tied ([`is_flat`]): nothing to fit, and no tail to fear.
+    #[serde(skip)]
+    pub flat: bool,
 }
 
 /// Smallest share of the estimate or of its variance for which a
@@ -287,6 +291,17 @@ pub fn pareto_k(top: &[f64], nonzero: u64) -> (Option<f64>, usize) {
     }
     let used = x.len();
     (Some(gpd_shape(&x)), used)
+}
+
+/// Whether the largest contribution of `top` (descending) equals the one
+/// after the tail of `nonzero` samples: the whole tail takes one value (a
+/// stratum in which every group trial meets the same loss, such as a
+/// scripted destruction leaving one copy and a latent-error check). A
+/// single larger value breaks the tie, and then too few exceedances fail
+/// the check as before.
+pub fn is_flat(top: &[f64], nonzero: u64) -> bool {
+    let m = tail_length(nonzero).min(top.len().saturating_sub(1));
+    m >= MIN_TAIL && top[0] == top[m]
 }
 
 /// Shape of a generalized Pareto fitted to the exceedances `x` (ascending,
@@ -413,10 +428,11 @@ pub fn diagnose(
                     check.pareto_k_threshold
                 ));
             }
-            None if !bounded && (check.tail_samples as usize) < MIN_TAIL => failed.push(format!(
-                "{} nonzero contributions{within} are too few to judge the tail",
-                check.nonzero
-            )),
+            None if !bounded && !check.flat && (check.tail_samples as usize) < MIN_TAIL => failed
+                .push(format!(
+                    "{} nonzero contributions{within} are too few to judge the tail",
+                    check.nonzero
+                )),
             Some(_) | None => {}
         }
     }
@@ -483,6 +499,7 @@ fn fit(t: &TailInput, decides: bool) -> StratumTail {
         share: t.share,
         variance_share: t.variance_share,
         checked: decides && t.nonzero > 0 && !enough_mass,
+        flat: is_flat(t.tail.largest(), t.nonzero),
     }
 }
 
@@ -524,6 +541,19 @@ mod tests {
         let mut t = TailSums::default();
         xs.iter().for_each(|&x| t.push(x));
         t
+    }
+
+    #[test]
+    fn a_tail_of_one_value_is_flat_and_one_larger_value_breaks_it() {
+        let tied = vec![1.5e-6; 6400];
+        let t = tail_of(&tied);
+        assert_eq!(pareto_k(t.largest(), 6400), (None, 0));
+        assert!(is_flat(t.largest(), 6400));
+        let mut outlier = tied.clone();
+        outlier[17] = 3e-6;
+        assert!(!is_flat(tail_of(&outlier).largest(), 6400));
+        // Too few samples to have a tail at all: not flat, still too few.
+        assert!(!is_flat(tail_of(&tied[..4]).largest(), 4));
     }
 
     #[test]

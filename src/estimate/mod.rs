@@ -489,7 +489,7 @@ impl RunSums {
             .map(|k| rare::fleet_trial_groups(plan, rare, k, t))
             .collect();
         for (k, (sums, trial)) in self.rare.iter_mut().zip(&trials).enumerate() {
-            sums.record(t, trial, rare.strata_of(k));
+            sums.record(t, trial, rare.strata_of(k), plan.system.latent.is_some());
         }
         if let Some(b) = self.baseline {
             self.pairs.resize(options, PairSums::default());
@@ -1009,8 +1009,8 @@ pub struct AccessSummary {
 
 /// Latent sector errors and one option (`[latent]`): the part of
 /// P(object lost) through an undetected error on the copy (or fragment)
-/// a failure had left critical. Always from the fleet trials (plain
-/// Monte Carlo).
+/// a failure had left critical, by the method of `durability` (the
+/// rare-event method's checks, or the fleet trials').
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LatentSummary {
     /// P(object lost through a latent error): the expected fraction of
@@ -1025,11 +1025,24 @@ pub struct LatentSummary {
 }
 
 impl LatentSummary {
-    fn new(latent: &crate::model::Latent, slot_bytes: f64, s: &OptionSums) -> Self {
-        let sums = s.latent_loss.clone().unwrap_or_default();
+    /// From `rare` when the durability is the rare-event method's (its
+    /// latent part, of its estimate), else from the fleet trials `s`.
+    fn new(
+        latent: &crate::model::Latent,
+        slot_bytes: f64,
+        s: &OptionSums,
+        rare: Option<&RareSums>,
+        durability: &Durability,
+    ) -> Self {
+        let from_rare = rare.filter(|_| durability.method != PLAIN);
+        let sums = match from_rare {
+            Some(r) => r.latent.clone(),
+            None => s.latent_loss.clone(),
+        }
+        .unwrap_or_default();
         let l = sums.mean();
         let ci = sums.ci95();
-        let all = s.object_loss.mean();
+        let all = durability.loss_probability;
         Self {
             loss_probability: l,
             ci95: [ci.lo.clamp(0.0, 1.0), ci.hi.clamp(0.0, 1.0)],
@@ -1169,11 +1182,10 @@ fn simulate_from(
     if let Some(t) = controls.trial_time {
         plan.budget.max_time = t;
     }
-    // The group model represents neither bursts nor latent errors:
-    // P(object lost) falls back to the fleet trials (plain Monte Carlo,
-    // flagged in the summary).
+    // The group model does not represent bursts: P(object lost) falls
+    // back to the fleet trials (plain Monte Carlo, flagged in the summary).
     let approach = match config.method {
-        _ if system.has_bursts() || system.latent.is_some() => None,
+        _ if system.has_bursts() => None,
         Method::Plain => None,
         Method::Unstratified => Some(rare::Approach::Unstratified),
         Method::Simulated => Some(rare::Approach::Simulated),
@@ -1230,6 +1242,10 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 let sums = s.logical_loss.clone().unwrap_or_default();
                 logical::LogicalSummary::new(&sums, &durability)
             });
+            let latent = system.latent.as_ref().map(|l| {
+                let bytes = option.slot_bytes(system.extent_bytes);
+                LatentSummary::new(l, bytes, s, sums.rare.get(k), &durability)
+            });
             OptionSummary {
                 option: option.name.clone(),
                 copies: option.copies(),
@@ -1252,10 +1268,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
                 logical,
                 access: (geo && system.access.is_some()).then(|| access_summary(s)),
-                latent: system
-                    .latent
-                    .as_ref()
-                    .map(|l| LatentSummary::new(l, option.slot_bytes(system.extent_bytes), s)),
+                latent,
             }
         })
         .collect();
@@ -1450,10 +1463,6 @@ fn warnings(d: &Durability, method: Method, system: &System) -> Vec<String> {
     if method != Method::Plain && system.has_bursts() {
         out.push(
             "durability is plain Monte Carlo: the rare-event method does not model bursts (`burst`, or a `fault` with `fraction` or `count`); a P(loss) below about 1/trials is not resolved".into(),
-        );
-    } else if method != Method::Plain && system.latent.is_some() {
-        out.push(
-            "durability is plain Monte Carlo: the rare-event method does not model latent sector errors (`latent`); a P(loss) below about 1/trials is not resolved".into(),
         );
     } else if method != Method::Plain && d.method == PLAIN {
         out.push(

@@ -226,12 +226,6 @@ pub fn blockers(system: &System) -> Vec<NotMarkovian> {
             "the exact chain of one extent does not represent bursts striking many components at once",
         ));
     }
-    if system.latent.is_some() {
-        found.push(refusal(
-            "latent",
-            "the exact chain of one extent does not represent latent sector errors found when a copy becomes critical; run `replisim run` (plain Monte Carlo)",
-        ));
-    }
     if system.faults.iter().any(|f| f.subset.is_some()) {
         found.push(refusal(
             "fault.fraction",
@@ -273,6 +267,14 @@ fn check_markovian(system: &System) -> Result<f64, NotMarkovian> {
 /// that order, each once.
 fn system_blockers(system: &System) -> Vec<NotMarkovian> {
     let mut found = Vec::new();
+    // Also keeps the rare-event method's exact fast solver away: its
+    // group trials are then simulated, latent checks included.
+    if system.latent.is_some() {
+        found.push(refusal(
+            "latent",
+            "the exact chain of one extent does not represent latent sector errors found when a copy becomes critical; run `replisim run`",
+        ));
+    }
     for p in &system.failures {
         if p.lifetime.exponential_rate().is_none() {
             found.push(refusal(

@@ -44,6 +44,29 @@ impl Code {
         }
     }
 
+    /// The live slots of `alive` whose loss alone would leave the extent
+    /// undecodable (none if `alive` does not decode). Decodability only
+    /// grows with the live set, so a slot once critical stays critical
+    /// while fewer slots survive.
+    pub fn critical(&self, alive: u32) -> u32 {
+        let mut out = 0;
+        let mut rest = alive;
+        while rest != 0 {
+            let bit = rest & rest.wrapping_neg();
+            rest &= rest - 1;
+            if !self.decodable(alive & !bit) {
+                out |= bit;
+            }
+        }
+        out
+    }
+
+    /// The slots a loss that leaves `alive` of `before` has just made
+    /// critical: those a latent-error check reads ([`super::Latent`]).
+    pub fn newly_critical(&self, before: u32, alive: u32) -> u32 {
+        self.critical(alive) & !self.critical(before)
+    }
+
     /// Whether the slots set in `alive` (bit s = slot s survives) decode the
     /// extent. Bits beyond the code's slots are ignored.
     #[inline]

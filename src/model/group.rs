@@ -15,7 +15,7 @@ use rand_distr::Exp1;
 use super::placement::{InService, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::world::MAX_COPIES;
-use super::{Level, RepairDiscipline, ReplicationOption, System};
+use super::{Latent, Level, RepairDiscipline, ReplicationOption, System};
 use crate::units::Micros;
 
 /// A failure clock: process `process` on one component holding a live copy.
@@ -98,6 +98,19 @@ pub struct Group<'s> {
     reprotected_at: Option<Micros>,
     /// When the account fails back to the original primary.
     failback_at: Option<Micros>,
+    /// With `[latent]`: the process and the bytes of one slot.
+    latent: Option<(Latent, f64)>,
+    /// When each slot was last written (0: at the trial's start), for
+    /// latent errors without scrubbing.
+    written: [Micros; MAX_COPIES],
+    /// P(no latent error has lost the extent on this path so far): the
+    /// product of (1 − q) over the checks passed. Conditional Monte Carlo,
+    /// as the fleet's check but without its draw: the path goes on with
+    /// this weight, and each check's q·survival is a loss.
+    survival: f64,
+    /// The latent losses of the checks since they were last taken, as
+    /// (time, probability, widest site level touched).
+    latent_lost: Vec<(Micros, f64, Option<Level>)>,
 }
 
 impl<'s> Group<'s> {
@@ -131,6 +144,12 @@ impl<'s> Group<'s> {
             serve: 0,
             reprotected_at: None,
             failback_at: None,
+            latent: system
+                .latent
+                .map(|l| (l, system.options[k].slot_bytes(system.extent_bytes))),
+            written: [0; MAX_COPIES],
+            survival: 1.0,
+            latent_lost: Vec::new(),
         }
     }
 
@@ -303,6 +322,7 @@ impl<'s> Group<'s> {
             .alive_slots()
             .filter(|&s| system.topology.ancestor(self.disks[s], level) == c)
             .collect();
+        let before = self.alive;
         for &s in &killed {
             self.alive &= !(1 << s);
             if by_clock {
@@ -316,6 +336,7 @@ impl<'s> Group<'s> {
             self.lost = true;
             return;
         }
+        self.check_latent(before);
         self.catch_up_failback();
         let wait = repair::failover_wait(system, level, c);
         let region_back = if level == Level::Region { replace } else { 0 };
@@ -335,6 +356,45 @@ impl<'s> Group<'s> {
             let delay = timing.delay(&system.repair, (local, reads), rng);
             self.repairs.push((self.now.saturating_add(delay), s as u8));
         }
+    }
+
+    /// `[latent]`: the slots a loss from `before` has just made critical
+    /// are read with no other source, as in the fleet
+    /// ([`Latent::any_undetected`]); an undetected error on one loses the
+    /// extent. Records that loss's probability and lowers the path's
+    /// survival by it, drawing nothing.
+    fn check_latent(&mut self, before: u32) {
+        let Some((latent, bytes)) = self.latent else {
+            return;
+        };
+        let newly = self.option.code.newly_critical(before, self.alive);
+        let (now, written) = (self.now, &self.written);
+        let q = latent.any_undetected(bytes, newly, |s| now.saturating_sub(written[s as usize]));
+        if q > 0.0 {
+            self.latent_lost
+                .push((now, self.survival * q, self.touched));
+            self.survival *= 1.0 - q;
+        }
+    }
+
+    /// P(no latent error has lost the extent on this path so far): 1
+    /// without `[latent]`. A loss of the path counts with this weight.
+    pub fn survival(&self) -> f64 {
+        self.survival
+    }
+
+    /// Hands the latent losses recorded since the last call to `add`, as
+    /// (probability, time, widest site level touched), and forgets them.
+    pub fn take_latent_losses(&mut self, mut add: impl FnMut(f64, Micros, Option<Level>)) {
+        for (at, p, touched) in self.latent_lost.drain(..) {
+            add(p, at, touched);
+        }
+    }
+
+    /// Forgets the latent losses recorded since they were last taken: the
+    /// estimator counts them elsewhere (an episode's sub-runs).
+    pub fn forget_latent_losses(&mut self) {
+        self.latent_lost.clear();
     }
 
     /// When a copy of `slot` lost with no source in its group comes back by
@@ -482,6 +542,7 @@ impl<'s> Group<'s> {
         match replacement_disk(topo, group, &taken, old, &Service(self), rng) {
             Some(disk) => {
                 self.meet(disk, rng);
+                self.written[slot as usize] = self.now;
                 self.disks[slot as usize] = disk;
                 self.alive |= 1 << slot;
                 self.fast &= !(1 << slot);

@@ -450,6 +450,27 @@ impl Latent {
             None => -(-rate * crate::units::years(age)).exp_m1(),
         }
     }
+
+    /// P(at least one of the slots set in `newly` holds an undetected
+    /// error), each of `bytes`, slot s written `age(s)` ago (read only
+    /// without scrubbing: under it every slot is alike).
+    pub fn any_undetected(&self, bytes: f64, newly: u32, age: impl Fn(u8) -> Micros) -> f64 {
+        if newly == 0 {
+            return 0.0;
+        }
+        if self.scrub_interval.is_some() {
+            let p = self.undetected(bytes, 0);
+            return -(f64::from(newly.count_ones()) * (-p).ln_1p()).exp_m1();
+        }
+        let mut clean = 1.0;
+        let mut rest = newly;
+        while rest != 0 {
+            let slot = rest.trailing_zeros() as u8;
+            rest &= rest - 1;
+            clean *= 1.0 - self.undetected(bytes, age(slot));
+        }
+        1.0 - clean
+    }
 }
 
 /// Support-assisted recovery (`[access]`): an unplanned failover that needs

@@ -318,8 +318,6 @@ struct OptionState<'s> {
 struct LatentCheck {
     latent: super::Latent,
     slot_bytes: f64,
-    /// P(an undetected error) under scrubbing (every slot alike).
-    scrubbed: Option<f64>,
     /// Without scrubbing: when each re-created slot was written (absent:
     /// at the trial's start), by (extent, slot).
     written: std::collections::HashMap<(u32, u8), Micros>,
@@ -330,9 +328,6 @@ impl LatentCheck {
         Self {
             latent,
             slot_bytes,
-            scrubbed: latent
-                .scrub_interval
-                .map(|_| latent.undetected(slot_bytes, 0)),
             written: std::collections::HashMap::new(),
         }
     }
@@ -340,35 +335,12 @@ impl LatentCheck {
     /// P(at least one of the slots `newly` of `extent` holds an undetected
     /// error) at time `now` (trial time).
     fn any_undetected(&self, extent: u32, newly: u32, now: Micros) -> f64 {
-        if let Some(p) = self.scrubbed {
-            return -(f64::from(newly.count_ones()) * (-p).ln_1p()).exp_m1();
-        }
-        let mut clean = 1.0;
-        let mut rest = newly;
-        while rest != 0 {
-            let slot = rest.trailing_zeros() as u8;
-            rest &= rest - 1;
+        let age = |slot: u8| {
             let written = self.written.get(&(extent, slot)).copied().unwrap_or(0);
-            let age = now.saturating_sub(written);
-            clean *= 1.0 - self.latent.undetected(self.slot_bytes, age);
-        }
-        1.0 - clean
+            now.saturating_sub(written)
+        };
+        self.latent.any_undetected(self.slot_bytes, newly, age)
     }
-}
-
-/// The live slots of `alive` whose loss alone would leave the extent
-/// undecodable.
-fn critical(code: super::Code, alive: u32) -> u32 {
-    let mut out = 0;
-    let mut rest = alive;
-    while rest != 0 {
-        let bit = rest & rest.wrapping_neg();
-        rest &= rest - 1;
-        if !code.decodable(alive & !bit) {
-            out |= bit;
-        }
-    }
-    out
 }
 
 struct World<'p, 's> {
@@ -843,8 +815,7 @@ impl<'p, 's> World<'p, 's> {
                 // repair (or the next scrub) with no other source: an
                 // undetected error on it loses the extent now.
                 if let Some(check) = state.latent.as_ref().filter(|_| decodable) {
-                    let newly =
-                        critical(option.code, ext.alive) & !critical(option.code, ext.alive | bit);
+                    let newly = option.code.newly_critical(ext.alive | bit, ext.alive);
                     let q = if newly == 0 {
                         0.0
                     } else {
@@ -974,7 +945,11 @@ impl<'p, 's> World<'p, 's> {
     fn recreated(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32, rehomed: bool) {
         let state = &mut self.options[k];
         state.tables.added.push(disk, extent, slot);
-        if let Some(check) = state.latent.as_mut().filter(|c| c.scrubbed.is_none()) {
+        if let Some(check) = state
+            .latent
+            .as_mut()
+            .filter(|c| c.latent.scrub_interval.is_none())
+        {
             check.written.insert((extent, slot), self.now);
         }
         state.outcome.copies_repaired += 1;

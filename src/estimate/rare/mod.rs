@@ -158,6 +158,8 @@ pub struct GroupTrial {
     pub by_checkpoint: [f64; CHECKPOINTS],
     /// The estimate split by cause ([`CAUSES`]).
     pub by_cause: [f64; 3],
+    /// The part of the estimate through latent-error checks (`[latent]`).
+    pub latent: f64,
     pub episodes: u64,
     pub steps: u64,
     /// One fleet trial's group trials: each one's own estimate y (of
@@ -178,6 +180,14 @@ impl GroupTrial {
         self.by_cause[cause(touched)] += w;
     }
 
+    /// [`GroupTrial::add`] for a loss through a latent-error check.
+    fn add_latent(&mut self, w: f64, at: Micros, touched: Option<Level>, window: Window) {
+        if window.checkpoint(at).is_some() {
+            self.latent += w;
+        }
+        self.add(w, at, touched, window);
+    }
+
     /// Adds `other` times `factor` (one group trial into a fleet trial's).
     fn add_scaled(&mut self, other: &GroupTrial, factor: f64) {
         for (a, b) in self.by_checkpoint.iter_mut().zip(&other.by_checkpoint) {
@@ -186,6 +196,7 @@ impl GroupTrial {
         for (a, b) in self.by_cause.iter_mut().zip(&other.by_cause) {
             *a += factor * b;
         }
+        self.latent += factor * other.latent;
         self.episodes += other.episodes;
         self.steps += other.steps;
         self.estimate = self.by_checkpoint[CHECKPOINTS - 1];
@@ -962,6 +973,9 @@ fn simulate_group(
     } else {
         force_first_failure(&mut group, horizon, rng)
     };
+    // The latent losses of the failure that starts the first episode are
+    // the main path's: its sub-runs start after it.
+    group.take_latent_losses(|p, at, touched| out.add_latent(weight * p, at, touched, window));
     if weight > 0.0 {
         loop {
             if !group.is_calm() {
@@ -976,10 +990,18 @@ fn simulate_group(
             }
             group.step_true(horizon, rng);
             out.steps += 1;
+            group.take_latent_losses(|p, at, touched| {
+                out.add_latent(weight * p, at, touched, window)
+            });
             if group.is_lost() && group.is_calm() {
                 // A scripted destruction took the last copies, outside any
                 // episode: the main path's own loss counts.
-                out.add(weight, group.now, group.touched(), window);
+                out.add(
+                    weight * group.survival(),
+                    group.now,
+                    group.touched(),
+                    window,
+                );
                 break;
             }
         }
@@ -1102,6 +1124,7 @@ fn force_with_script(
     let mut future = group.clone();
     let mut pieces: Vec<Piece> = Vec::new();
     let mut lost = None;
+    let mut latent: Vec<(f64, Micros, Option<Level>)> = Vec::new();
     let scripts: Vec<Micros> = group.script_ahead().collect();
     loop {
         let clocks = future.clocks();
@@ -1112,6 +1135,7 @@ fn force_with_script(
         let start = future.now;
         let degraded = !future.is_whole();
         let (end, _) = future.step(&[], &[], horizon, &mut probe);
+        future.take_latent_losses(|p, at, touched| latent.push((p, at, touched)));
         lean_split(
             &mut pieces,
             start,
@@ -1122,7 +1146,7 @@ fn force_with_script(
             scale,
         );
         if future.is_lost() {
-            lost = Some((future.now, future.touched()));
+            lost = Some((future.now, future.touched(), future.survival()));
             break;
         }
         if end == StepEnd::Horizon || future.now >= horizon {
@@ -1138,8 +1162,13 @@ fn force_with_script(
         hazard += h;
     }
     let w = -(-hazard).exp_m1();
-    if let Some((at, touched)) = lost {
-        out.add(1.0 - w, at, touched, window);
+    if let Some((at, touched, survival)) = lost {
+        out.add((1.0 - w) * survival, at, touched, window);
+    }
+    // A latent loss of the failure-free future counts with the probability
+    // that no clock fires before it.
+    for (p, at, touched) in latent {
+        out.add_latent((-hazard_before(&pieces, at)).exp() * p, at, touched, window);
     }
     if w <= 0.0 {
         group.now = horizon;
@@ -1182,6 +1211,8 @@ fn force_with_script(
     while group.next_scheduled().is_some_and(|t| t <= at) {
         group.step(&[], &[], horizon, rng);
     }
+    // Counted above, from the failure-free future; the survival stays.
+    group.forget_latent_losses();
     *rng = probe;
     group.now = at;
     let clocks = group.clocks();
@@ -1192,6 +1223,15 @@ fn force_with_script(
     let (fired, clock_ratio) = pick_clock(&rates, rng);
     group.fail(&clocks[fired], rng);
     w * ratio * clock_ratio
+}
+
+/// The clocks' cumulative hazard from the first piece's start to `at`.
+fn hazard_before(pieces: &[Piece], at: Micros) -> f64 {
+    pieces
+        .iter()
+        .take_while(|p| p.start < at)
+        .map(|p| p.rate * (p.end.min(at) - p.start) as f64)
+        .sum()
 }
 
 /// Appends [start, end) at `rate` to `pieces`, cut where the lean changes:
@@ -1247,54 +1287,71 @@ fn episode_loss(
 ) {
     let horizon = window.end();
     if group.is_lost() {
-        out.add(weight, group.now, group.touched(), window);
+        out.add(
+            weight * group.survival(),
+            group.now,
+            group.touched(),
+            window,
+        );
         return;
     }
     for _ in 0..RUNS_PER_EPISODE {
-        if let Some((lr, at, touched)) =
-            biased_run(group.clone(), horizon, rng, &mut out.steps, biasing)
-        {
-            out.add(
-                weight * lr / f64::from(RUNS_PER_EPISODE),
-                at,
-                touched,
-                window,
-            );
-        }
+        let mut steps = out.steps;
+        let mut add = |lr: f64, at, touched, latent: bool| {
+            let w = weight * lr / f64::from(RUNS_PER_EPISODE);
+            if latent {
+                out.add_latent(w, at, touched, window);
+            } else {
+                out.add(w, at, touched, window);
+            }
+        };
+        biased_run(group.clone(), horizon, rng, &mut steps, biasing, &mut add);
+        out.steps = steps;
     }
 }
 
 /// One importance-sampled sub-run to the end of the episode (under the
-/// true law when `biasing` is off): the likelihood ratio, time and cause of
-/// its loss, if it ends in one.
+/// true law when `biasing` is off): hands `add` each loss of the run, as
+/// (likelihood ratio times its probability, time, cause, whether through
+/// a latent error): the latent losses of its checks, and its own loss, if
+/// it ends in one, times the path's latent survival.
 fn biased_run(
     mut group: Group,
     horizon: Micros,
     rng: &mut ChaCha8Rng,
     steps: &mut u64,
     biasing: bool,
-) -> Option<(f64, Micros, Option<Level>)> {
+    add: &mut impl FnMut(f64, Micros, Option<Level>, bool),
+) {
     let mut log_lr = 0.0_f64;
     let start = *steps;
     while group.now < horizon && !group.is_calm() && *steps - start < MAX_STEPS {
         if group.is_lost() {
             break;
         }
-        if !biasing {
-            if group.step_true(horizon, rng) == StepEnd::Horizon {
-                break;
-            }
+        let end = if !biasing {
+            group.step_true(horizon, rng)
         } else {
             let clocks = group.clocks();
             let bias = failure_bias(&group, &clocks, horizon);
-            let (_, l) = group.step(&clocks, &bias, horizon, rng);
+            let (end, l) = group.step(&clocks, &bias, horizon, rng);
             log_lr += l;
+            end
+        };
+        group.take_latent_losses(|p, at, touched| add(log_lr.exp() * p, at, touched, true));
+        if !biasing && end == StepEnd::Horizon {
+            break;
         }
         *steps += 1;
     }
-    group
-        .is_lost()
-        .then(|| (log_lr.exp(), group.now, group.touched()))
+    if group.is_lost() {
+        add(
+            log_lr.exp() * group.survival(),
+            group.now,
+            group.touched(),
+            false,
+        );
+    }
 }
 
 /// Hazard multipliers that make some failure happen before the next repair
@@ -1329,6 +1386,9 @@ fn failure_bias(group: &Group, clocks: &[Clock], horizon: Micros) -> Vec<f64> {
 fn walk_episode(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) {
     while group.now < horizon && !group.is_calm() && !group.is_lost() && *steps < MAX_STEPS {
         let end = group.step_true(horizon, rng);
+        // The episode's sub-runs count its latent losses; the path goes on
+        // with its survival.
+        group.forget_latent_losses();
         *steps += 1;
         if end == StepEnd::Horizon {
             break;
@@ -1361,14 +1421,22 @@ pub struct RareSums {
     pub strata_sums: Vec<MeanAccumulator>,
     #[serde(default)]
     pub batches: BatchSums,
+    /// With `[latent]`: the fleet-trial estimates' part through
+    /// latent-error checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latent: Option<MeanAccumulator>,
     pub episodes: u64,
     pub steps: u64,
 }
 
 impl RareSums {
-    /// Records fleet trial `index`'s group trials, drawn in `strata`.
-    pub fn record(&mut self, index: u64, t: &GroupTrial, strata: &Strata) {
+    /// Records fleet trial `index`'s group trials, drawn in `strata`;
+    /// `latent`: whether the scenario has `[latent]`.
+    pub fn record(&mut self, index: u64, t: &GroupTrial, strata: &Strata, latent: bool) {
         self.loss.push_weighted(1.0, t.estimate);
+        if latent {
+            self.latent.get_or_insert_default().push(t.latent);
+        }
         if t.estimate.is_finite() && t.estimate.abs() <= MAX_ABS_SAMPLE {
             let n = strata.weights.len();
             self.strata_tails.resize(n, TailSums::default());
@@ -1465,6 +1533,9 @@ impl Merge for RareSums {
         }
         self.batches.merge(&later.batches);
         self.fleet_tail.merge(&later.fleet_tail);
+        if let Some(b) = &later.latent {
+            self.latent.get_or_insert_default().merge(b);
+        }
         self.episodes += later.episodes;
         self.steps += later.steps;
     }

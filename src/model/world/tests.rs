@@ -236,28 +236,28 @@ fn repairs_with_no_target_wait_for_the_replacement_then_run() {
 fn critical_slots_and_the_chance_one_holds_a_latent_error() {
     use crate::model::{Code, Latent};
     let copies = Code::Copies { needed: 1 };
-    assert_eq!(critical(copies, 0b111), 0);
-    assert_eq!(critical(copies, 0b100), 0b100);
+    assert_eq!(copies.critical(0b111), 0);
+    assert_eq!(copies.critical(0b100), 0b100);
     let rs = Code::Rs { k: 6, m: 3 };
-    assert_eq!(critical(rs, 0b1_1111_1100), 0, "7 of 9: none critical");
-    assert_eq!(critical(rs, 0b1_1111_1000), 0b1_1111_1000, "6 of 9: all");
+    assert_eq!(rs.critical(0b1_1111_1100), 0, "7 of 9: none critical");
+    assert_eq!(rs.critical(0b1_1111_1000), 0b1_1111_1000, "6 of 9: all");
     // LRC(12,2,2) without both globals: each local group may still lose
     // one slot to its parity, so none is critical alone... until a group
     // has lost one, when its other members are.
     let lrc = Code::Lrc { k: 12, l: 2, r: 2 };
     let all = (1u32 << 16) - 1;
     let no_globals = all & !(0b11 << 14);
-    assert_eq!(critical(lrc, no_globals), 0);
+    assert_eq!(lrc.critical(no_globals), 0);
     let group0 = 0b11_1111 | 1 << 12;
     let lost_one = no_globals & !1;
-    assert_eq!(critical(lrc, lost_one), group0 & !1);
+    assert_eq!(lrc.critical(lost_one), group0 & !1);
     let latent = Latent {
         rate_per_tb_year: 10.0,
         scrub_interval: Some(crate::units::YEAR / 10),
     };
     let check = LatentCheck::new(latent, 1e12);
     let p = (-1.0f64).exp();
-    assert!((check.scrubbed.unwrap() - p).abs() < 1e-12);
+    assert!((latent.undetected(1e12, 0) - p).abs() < 1e-12);
     let six = check.any_undetected(0, 0b11_1111, 0);
     assert!((six - (1.0 - (1.0 - p).powi(6))).abs() < 1e-12);
     let never = Latent {
