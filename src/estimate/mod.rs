@@ -92,7 +92,8 @@ struct OptionSums {
     planned: MeanAccumulator,
     failover_bytes_lost: MeanAccumulator,
     hours_without_geo: MeanAccumulator,
-    /// Per unplanned failover, ms.
+    /// Per unplanned failover, ms; the RTO also of each failover called off
+    /// while waiting for access (`AccountOutcome::recoveries`).
     rpo: Spread,
     rto: Spread,
     /// Geo-replication lag over time, ms (weighted by ms of time).
@@ -196,9 +197,9 @@ impl OptionSums {
         self.hours_without_geo.push_weighted(hours / years, w);
         for f in &a.failovers {
             self.rpo.record(f.rpo / 1000, 1);
-            if let Some(rto) = f.rto {
-                self.rto.record(rto / 1000, 1);
-            }
+        }
+        for rto in a.recoveries().filter_map(|(rto, _)| rto) {
+            self.rto.record(rto / 1000, 1);
         }
         for &(lag, ms) in &a.lag {
             self.lag.record(lag, ms);
@@ -522,13 +523,13 @@ impl OptionSums {
     }
 
     /// The Lockbox figures of a trial (`[access]`): the wait for insider
-    /// access of each failover that completed (as `rto` records it), the
+    /// access of each recovery that completed (as `rto` records it), the
     /// hours granted (each grant's whole length) and the requests denied,
     /// per year.
     fn record_access(&mut self, a: &AccountOutcome, w: f64, years: f64) {
         let wait = self.approval_wait.get_or_insert_default();
-        for f in a.failovers.iter().filter(|f| f.rto.is_some()) {
-            wait.record(f.approval_wait / 1000, 1);
+        for (_, waited) in a.recoveries().filter(|(rto, _)| rto.is_some()) {
+            wait.record(waited / 1000, 1);
         }
         let granted = a
             .grants
@@ -910,7 +911,9 @@ pub struct FailoverSummary {
     pub planned_per_year: f64,
     /// Data-loss window of each unplanned failover; null without one.
     pub rpo_seconds: Option<Distribution>,
-    /// From the primary becoming unwritable to writable again.
+    /// From the primary becoming unwritable to writable again, over the
+    /// unplanned failovers and (`[access]`) the failovers called off while
+    /// waiting for approval, whose RTO is the outage's.
     pub rto_seconds: Option<Distribution>,
     /// Recent writes lost at failovers, per year.
     pub bytes_lost_per_year: Mean,
@@ -991,13 +994,14 @@ pub struct DeletionSummary {
 /// recovery, and how much insider access it lets in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AccessSummary {
-    /// Σ (wait for insider access) / Σ RTO over the unplanned failovers
-    /// that completed within the horizon: the share of the recovery time
+    /// Σ (wait for insider access) / Σ RTO over the recoveries of `rto`
+    /// that completed within the horizon (failovers, and failovers called
+    /// off when the primary served again): the share of the recovery time
     /// spent on requests, approvals and retries after denials; null when
     /// none completed (or every RTO was 0). No interval, as the RTO's
     /// statistics have none.
     pub approval_wait_share: Option<f64>,
-    /// The wait of each of those failovers; null without one.
+    /// The wait of each of those recoveries; null without one.
     pub approval_wait_seconds: Option<Distribution>,
     /// Hours of just-in-time insider access granted per year: the sum of
     /// the grants' lengths (each whole, even past the horizon) over the
