@@ -459,8 +459,8 @@ impl RunSums {
                     .get_or_insert_default()
                     .push_weighted(p, w);
             }
-            if system.access.is_some() {
-                sums.record_access(&o.account, w, years);
+            if let Some(access) = m.access {
+                sums.record_access(&o.account, access, w);
             }
             if let Some(latent) = m.latent_loss {
                 sums.latent_loss
@@ -524,24 +524,19 @@ impl OptionSums {
 
     /// The Lockbox figures of a trial (`[access]`): the wait for insider
     /// access of each recovery that completed (as `rto` records it), the
-    /// hours granted (each grant's whole length) and the requests denied,
-    /// per year.
-    fn record_access(&mut self, a: &AccountOutcome, w: f64, years: f64) {
+    /// hours granted and the requests denied per year (`m`, computed once
+    /// in compare::Metrics for the summary and the pairs).
+    fn record_access(&mut self, a: &AccountOutcome, m: compare::AccessFigures, w: f64) {
         let wait = self.approval_wait.get_or_insert_default();
         for (_, waited) in a.recoveries().filter(|(rto, _)| rto.is_some()) {
             wait.record(waited / 1000, 1);
         }
-        let granted = a
-            .grants
-            .iter()
-            .fold(0u64, |t, g| t.saturating_add(g.length));
-        let hours = granted as f64 / units::HOUR as f64;
         self.granted_hours
             .get_or_insert_default()
-            .push_weighted(hours / years, w);
+            .push_weighted(m.granted_hours, w);
         self.denials
             .get_or_insert_default()
-            .push_weighted(f64::from(a.denials) / years, w);
+            .push_weighted(m.denials, w);
     }
 
     /// The fraction of extents lost by each checkpoint of the horizon; the
@@ -1379,6 +1374,22 @@ impl RunSums {
                 factor: 1.0,
                 paired_by: "fleet trial",
             },
+            (M::GrantedHours, _) => compare::Paired {
+                own: own.granted_hours.as_ref()?,
+                baseline: base.granted_hours.as_ref()?,
+                differences: &pair.granted_hours,
+                factor: 1.0,
+                paired_by: "fleet trial",
+            },
+            (M::Denials, _) => compare::Paired {
+                own: own.denials.as_ref()?,
+                baseline: base.denials.as_ref()?,
+                differences: &pair.denials,
+                factor: 1.0,
+                paired_by: "fleet trial",
+            },
+            // A ratio of sums over the run's failovers: no per-trial sample.
+            (M::ApprovalWaitShare, _) => return None,
         })
     }
 
