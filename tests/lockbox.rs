@@ -284,3 +284,54 @@ fn lockbox_expectations_are_checked_where_they_are_written() {
     ));
     assert!(e.contains("add an [access] section"), "{e}");
 }
+
+/// `access.options` puts only the options it names under Lockbox: GRS
+/// waits A for approval, RA-GRS (not named) fails over as without
+/// `[access]`, with no Lockbox figures, and expecting one of it is an error.
+#[test]
+fn access_options_put_only_the_named_options_under_lockbox() {
+    let three = BASE.replace(
+        "options = [\"LRS\", \"GRS\"]",
+        "options = [\"LRS\", \"GRS\", \"RA-GRS\"]",
+    );
+    let rto = |s: &Summary, k: usize| {
+        let f = s.options[k].failover.as_ref().unwrap();
+        f.rto_seconds.as_ref().unwrap().mean
+    };
+    let text =
+        format!("{three}[access]\noptions = [\"GRS\"]\nrequest = \"0s\"\napproval = \"3h\"\n");
+    let summary = run(&text);
+    assert_eq!(rto(&summary, 1), 5.0 * 3600.0, "GRS waits 3 h");
+    assert_eq!(rto(&summary, 2), 2.0 * 3600.0, "RA-GRS does not");
+    assert!(summary.options[1].access.is_some());
+    assert!(summary.options[2].access.is_none());
+    // RA-GRS is what it is without [access], to the figure.
+    let without = run(&three);
+    assert_eq!(summary.options[2], without.options[2]);
+    // By default every option with a secondary.
+    let all = run(&format!(
+        "{three}[access]\nrequest = \"0s\"\napproval = \"3h\"\n"
+    ));
+    assert_eq!(rto(&all, 2), 5.0 * 3600.0);
+
+    let err = |text: &str| {
+        scenario::from_source("lockbox.toml", text)
+            .unwrap_err()
+            .to_string()
+    };
+    let line = three.lines().count() + 2;
+    for (list, says) in [
+        ("[\"GRS\", \"GRSS\"]", "no option `GRSS` in this scenario"),
+        ("[\"LRS\"]", "LRS has no secondary"),
+    ] {
+        let e = err(&format!("{three}[access]\noptions = {list}\n"));
+        assert!(e.contains("access.options["), "{e}");
+        assert!(e.contains(says), "{e}");
+        assert!(e.contains(&format!("lockbox.toml:{line}:")), "{e}");
+    }
+    let e = err(&format!(
+        "{text}[expect]\nRA-GRS = [\"granted_hours_per_year <= 8\"]\n"
+    ));
+    assert!(e.contains("expect.RA-GRS[0]"), "{e}");
+    assert!(e.contains("list it in access.options"), "{e}");
+}

@@ -102,7 +102,11 @@ impl Metrics {
             latent_loss: system.latent.map(|_| f64::from(o.latent_losses) / measured),
             failovers: a.failovers.len() as f64 / years,
             key_down: a.key_unreadable as f64 / extent_us,
-            access: system.access.as_ref().map(|_| AccessFigures::of(a, years)),
+            access: system
+                .access
+                .as_ref()
+                .filter(|p| p.covers(k))
+                .map(|_| AccessFigures::of(a, years)),
         }
     }
 }
@@ -425,7 +429,12 @@ fn difference(
         let why = if m == Metric::ApprovalWaitShare {
             "not paired: a ratio of sums over the run's failovers".to_string()
         } else if access(base).is_none() {
-            format!("not paired: {} has no secondary", system.options[base].name)
+            let b = &system.options[base];
+            let none = match b.groups.len() > 1 {
+                true => "is not under [access] (access.options)",
+                false => "has no secondary",
+            };
+            format!("not paired: {} {none}", b.name)
         } else {
             String::new()
         };

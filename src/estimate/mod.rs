@@ -1250,7 +1250,11 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 keys,
                 deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
                 logical,
-                access: (geo && system.access.is_some()).then(|| access_summary(s)),
+                access: system
+                    .access
+                    .as_ref()
+                    .is_some_and(|a| a.covers(k))
+                    .then(|| access_summary(s)),
                 latent: system
                     .latent
                     .as_ref()
