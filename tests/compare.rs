@@ -94,14 +94,14 @@ fn an_option_against_itself_differs_by_exactly_zero() {
         let b = &c.options[1];
         assert_eq!(b.option, "B");
         for d in &b.differences {
-            assert_eq!(d.difference, 0.0, "{method:?} {}", d.metric);
+            assert_eq!(d.difference, Some(0.0), "{method:?} {}", d.metric);
             assert_eq!(
                 d.difference_ci95,
                 Some([0.0, 0.0]),
                 "{method:?} {}",
                 d.metric
             );
-            assert_eq!(d.value, d.baseline);
+            assert_eq!(Some(d.value), d.baseline);
         }
         // Not vacuous: the option did lose data, by the method asked for.
         let p = &b.differences[0];
@@ -124,13 +124,17 @@ fn the_difference_is_the_difference_of_the_estimates() {
         assert_eq!(c.baseline, "C");
         let a = &c.options[1];
         for d in &a.differences {
-            assert_eq!(d.difference, d.value - d.baseline, "{}", d.metric);
+            let difference = d.difference.unwrap();
+            assert_eq!(difference, d.value - d.baseline.unwrap(), "{}", d.metric);
             let [lo, hi] = d.difference_ci95.unwrap();
-            assert!(lo <= d.difference && d.difference <= hi, "{}", d.metric);
+            assert!(lo <= difference && difference <= hi, "{}", d.metric);
         }
         let p = &a.differences[0];
         assert_eq!(p.value, summary.options[0].durability.loss_probability);
-        assert_eq!(p.baseline, summary.options[2].durability.loss_probability);
+        assert_eq!(
+            p.baseline,
+            Some(summary.options[2].durability.loss_probability)
+        );
         // Two copies lose far more than three: the interval says so.
         assert!(p.difference_ci95.unwrap()[0] > 0.0, "{method:?}: {p:?}");
         let pairs = summary.options[0].durability.samples;
@@ -295,6 +299,75 @@ fn logical_loss_is_compared_when_the_scenario_has_it() {
             .loss_probability;
         assert_eq!(d.value, own);
         assert!(d.value > 0.0);
-        assert_eq!(d.difference, d.value - d.baseline);
+        assert_eq!(d.difference, Some(d.value - d.baseline.unwrap()));
     }
+}
+
+/// With `[access]` the comparison has the Lockbox rows of the options with
+/// a secondary, their figures the summary's: granted hours and denials a
+/// year paired by fleet trial (GRS and RA-GRS draw the same answers, so
+/// they differ by exactly zero), the share of the RTO waiting unpaired (a
+/// ratio over the run's failovers), and nothing paired against a baseline
+/// without a secondary. Without it, no such row.
+#[test]
+fn lockbox_figures_are_compared_where_a_pairing_means_something() {
+    let lockbox = |d: &compare::Difference| {
+        ["RTO waiting for approval", "granted hours", "denials"].contains(&d.metric)
+    };
+    let (_, c) = compared(&twins(), Method::Plain, &[2, 0]);
+    assert!(!c.options.iter().flat_map(|o| &o.differences).any(lockbox));
+    let text = "start = \"new\"\noptions = [\"LRS\", \"GRS\", \"RA-GRS\"]\n\
+        [topology]\nracks_per_facility = 3\nnodes_per_rack = 2\ndisks_per_node = 2\n\
+        [data]\nsize = \"10GB\"\n[failures.disk]\nafr = 0\n\
+        [[fault]]\nat = \"30d\"\nlevel = \"region\"\ntarget = \"westeurope\"\nkind = \"down\"\nduration = \"12h\"\n\
+        [access]\napproval = { dist = \"exponential\", mean = \"3h\" }\ndenial = 0.5\n";
+    let s = scenario::parse("lockbox.toml", text, "lockbox").unwrap();
+    let (summary, c) = compared(&s, Method::Plain, &[1, 2, 0]);
+    let rows = |k: usize| -> Vec<&compare::Difference> {
+        c.options[k]
+            .differences
+            .iter()
+            .filter(|d| lockbox(d))
+            .collect()
+    };
+    assert!(rows(2).is_empty(), "LRS has no secondary");
+    for (k, o) in [(0, 1), (1, 2)] {
+        let access = summary.options[o].access.as_ref().unwrap();
+        let [share, granted, denials] = rows(k)[..] else {
+            panic!("{:?}", rows(k))
+        };
+        assert_eq!(Some(share.value), access.approval_wait_share);
+        assert_eq!((share.difference, share.pairs), (None, 0));
+        assert!(share.paired_by.contains("ratio of sums"));
+        assert_eq!(granted.value, access.granted_hours_per_year.mean);
+        assert_eq!(denials.value, access.denials_per_year.mean);
+        for d in [granted, denials] {
+            assert_eq!(d.difference, Some(0.0), "RA-GRS draws GRS's answers");
+            assert_eq!(d.difference_ci95, Some([0.0, 0.0]));
+            assert_eq!((d.pairs, d.paired_by.as_str()), (300, "fleet trial"));
+        }
+    }
+    assert!(
+        summary.options[1]
+            .access
+            .as_ref()
+            .unwrap()
+            .denials_per_year
+            .mean
+            > 0.0
+    );
+    // Against LRS: shown, not paired.
+    let (_, c) = compared(&s, Method::Plain, &[0, 1]);
+    let granted = c.options[1]
+        .differences
+        .iter()
+        .find(|d| d.metric == "granted hours");
+    let granted = granted.unwrap();
+    assert_eq!((granted.baseline, granted.difference), (None, None));
+    assert_eq!(granted.paired_by, "not paired: LRS has no secondary");
+    let table = report::compare::table(&c);
+    assert!(
+        table.contains("not paired: LRS has no secondary"),
+        "{table}"
+    );
 }

@@ -169,3 +169,91 @@ fn erasure_in_the_table_the_csv_and_expect() {
             .contains("add a [deletion] section")
     );
 }
+
+/// `trace` lists each probe's delete with its milestones, and tracing
+/// changes nothing: the traced trial is the trial `run` simulates. With a
+/// constant lag L = 45 s and no failure, GRS's primary copies go after R,
+/// the secondary's after L + R, and the delete is erased after L + R; with
+/// a rack destroyed at 10 days and shredded D later, the delete of that
+/// hour on the rack's extent keeps a remnant for exactly D.
+#[test]
+fn trace_lists_each_delete_with_its_milestones_and_changes_nothing() {
+    use replisim::model::trace::What;
+    use replisim::model::world::Plan;
+    let (r, s, lag) = (3_600_000_000u64, 86_400_000_000u64, 45_000_000u64);
+    let text = format!("{BASE}[deletion]\nreclaim = \"1h\"\nsoft_delete = \"1d\"\n");
+    let sc = scenario::from_source("deletion.toml", &text).unwrap();
+    let plan = Plan::new(&sc.system, 3).unwrap();
+    let (traced, events) = plan.trace_trial(0);
+    assert_eq!(traced, plan.run_trial(0), "tracing decides nothing");
+    let mut per_option = [0u64; 2];
+    for e in &events {
+        let What::Deleted {
+            option,
+            requested,
+            copies,
+            shredded,
+            erased,
+            ..
+        } = &e.what
+        else {
+            continue;
+        };
+        per_option[*option as usize] += 1;
+        assert_eq!((*requested, *shredded), (s, None));
+        let after: Vec<(u8, u64, bool)> =
+            copies.iter().map(|c| (c.slot, c.after, c.held)).collect();
+        if *option == 0 {
+            assert_eq!(after, [(0, r, false), (1, r, false), (2, r, false)]);
+            assert_eq!(*erased, r);
+        } else {
+            let expected: Vec<(u8, u64, bool)> = (0..6)
+                .map(|k| (k, if k < 3 { r } else { lag + r }, false))
+                .collect();
+            assert_eq!(after, expected);
+            assert_eq!(*erased, lag + r);
+        }
+    }
+    // One delete a probe, as many as the run's erasure times.
+    for (k, o) in traced.options.iter().enumerate() {
+        let probes: u64 = o.erasure.iter().map(|&(_, n)| n).sum();
+        assert_eq!(per_option[k], probes);
+        assert!(probes > 8000, "hourly over a year: {probes}");
+    }
+
+    let fault = "[[fault]]\nat = \"10d\"\nlevel = \"rack\"\ntarget = \"westeurope/1/1/1\"\nkind = \"destroyed\"\n";
+    let text = format!(
+        "{BASE}{fault}[deletion]\nreclaim = \"1h\"\n[decommission]\ndestroy_after = \"30h\"\n"
+    );
+    let sc = scenario::from_source("deletion.toml", &text).unwrap();
+    let plan = Plan::new(&sc.system, 3).unwrap();
+    let (traced, events) = plan.trace_trial(0);
+    assert_eq!(traced, plan.run_trial(0));
+    let held = events.iter().filter_map(|e| match &e.what {
+        What::Deleted {
+            option: 0,
+            shredded: Some(t),
+            erased,
+            ..
+        } => Some((*t, *erased)),
+        _ => None,
+    });
+    let d = 30 * 3_600_000_000u64;
+    assert_eq!(held.max(), Some((d, d)));
+    let req = replisim::report::trace::TraceRequest {
+        seed: 3,
+        trial: 0,
+        option: None,
+        all: false,
+    };
+    let t = replisim::report::trace::trace(&sc, &req).unwrap();
+    let story = replisim::report::trace::text(&sc.system, &t, &req);
+    assert!(
+        story.contains(
+            "day  11 00:00:00  LRS extent 0 delete final (no soft delete): copies 0, 1 reclaimed in 1h, \
+             failed hardware shredded in 1.250d; fully erased in 1.250d, 1.250d after the request"
+        ),
+        "{story}"
+    );
+    assert!(story.contains("deletes erased as routine (LRS "), "{story}");
+}

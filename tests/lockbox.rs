@@ -77,24 +77,30 @@ fn a_fixed_approval_delay_adds_exactly_itself_to_the_rto() {
     }
 }
 
-#[test]
-fn trace_lists_one_grant_of_its_length() {
-    let dir = std::env::temp_dir().join(format!("replisim-lockbox-{}", std::process::id()));
+/// `replisim trace` of GRS in the scenario `text`: its standard output.
+fn trace_grs(text: &str, name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("replisim-lockbox-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("lockbox.toml");
-    let text = format!("{BASE}[access]\nrequest = \"0s\"\napproval = \"3h\"\ngrant = \"8h\"\n");
     std::fs::write(&file, text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_replisim"))
         .args(["trace", file.to_str().unwrap(), "--option", "GRS", "--out"])
         .arg(dir.join("out"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::remove_dir_all(&dir).ok();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn trace_lists_one_grant_of_its_length() {
+    let text = format!("{BASE}[access]\nrequest = \"0s\"\napproval = \"3h\"\ngrant = \"8h\"\n");
+    let stdout = trace_grs(&text, "grant");
     let audit: Vec<&str> = stdout.lines().filter(|l| l.contains("AUDIT")).collect();
     assert_eq!(audit.len(), 1, "{stdout}");
     assert!(
@@ -103,7 +109,40 @@ fn trace_lists_one_grant_of_its_length() {
         audit[0]
     );
     assert!(audit[0].contains("approved after 3h"), "{}", audit[0]);
-    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The region is back after 12 h, before the approval at 1 h + Q + A: the
+/// request is withdrawn. GRS never fails over, so its RTO is the outage's
+/// (12 h, as LRS's writes are down), 12 h − 1 h of it waiting; nothing is
+/// granted, nothing lost, and `trace` has no audit line.
+#[test]
+fn a_failover_waiting_for_approval_is_called_off_when_the_region_returns() {
+    let outage = 12.0 * 3600.0;
+    for (request, approval) in [("0s", "20h"), ("30m", "11h"), ("2h", "4d")] {
+        let text = format!(
+            "{BASE}[access]\nrequest = \"{request}\"\napproval = \"{approval}\"\n\
+             denial = 0.5\nretry_after = \"1h\"\n"
+        );
+        let summary = run(&text);
+        let (lrs, grs) = (&summary.options[0], &summary.options[1]);
+        let f = grs.failover.as_ref().unwrap();
+        assert_eq!(f.count_per_year, 0.0, "no failover");
+        assert!(f.rpo_seconds.is_none());
+        assert_eq!(f.hours_without_geo_redundancy_per_year.mean, 0.0);
+        let rto = f.rto_seconds.as_ref().expect("the outage's recovery");
+        assert_eq!((rto.mean, rto.max, rto.count), (outage, outage, Some(4)));
+        assert_eq!(grs.availability.write, lrs.availability.write);
+        let access = grs.access.as_ref().unwrap();
+        assert_eq!(access.granted_hours_per_year.mean, 0.0);
+        assert_eq!(access.granted_hours_per_year.ci95, [0.0; 2]);
+        let waited = outage - 3600.0;
+        assert_eq!(access.approval_wait_share, Some(waited / outage));
+        let w = access.approval_wait_seconds.as_ref().unwrap();
+        assert_eq!((w.mean, w.max), (waited, waited));
+        let stdout = trace_grs(&text, request);
+        assert!(!stdout.contains("AUDIT"), "{stdout}");
+        assert!(stdout.contains("the request is withdrawn"), "{stdout}");
+    }
 }
 
 #[test]
@@ -244,4 +283,55 @@ fn lockbox_expectations_are_checked_where_they_are_written() {
         "{BASE}[expect]\nGRS = [\"granted_hours_per_year <= 8\"]\n"
     ));
     assert!(e.contains("add an [access] section"), "{e}");
+}
+
+/// `access.options` puts only the options it names under Lockbox: GRS
+/// waits A for approval, RA-GRS (not named) fails over as without
+/// `[access]`, with no Lockbox figures, and expecting one of it is an error.
+#[test]
+fn access_options_put_only_the_named_options_under_lockbox() {
+    let three = BASE.replace(
+        "options = [\"LRS\", \"GRS\"]",
+        "options = [\"LRS\", \"GRS\", \"RA-GRS\"]",
+    );
+    let rto = |s: &Summary, k: usize| {
+        let f = s.options[k].failover.as_ref().unwrap();
+        f.rto_seconds.as_ref().unwrap().mean
+    };
+    let text =
+        format!("{three}[access]\noptions = [\"GRS\"]\nrequest = \"0s\"\napproval = \"3h\"\n");
+    let summary = run(&text);
+    assert_eq!(rto(&summary, 1), 5.0 * 3600.0, "GRS waits 3 h");
+    assert_eq!(rto(&summary, 2), 2.0 * 3600.0, "RA-GRS does not");
+    assert!(summary.options[1].access.is_some());
+    assert!(summary.options[2].access.is_none());
+    // RA-GRS is what it is without [access], to the figure.
+    let without = run(&three);
+    assert_eq!(summary.options[2], without.options[2]);
+    // By default every option with a secondary.
+    let all = run(&format!(
+        "{three}[access]\nrequest = \"0s\"\napproval = \"3h\"\n"
+    ));
+    assert_eq!(rto(&all, 2), 5.0 * 3600.0);
+
+    let err = |text: &str| {
+        scenario::from_source("lockbox.toml", text)
+            .unwrap_err()
+            .to_string()
+    };
+    let line = three.lines().count() + 2;
+    for (list, says) in [
+        ("[\"GRS\", \"GRSS\"]", "no option `GRSS` in this scenario"),
+        ("[\"LRS\"]", "LRS has no secondary"),
+    ] {
+        let e = err(&format!("{three}[access]\noptions = {list}\n"));
+        assert!(e.contains("access.options["), "{e}");
+        assert!(e.contains(says), "{e}");
+        assert!(e.contains(&format!("lockbox.toml:{line}:")), "{e}");
+    }
+    let e = err(&format!(
+        "{text}[expect]\nRA-GRS = [\"granted_hours_per_year <= 8\"]\n"
+    ));
+    assert!(e.contains("expect.RA-GRS[0]"), "{e}");
+    assert!(e.contains("list it in access.options"), "{e}");
 }

@@ -106,6 +106,20 @@ impl Drop for Browser {
     }
 }
 
+/// Opens the server's page in a new tab; its session.
+fn open(b: &mut Browser, server: &Server) -> String {
+    let url = format!("http://{}/", server.addr);
+    let target = b.call(None, "Target.createTarget", json!({ "url": url }));
+    let attach = json!({ "targetId": target["targetId"], "flatten": true });
+    let session = b.call(None, "Target.attachToTarget", attach)["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let size = json!({ "width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": false });
+    b.call(Some(&session), "Emulation.setDeviceMetricsOverride", size);
+    session
+}
+
 /// The value of `expression` in the page.
 fn eval(b: &mut Browser, session: &str, expression: &str) -> Value {
     let params = json!({ "expression": expression, "returnByValue": true, "awaitPromise": true });
@@ -216,15 +230,7 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
     let server = Server::start(&["--max-trials", "250"]);
     let profile = tempfile::tempdir().unwrap();
     let mut b = Browser::launch(profile.path());
-    let url = format!("http://{}/", server.addr);
-    let target = b.call(None, "Target.createTarget", json!({ "url": url }));
-    let attach = json!({ "targetId": target["targetId"], "flatten": true });
-    let session = b.call(None, "Target.attachToTarget", attach)["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let size = json!({ "width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": false });
-    b.call(Some(&session), "Emulation.setDeviceMetricsOverride", size);
+    let session = open(&mut b, &server);
 
     wait_for_run(&mut b, &session, 1);
     assert_eq!(
@@ -301,4 +307,52 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-page.png"));
     std::fs::write(&path, png).unwrap();
     eprintln!("screenshot: {}", path.display());
+}
+
+/// The optional sections are shown when the JSON has them: served
+/// scenarios/lockbox.toml, the page has a Customer Lockbox table with GRS's
+/// share of the RTO waiting as the API gives it (LRS, without a secondary,
+/// has no row), and the reads of the data kept; no key or latent table.
+#[test]
+fn the_page_shows_the_lockbox_figures_only_where_the_json_has_them() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} not found");
+        return;
+    }
+    let server = Server::start(&["scenarios/lockbox.toml"]);
+    let profile = tempfile::tempdir().unwrap();
+    let mut b = Browser::launch(profile.path());
+    let session = open(&mut b, &server);
+    wait_for_run(&mut b, &session, 1);
+    let headings = eval(
+        &mut b,
+        &session,
+        "[...document.querySelectorAll('#results h2')].map((h) => h.textContent)",
+    );
+    let headings: Vec<&str> = headings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(headings.contains(&"Customer Lockbox"), "{headings:?}");
+    assert!(
+        !headings
+            .iter()
+            .any(|h| h.contains("key") || h.contains("atent"))
+    );
+    // The Lockbox table: its rows' first two cells.
+    let rows = eval(
+        &mut b,
+        &session,
+        "(() => { const h = [...document.querySelectorAll('#results h2')].find((h) => h.textContent === 'Customer Lockbox'); \
+         return [...h.nextElementSibling.querySelectorAll('tr')].slice(1).map((r) => [...r.children].slice(0, 2).map((c) => c.textContent)); })()",
+    );
+    let api = server.post("/api/run", r#"{"set": []}"#).json();
+    let share = api["options"][1]["access"]["approval_wait_share"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(rows, json!([["GRS", format!("{:.1}%", 100.0 * share)]]));
+    let kept = "[...document.querySelectorAll('#results th')].some((t) => t.textContent === 'read of data kept')";
+    assert_eq!(eval(&mut b, &session, kept), json!(true));
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::estimate::rare::GroupTrial;
-use crate::estimate::{CauseEstimate, RunSums, Summary};
+use crate::estimate::{AccessSummary, CauseEstimate, RunSums, Summary};
 use crate::model::world::OptionOutcome;
 use crate::model::{Level, System};
 use crate::stats::{MeanAccumulator, Z95};
@@ -39,6 +39,30 @@ pub struct Metrics {
     pub failovers: f64,
     /// Fraction of extent-time readable but for the customer-managed key.
     pub key_down: f64,
+    /// Hours of insider access granted and Lockbox requests denied, per
+    /// year (`[access]` only).
+    pub access: Option<AccessFigures>,
+}
+
+/// One fleet trial's Lockbox figures, per year.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AccessFigures {
+    pub granted_hours: f64,
+    pub denials: f64,
+}
+
+impl AccessFigures {
+    fn of(a: &crate::model::failover::AccountOutcome, years: f64) -> Self {
+        // Each grant counted whole, even if it runs past the horizon.
+        let granted = a
+            .grants
+            .iter()
+            .fold(0u64, |t, g| t.saturating_add(g.length));
+        Self {
+            granted_hours: granted as f64 / units::HOUR as f64 / years,
+            denials: f64::from(a.denials) / years,
+        }
+    }
 }
 
 impl Metrics {
@@ -78,6 +102,11 @@ impl Metrics {
             latent_loss: system.latent.map(|_| f64::from(o.latent_losses) / measured),
             failovers: a.failovers.len() as f64 / years,
             key_down: a.key_unreadable as f64 / extent_us,
+            access: system
+                .access
+                .as_ref()
+                .filter(|p| p.covers(k))
+                .map(|_| AccessFigures::of(a, years)),
         }
     }
 }
@@ -97,6 +126,11 @@ pub struct PairSums {
     /// `[logical]` only: P(a logical error beyond recovery), by fleet trial.
     #[serde(default)]
     pub logical_loss: MeanAccumulator,
+    /// `[access]` only: granted hours and denials a year, by fleet trial.
+    #[serde(default)]
+    pub granted_hours: MeanAccumulator,
+    #[serde(default)]
+    pub denials: MeanAccumulator,
 }
 
 impl PairSums {
@@ -109,6 +143,10 @@ impl PairSums {
         self.failovers.push(m.failovers - base.failovers);
         if let (Some(x), Some(y)) = (m.logical_loss, base.logical_loss) {
             self.logical_loss.push(x - y);
+        }
+        if let (Some(x), Some(y)) = (m.access, base.access) {
+            self.granted_hours.push(x.granted_hours - y.granted_hours);
+            self.denials.push(x.denials - y.denials);
         }
     }
 
@@ -125,6 +163,8 @@ impl PairSums {
         self.failovers.merge(&b.failovers);
         self.rare_loss.merge(&b.rare_loss);
         self.logical_loss.merge(&b.logical_loss);
+        self.granted_hours.merge(&b.granted_hours);
+        self.denials.merge(&b.denials);
     }
 }
 
@@ -139,10 +179,16 @@ pub enum Metric {
     RepairBytes,
     /// P(a logical error beyond recovery) (`[logical]` only).
     LogicalLoss,
+    /// The Lockbox figures (`[access]` only, options with a secondary):
+    /// the share of the RTO waiting for approval (a ratio of sums over the
+    /// run's failovers, so never paired), granted hours and denials a year.
+    ApprovalWaitShare,
+    GrantedHours,
+    Denials,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 10] = [
         Metric::ObjectLoss,
         Metric::BytesLost,
         Metric::ReadDown,
@@ -150,15 +196,28 @@ impl Metric {
         Metric::Failovers,
         Metric::RepairBytes,
         Metric::LogicalLoss,
+        Metric::ApprovalWaitShare,
+        Metric::GrantedHours,
+        Metric::Denials,
     ];
 
     /// The metrics `system` has, in table order.
     pub fn of(system: &System) -> Vec<Metric> {
         let logical = system.logical.is_some();
+        let access = system.access.is_some();
         Metric::ALL
             .into_iter()
             .filter(|&m| m != Metric::LogicalLoss || logical)
+            .filter(|&m| !m.is_lockbox() || access)
             .collect()
+    }
+
+    /// A Lockbox figure: only options with a secondary have it.
+    pub fn is_lockbox(self) -> bool {
+        matches!(
+            self,
+            Metric::ApprovalWaitShare | Metric::GrantedHours | Metric::Denials
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -170,6 +229,9 @@ impl Metric {
             Metric::Failovers => "failovers",
             Metric::RepairBytes => "repair traffic",
             Metric::LogicalLoss => "P(logical loss)",
+            Metric::ApprovalWaitShare => "RTO waiting for approval",
+            Metric::GrantedHours => "granted hours",
+            Metric::Denials => "denials",
         }
     }
 
@@ -178,7 +240,9 @@ impl Metric {
             Metric::ObjectLoss | Metric::LogicalLoss => "probability over the horizon",
             Metric::BytesLost | Metric::RepairBytes => "bytes over the horizon",
             Metric::ReadDown | Metric::WriteDown => "minutes per year",
-            Metric::Failovers => "per year",
+            Metric::Failovers | Metric::Denials => "per year",
+            Metric::ApprovalWaitShare => "fraction of the RTO (Σ wait / Σ RTO)",
+            Metric::GrantedHours => "hours per year",
         }
     }
 }
@@ -200,16 +264,19 @@ pub struct Difference {
     pub metric: &'static str,
     pub unit: &'static str,
     pub value: f64,
-    pub baseline: f64,
-    /// `value − baseline`: the mean of the paired differences, rounded once.
-    pub difference: f64,
+    /// The baseline's figure; null when it has none (no secondary).
+    pub baseline: Option<f64>,
+    /// `value − baseline`: the mean of the paired differences, rounded
+    /// once; null when the figure is not paired.
+    pub difference: Option<f64>,
     /// 95% interval: difference ± 1.96 × the standard error of the paired
-    /// differences; null with fewer than two pairs.
+    /// differences; null with fewer than two pairs, or not paired.
     pub difference_ci95: Option<[f64; 2]>,
-    /// value / baseline; null when the baseline is 0.
+    /// value / baseline; null when the baseline is 0 or has none.
     pub ratio: Option<f64>,
     pub pairs: u64,
-    pub paired_by: &'static str,
+    /// "fleet trial", "group trial", or why the figure is not paired.
+    pub paired_by: String,
 }
 
 impl Difference {
@@ -224,14 +291,30 @@ impl Difference {
             metric: metric.name(),
             unit: metric.unit(),
             value,
-            baseline,
-            difference,
+            baseline: Some(baseline),
+            difference: Some(difference),
             difference_ci95: half
                 .is_finite()
                 .then_some([difference - half, difference + half]),
             ratio: (baseline != 0.0).then(|| value / baseline),
             pairs: p.differences.count(),
-            paired_by: p.paired_by,
+            paired_by: p.paired_by.to_string(),
+        }
+    }
+
+    /// A figure shown beside the baseline's (if it has one) without a
+    /// paired difference, saying `why`.
+    fn unpaired(metric: Metric, value: f64, baseline: Option<f64>, why: String) -> Self {
+        Self {
+            metric: metric.name(),
+            unit: metric.unit(),
+            value,
+            baseline,
+            difference: None,
+            difference_ci95: None,
+            ratio: baseline.filter(|&b| b != 0.0).map(|b| value / b),
+            pairs: 0,
+            paired_by: why,
         }
     }
 }
@@ -292,14 +375,10 @@ pub fn comparison(
     let options = listed
         .iter()
         .map(|&k| {
+            let row = |&m: &Metric| difference(system, summary, sums, (base, k), m).transpose();
             let differences = metrics
                 .iter()
-                .map(|&m| {
-                    let p = sums
-                        .paired_samples(k, m, system)
-                        .ok_or("the run recorded no paired differences")?;
-                    Ok(Difference::new(m, &p))
-                })
+                .filter_map(row)
                 .collect::<Result<_, String>>()?;
             Ok(ComparedOption {
                 option: system.options[k].name.clone(),
@@ -320,6 +399,53 @@ pub fn comparison(
         baseline: system.options[base].name.clone(),
         options,
     })
+}
+
+/// Option `k`'s row of metric `m` against the baseline `base`, paired
+/// where both have a per-trial sample of it. Of the Lockbox figures, an
+/// option without a secondary has none (no row); the share of the RTO
+/// waiting is a ratio of sums over the run's failovers, not a per-trial
+/// figure, and a baseline without a secondary has nothing to pair with:
+/// those are shown beside the baseline's, unpaired, saying so.
+fn difference(
+    system: &System,
+    summary: &Summary,
+    sums: &RunSums,
+    (base, k): (usize, usize),
+    m: Metric,
+) -> Result<Option<Difference>, String> {
+    if m.is_lockbox() {
+        let access = |k: usize| summary.options[k].access.as_ref();
+        let of = |a: &AccessSummary| match m {
+            Metric::ApprovalWaitShare => a.approval_wait_share,
+            Metric::GrantedHours => Some(a.granted_hours_per_year.mean),
+            _ => Some(a.denials_per_year.mean),
+        };
+        // No secondary, or (the share) no failover completed: no row.
+        let Some(value) = access(k).and_then(of) else {
+            return Ok(None);
+        };
+        let baseline = access(base).and_then(of);
+        let why = if m == Metric::ApprovalWaitShare {
+            "not paired: a ratio of sums over the run's failovers".to_string()
+        } else if access(base).is_none() {
+            let b = &system.options[base];
+            let none = match b.groups.len() > 1 {
+                true => "is not under [access] (access.options)",
+                false => "has no secondary",
+            };
+            format!("not paired: {} {none}", b.name)
+        } else {
+            String::new()
+        };
+        if !why.is_empty() {
+            return Ok(Some(Difference::unpaired(m, value, baseline, why)));
+        }
+    }
+    let p = sums
+        .paired_samples(k, m, system)
+        .ok_or("the run recorded no paired differences")?;
+    Ok(Some(Difference::new(m, &p)))
 }
 
 /// Expected region events per region within the horizon up to which a

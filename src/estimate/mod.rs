@@ -92,7 +92,8 @@ struct OptionSums {
     planned: MeanAccumulator,
     failover_bytes_lost: MeanAccumulator,
     hours_without_geo: MeanAccumulator,
-    /// Per unplanned failover, ms.
+    /// Per unplanned failover, ms; the RTO also of each failover called off
+    /// while waiting for access (`AccountOutcome::recoveries`).
     rpo: Spread,
     rto: Spread,
     /// Geo-replication lag over time, ms (weighted by ms of time).
@@ -196,9 +197,9 @@ impl OptionSums {
         self.hours_without_geo.push_weighted(hours / years, w);
         for f in &a.failovers {
             self.rpo.record(f.rpo / 1000, 1);
-            if let Some(rto) = f.rto {
-                self.rto.record(rto / 1000, 1);
-            }
+        }
+        for rto in a.recoveries().filter_map(|(rto, _)| rto) {
+            self.rto.record(rto / 1000, 1);
         }
         for &(lag, ms) in &a.lag {
             self.lag.record(lag, ms);
@@ -458,8 +459,8 @@ impl RunSums {
                     .get_or_insert_default()
                     .push_weighted(p, w);
             }
-            if system.access.is_some() {
-                sums.record_access(&o.account, w, years);
+            if let Some(access) = m.access {
+                sums.record_access(&o.account, access, w);
             }
             if let Some(latent) = m.latent_loss {
                 sums.latent_loss
@@ -522,25 +523,20 @@ impl OptionSums {
     }
 
     /// The Lockbox figures of a trial (`[access]`): the wait for insider
-    /// access of each failover that completed (as `rto` records it), the
-    /// hours granted (each grant's whole length) and the requests denied,
-    /// per year.
-    fn record_access(&mut self, a: &AccountOutcome, w: f64, years: f64) {
+    /// access of each recovery that completed (as `rto` records it), the
+    /// hours granted and the requests denied per year (`m`, computed once
+    /// in compare::Metrics for the summary and the pairs).
+    fn record_access(&mut self, a: &AccountOutcome, m: compare::AccessFigures, w: f64) {
         let wait = self.approval_wait.get_or_insert_default();
-        for f in a.failovers.iter().filter(|f| f.rto.is_some()) {
-            wait.record(f.approval_wait / 1000, 1);
+        for (_, waited) in a.recoveries().filter(|(rto, _)| rto.is_some()) {
+            wait.record(waited / 1000, 1);
         }
-        let granted = a
-            .grants
-            .iter()
-            .fold(0u64, |t, g| t.saturating_add(g.length));
-        let hours = granted as f64 / units::HOUR as f64;
         self.granted_hours
             .get_or_insert_default()
-            .push_weighted(hours / years, w);
+            .push_weighted(m.granted_hours, w);
         self.denials
             .get_or_insert_default()
-            .push_weighted(f64::from(a.denials) / years, w);
+            .push_weighted(m.denials, w);
     }
 
     /// The fraction of extents lost by each checkpoint of the horizon; the
@@ -910,7 +906,9 @@ pub struct FailoverSummary {
     pub planned_per_year: f64,
     /// Data-loss window of each unplanned failover; null without one.
     pub rpo_seconds: Option<Distribution>,
-    /// From the primary becoming unwritable to writable again.
+    /// From the primary becoming unwritable to writable again, over the
+    /// unplanned failovers and (`[access]`) the failovers called off while
+    /// waiting for approval, whose RTO is the outage's.
     pub rto_seconds: Option<Distribution>,
     /// Recent writes lost at failovers, per year.
     pub bytes_lost_per_year: Mean,
@@ -991,13 +989,14 @@ pub struct DeletionSummary {
 /// recovery, and how much insider access it lets in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AccessSummary {
-    /// Σ (wait for insider access) / Σ RTO over the unplanned failovers
-    /// that completed within the horizon: the share of the recovery time
+    /// Σ (wait for insider access) / Σ RTO over the recoveries of `rto`
+    /// that completed within the horizon (failovers, and failovers called
+    /// off when the primary served again): the share of the recovery time
     /// spent on requests, approvals and retries after denials; null when
     /// none completed (or every RTO was 0). No interval, as the RTO's
     /// statistics have none.
     pub approval_wait_share: Option<f64>,
-    /// The wait of each of those failovers; null without one.
+    /// The wait of each of those recoveries; null without one.
     pub approval_wait_seconds: Option<Distribution>,
     /// Hours of just-in-time insider access granted per year: the sum of
     /// the grants' lengths (each whole, even past the horizon) over the
@@ -1267,7 +1266,11 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 keys,
                 deletion: system.deletion.as_ref().map(|_| deletion_summary(s)),
                 logical,
-                access: (geo && system.access.is_some()).then(|| access_summary(s)),
+                access: system
+                    .access
+                    .as_ref()
+                    .is_some_and(|a| a.covers(k))
+                    .then(|| access_summary(s)),
                 latent,
             }
         })
@@ -1388,6 +1391,22 @@ impl RunSums {
                 factor: 1.0,
                 paired_by: "fleet trial",
             },
+            (M::GrantedHours, _) => compare::Paired {
+                own: own.granted_hours.as_ref()?,
+                baseline: base.granted_hours.as_ref()?,
+                differences: &pair.granted_hours,
+                factor: 1.0,
+                paired_by: "fleet trial",
+            },
+            (M::Denials, _) => compare::Paired {
+                own: own.denials.as_ref()?,
+                baseline: base.denials.as_ref()?,
+                differences: &pair.denials,
+                factor: 1.0,
+                paired_by: "fleet trial",
+            },
+            // A ratio of sums over the run's failovers: no per-trial sample.
+            (M::ApprovalWaitShare, _) => return None,
         })
     }
 

@@ -119,6 +119,17 @@ pub struct FailoverRecord {
     pub approval_wait: Micros,
 }
 
+/// A failover that waited for insider access and was called off because
+/// the primary served again first (`[access]`): no switch, no data lost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Withdrawn {
+    /// From the primary becoming unwritable to writable again, µs: the
+    /// outage's own length.
+    pub rto: Micros,
+    /// The wait for insider access until the request was withdrawn, µs.
+    pub approval_wait: Micros,
+}
+
 /// One just-in-time grant of insider access, for the audit trail.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Grant {
@@ -150,6 +161,23 @@ pub struct AccountOutcome {
     pub grants: Vec<Grant>,
     /// Lockbox requests the customer denied.
     pub denials: u32,
+    /// Failovers called off while waiting for access (`[access]`).
+    pub withdrawn: Vec<Withdrawn>,
+}
+
+impl AccountOutcome {
+    /// The RTO (None: cut short by the horizon) and the wait for insider
+    /// access of every recovery from an unplanned outage: the failovers, and
+    /// the failovers called off while waiting for access (their RTO is the
+    /// outage's, and counts in the RTO as the failover's would have).
+    pub fn recoveries(&self) -> impl Iterator<Item = (Option<Micros>, Micros)> + '_ {
+        let failed_over = self.failovers.iter().map(|f| (f.rto, f.approval_wait));
+        let withdrawn = self
+            .withdrawn
+            .iter()
+            .map(|w| (Some(w.rto), w.approval_wait));
+        failed_over.chain(withdrawn)
+    }
 }
 
 pub struct Account<'s> {
@@ -191,6 +219,9 @@ pub struct Account<'s> {
     /// recovery waiting for access (see [`Asking`]).
     access: Option<(&'s AccessPolicy, ChaCha8Rng)>,
     asking: Asking,
+    /// The replication queue of a failover waiting for access, kept (not
+    /// recorded) in case the request is withdrawn and replication resumes.
+    parked: Option<GeoQueue>,
     out: AccountOutcome,
 }
 
@@ -205,6 +236,8 @@ struct Asking {
     denied: bool,
     /// The last answer was a grant (for the trace's audit line).
     granted: bool,
+    /// The failover still waits for an approval.
+    open: bool,
 }
 
 impl<'s> Account<'s> {
@@ -243,6 +276,7 @@ impl<'s> Account<'s> {
             logical: None,
             access: None,
             asking: Asking::default(),
+            parked: None,
             out: AccountOutcome::default(),
         };
         if account.geo_option {
@@ -368,15 +402,19 @@ impl<'s> Account<'s> {
     }
 
     /// Brings replication and the failover triggers in line with the
-    /// counts and surroundings at `now`.
-    pub fn settle(&mut self, now: Micros, env: Env, sim: &mut Scheduler<Event>) {
+    /// counts and surroundings at `now`. Returns true when a failover
+    /// waiting for access was called off (the account serves from its
+    /// primary again), so every extent must be looked at again.
+    pub fn settle(&mut self, now: Micros, env: Env, sim: &mut Scheduler<Event>) -> bool {
         self.integrate(now);
         self.dirty = false;
         if !self.geo_option {
-            return;
+            return false;
         }
+        let withdrawn = self.withdraw(now, env);
         let slope = self.write_slope();
-        if let Some(q) = &mut self.geo {
+        // A parked queue follows the link too, so it resumes where it would be.
+        if let Some(q) = self.geo.as_mut().or(self.parked.as_mut()) {
             q.set_write_slope(slope);
             q.set_shipping(env.shipping());
         }
@@ -390,6 +428,32 @@ impl<'s> Account<'s> {
         let provider = p.initiator != Initiator::Never && !env.primary_up;
         self.arm(0, normal && customer, p.after, now, sim);
         self.arm(1, normal && provider, p.provider_after, now, sim);
+        withdrawn
+    }
+
+    /// Calls off a failover still waiting for insider access once the
+    /// primary serves again (its region up, fewer extents unwritable than
+    /// make the customer fail over): the Lockbox request is withdrawn,
+    /// nothing is switched or lost, and replication resumes from the parked
+    /// queue. Its RTO is the outage's; the wait so far stays a wait.
+    fn withdraw(&mut self, now: Micros, env: Env) -> bool {
+        if !self.asking.open || !env.primary_up || self.unwritable >= self.threshold() {
+            return false;
+        }
+        self.asking.open = false;
+        self.epochs[Timer::Access as usize] += 1;
+        self.mode = Mode::Normal;
+        self.geo = self.parked.take();
+        // Geo-redundancy was never given up: the secondary kept its copy.
+        self.no_geo_since = None;
+        // A failover begun in the warm-up has no record (nor a withdrawal).
+        if self.out.failovers.pop().is_some() {
+            self.out.withdrawn.push(Withdrawn {
+                rto: now - self.outage_start,
+                approval_wait: now - self.asking.since,
+            });
+        }
+        true
     }
 
     /// Extents the serving group can write now.
@@ -504,7 +568,8 @@ impl<'s> Account<'s> {
             self.set_timer(timer, self.policy.after, sim);
             return;
         }
-        let (rpo, lost) = self.geo.take().map_or((0, 0), |q| (q.rpo(), q.unshipped()));
+        let queue = self.geo.take();
+        let (rpo, lost) = queue.as_ref().map_or((0, 0), |q| (q.rpo(), q.unshipped()));
         let bytes_lost = self.to_bytes(lost);
         self.out.failovers.push(FailoverRecord {
             rpo,
@@ -520,8 +585,10 @@ impl<'s> Account<'s> {
             // The failover is stuck until Microsoft's operators get access.
             self.asking = Asking {
                 since: now,
+                open: true,
                 ..Asking::default()
             };
+            self.parked = queue;
             self.request_access(0, sim);
             return;
         }
@@ -560,6 +627,9 @@ impl<'s> Account<'s> {
         }
         let waited = now - self.asking.since;
         self.asking.granted = true;
+        self.asking.open = false;
+        // The switch goes ahead: the old replication is over.
+        self.parked = None;
         self.out.grants.push(Grant {
             at: now,
             length: policy.grant,
@@ -728,6 +798,10 @@ impl<'s> Account<'s> {
         } else if let Some(x) = logical {
             // No secondary with good data (none, or not yet re-copied).
             self.out.logical_exposure += x.local(dt);
+        }
+        if let Some(q) = &mut self.parked {
+            // Not recorded: the wait is the failover's, as a switch is.
+            q.advance(now, &mut |_, _| {});
         }
         self.since = now;
     }

@@ -491,4 +491,14 @@ pub struct AccessPolicy {
     pub max_denials: u32,
     /// Length of the just-in-time grant.
     pub grant: Micros,
+    /// Per option (scenario order): its failovers need access. Only options
+    /// with a secondary (the others never fail over).
+    pub options: Vec<bool>,
+}
+
+impl AccessPolicy {
+    /// Whether option `k`'s failovers wait for insider access.
+    pub fn covers(&self, k: usize) -> bool {
+        self.options.get(k).copied().unwrap_or(false)
+    }
 }

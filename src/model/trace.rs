@@ -7,6 +7,17 @@ use serde::Serialize;
 use super::Level;
 use crate::units::Micros;
 
+/// A live copy of a deleted extent overwritten `after` µs from the delete
+/// becoming final: after the lag for the other region's copies, after its
+/// component is back (`held`) for a copy that is down, then the reclaim.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Reclaimed {
+    pub slot: u8,
+    pub disk: u32,
+    pub after: Micros,
+    pub held: bool,
+}
+
 /// One thing that happened, at simulated time `at` (µs).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceEvent {
@@ -89,6 +100,18 @@ pub enum What {
         option: u16,
         length: u64,
         waited: u64,
+    },
+    /// A delete of `extent` became final (`[deletion]`'s probe), requested
+    /// `requested` µs before (the soft-delete retention): when each remnant
+    /// of it goes, in µs from now, and when the last does (`erased`).
+    Deleted {
+        option: u16,
+        extent: u32,
+        requested: Micros,
+        copies: Vec<Reclaimed>,
+        /// Failed hardware holding a remnant is shredded (`[decommission]`).
+        shredded: Option<Micros>,
+        erased: Micros,
     },
     /// A step of an option's failover procedure: the timer that fired and
     /// what the account does now; `serving` is the region it serves from.

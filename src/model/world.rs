@@ -416,7 +416,8 @@ impl<'p, 's> World<'p, 's> {
         for (k, state) in options.iter_mut().enumerate() {
             let stream = ACCESS + plan.twins[k] as u32;
             let rng = || trial_rng(plan.seed, trial, stream);
-            state.account.need_access(system.access.as_ref(), rng);
+            let policy = system.access.as_ref().filter(|a| a.covers(k));
+            state.account.need_access(policy, rng);
         }
         let mut links: Vec<u32> = (0..topo.regions.len() as u32)
             .filter_map(|r| topo.regions[r as usize].pair.map(|p| link_of(r, p)))

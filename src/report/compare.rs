@@ -15,6 +15,9 @@ fn label(m: Metric) -> &'static str {
         Metric::Failovers => "failovers/y",
         Metric::RepairBytes => "repair traffic",
         Metric::LogicalLoss => "P(logical loss)",
+        Metric::ApprovalWaitShare => "RTO waiting for approval",
+        Metric::GrantedHours => "granted h/y",
+        Metric::Denials => "denials/y",
     }
 }
 
@@ -23,7 +26,12 @@ fn show(m: Metric, x: f64) -> String {
     match m {
         Metric::ObjectLoss | Metric::LogicalLoss => report::sci(x),
         Metric::BytesLost | Metric::RepairBytes => report::bytes(x),
-        Metric::ReadDown | Metric::WriteDown | Metric::Failovers => format!("{x:.4}"),
+        Metric::ApprovalWaitShare => format!("{:.1}%", x * 100.0),
+        Metric::ReadDown
+        | Metric::WriteDown
+        | Metric::Failovers
+        | Metric::GrantedHours
+        | Metric::Denials => format!("{x:.4}"),
     }
 }
 
@@ -37,23 +45,30 @@ const HEADER: [&str; 7] = [
     "pairs",
 ];
 
-/// One row per option and metric, grouped by metric.
+/// One row per option and metric it has, grouped by metric; a figure not
+/// paired says why in the pairs column.
 fn rows(c: &Comparison) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for (i, &m) in c.metrics.iter().enumerate() {
+    for &m in &c.metrics {
         for o in &c.options {
-            let d = &o.differences[i];
+            let Some(d) = o.differences.iter().find(|d| d.metric == m.name()) else {
+                continue;
+            };
             let ci = d.difference_ci95.map_or("-".to_string(), |[lo, hi]| {
                 format!("[{}, {}]", show(m, lo), show(m, hi))
             });
+            let pairs = match d.difference {
+                Some(_) => format!("{} by {}", d.pairs, d.paired_by),
+                None => d.paired_by.clone(),
+            };
             rows.push(vec![
                 label(m).to_string(),
                 o.option.clone(),
                 show(m, d.value),
-                show(m, d.difference),
+                d.difference.map_or("-".to_string(), |x| show(m, x)),
                 ci,
                 d.ratio.map_or("-".to_string(), ratio),
-                format!("{} by {}", d.pairs, d.paired_by),
+                pairs,
             ]);
         }
     }
@@ -163,8 +178,8 @@ pub fn csv(c: &Comparison) -> Result<String, String> {
                 o.option.clone(),
                 c.baseline.clone(),
                 d.value.to_string(),
-                d.baseline.to_string(),
-                d.difference.to_string(),
+                opt(d.baseline),
+                opt(d.difference),
                 opt(d.difference_ci95.map(|c| c[0])),
                 opt(d.difference_ci95.map(|c| c[1])),
                 opt(d.ratio),

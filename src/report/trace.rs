@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::trace::{TraceEvent, What};
+use crate::model::trace::{Reclaimed, TraceEvent, What};
 use crate::model::world::{Plan, TrialOutcome};
 use crate::model::{Level, System, Topology};
 use crate::report::plot::{Lane, timeline};
@@ -248,9 +248,14 @@ fn exposure_times(events: &[TraceEvent], option: Option<usize>) -> Vec<Micros> {
 const MONTH: Micros = 30 * DAY;
 
 /// Whether an event belongs in the default story: destructions above a
-/// disk, disk failures that lost data, outages, failovers and losses.
+/// disk, disk failures that lost data, outages, failovers, losses and the
+/// deletes whose remnants wait for a component or a shredding (the hourly
+/// routine ones are counted per month).
 fn matters(event: &TraceEvent, option: Option<usize>) -> bool {
     match &event.what {
+        What::Deleted {
+            copies, shredded, ..
+        } => shredded.is_some() || copies.iter().any(|c| c.held),
         What::Destroyed { level, lost, .. } => {
             *level != Level::Disk || picked(lost, option).iter().any(|&n| n > 0)
         }
@@ -277,6 +282,8 @@ struct Quiet {
     copies: Vec<u32>,
     repaired: Vec<u32>,
     replaced: u32,
+    /// Routine deletes erased, per option.
+    deletes: Vec<u32>,
 }
 
 impl Quiet {
@@ -298,6 +305,9 @@ impl Quiet {
                 bump(&mut self.repaired, *o as usize, 1);
             }
             What::Replaced { .. } => self.replaced += 1,
+            What::Deleted { option: o, .. } if option.is_none_or(|k| k == *o as usize) => {
+                bump(&mut self.deletes, *o as usize, 1);
+            }
             _ => {}
         }
     }
@@ -324,8 +334,15 @@ fn summaries(
     };
     let mut out = String::from("\nnot shown above (--all shows each), per 30 days:\n");
     for (month, q) in quiet {
+        let deletes = match q.deletes.iter().sum::<u32>() {
+            0 => String::new(),
+            n => format!(
+                "; {n} deletes erased as routine ({})",
+                per_option(&q.deletes)
+            ),
+        };
         out.push_str(&format!(
-            "  days {:>3}-{:<3}  {} disk failures destroyed copies ({}); {} copies re-created ({}); {} disks replaced\n",
+            "  days {:>3}-{:<3}  {} disk failures destroyed copies ({}); {} copies re-created ({}); {} disks replaced{deletes}\n",
             month * 30 + 1,
             (month * 30 + 30).min(last_day),
             q.failures,
@@ -448,6 +465,21 @@ fn describe(
             crate::units::format_duration(*length),
             crate::units::format_duration(*waited)
         ),
+        What::Deleted {
+            option: o,
+            extent,
+            requested,
+            copies,
+            shredded,
+            erased,
+        } if mine(*o) => deleted(
+            &names[*o as usize],
+            *extent,
+            *requested,
+            copies,
+            *shredded,
+            *erased,
+        ),
         What::Failover {
             option: o,
             step,
@@ -461,6 +493,46 @@ fn describe(
         _ => return None,
     };
     Some(line)
+}
+
+/// A delete's erasure milestones in one line: each copy reclaimed, failed
+/// hardware shredded, the last remnant gone.
+fn deleted(
+    name: &str,
+    extent: u32,
+    requested: Micros,
+    copies: &[Reclaimed],
+    shredded: Option<Micros>,
+    erased: Micros,
+) -> String {
+    let d = crate::units::format_duration;
+    // Copies reclaimed alike (a region's, after the same lag) in one part.
+    let alike = |a: &Reclaimed, b: &Reclaimed| (a.after, a.held) == (b.after, b.held);
+    let each = |group: &[Reclaimed]| {
+        let slots: Vec<String> = group.iter().map(|c| c.slot.to_string()).collect();
+        let noun = if group.len() == 1 { "copy" } else { "copies" };
+        let held = if group[0].held {
+            " (down until then)"
+        } else {
+            ""
+        };
+        let after = d(group[0].after);
+        format!("{noun} {} reclaimed in {after}{held}", slots.join(", "))
+    };
+    let mut steps: Vec<String> = copies.chunk_by(alike).map(each).collect();
+    if let Some(t) = shredded {
+        steps.push(format!("failed hardware shredded in {}", d(t)));
+    }
+    let retention = match requested {
+        0 => "no soft delete".to_string(),
+        t => format!("{} after the request", d(t)),
+    };
+    format!(
+        "{name} extent {extent} delete final ({retention}): {}; fully erased in {}, {} after the request",
+        steps.join(", "),
+        d(erased),
+        d(requested.saturating_add(erased))
+    )
 }
 
 /// The trace's timeline: a lane per component destroyed above disk level

@@ -195,11 +195,13 @@ impl Unit {
 /// Which optional sections a scenario has: the metrics they measure may
 /// be expected only then.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Sections {
+pub struct Sections<'a> {
     pub keys: bool,
     pub deletion: bool,
     pub logical: bool,
-    pub access: bool,
+    /// With `[access]`: per option, whether its failovers need access
+    /// (`access.options`).
+    pub access: Option<&'a [bool]>,
 }
 
 /// One of the optional sections of [`Sections`].
@@ -211,13 +213,14 @@ enum Section {
     Access,
 }
 
-impl Sections {
-    fn has(self, section: Section) -> bool {
+impl Sections<'_> {
+    /// Whether the section is there for option `k`.
+    fn has(self, section: Section, k: usize) -> bool {
         match section {
             Section::Keys => self.keys,
             Section::Deletion => self.deletion,
             Section::Logical => self.logical,
-            Section::Access => self.access,
+            Section::Access => self.access.is_some_and(|a| a.get(k) == Some(&true)),
         }
     }
 }
@@ -228,7 +231,7 @@ impl Sections {
 pub fn from_spec(
     spec: &BTreeMap<String, Vec<String>>,
     options: &[ReplicationOption],
-    sections: Sections,
+    sections: Sections<'_>,
 ) -> Result<Vec<Expectation>, (String, String)> {
     if let Some(name) = spec.keys().find(|k| !options.iter().any(|o| &o.name == *k)) {
         let known: Vec<&str> = options.iter().map(|o| o.name.as_str()).collect();
@@ -239,11 +242,11 @@ pub fn from_spec(
         return Err((format!("expect.{name}"), message));
     }
     let mut out = Vec::new();
-    for option in options {
+    for (k, option) in options.iter().enumerate() {
         let geo = option.groups.len() > 1;
         for (i, text) in spec.get(&option.name).into_iter().flatten().enumerate() {
             let e = parse(&option.name, text, geo)
-                .and_then(|e| needs_section(e, sections))
+                .and_then(|e| needs_section(e, sections, k))
                 .map_err(|m| (format!("expect.{}[{i}]", option.name), m))?;
             out.push(e);
         }
@@ -275,9 +278,18 @@ fn section_of(metric: Metric) -> Option<(Section, &'static str)> {
 
 /// An expectation whose metric the scenario's sections do not measure is
 /// refused, saying which section to add.
-fn needs_section(e: Expectation, sections: Sections) -> Result<Expectation, String> {
+fn needs_section(e: Expectation, sections: Sections, k: usize) -> Result<Expectation, String> {
     match section_of(e.metric) {
-        Some((section, needs)) if !sections.has(section) => {
+        // The section is there, but not for this option.
+        Some((Section::Access, _))
+            if !sections.has(Section::Access, k) && sections.access.is_some() =>
+        {
+            Err(format!(
+                "`{}` needs {} under [access]: list it in access.options",
+                e.text, e.option
+            ))
+        }
+        Some((section, needs)) if !sections.has(section, k) => {
             Err(format!("`{}` needs {needs}", e.text))
         }
         _ => Ok(e),

@@ -127,7 +127,7 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
             keys: system.keys.is_some(),
             deletion: system.deletion.is_some(),
             logical: system.logical.is_some(),
-            access: system.access.is_some(),
+            access: system.access.as_ref().map(|a| a.options.as_slice()),
         },
     )
     .map_err(|(path, message)| source.error_in(&path, &message))?;

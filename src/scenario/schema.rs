@@ -875,6 +875,9 @@ pub struct AccessSpec {
     /// Recoveries that need insider access: only "failover" (an unplanned
     /// failover stuck until Microsoft's operators step in).
     pub recoveries: Vec<String>,
+    /// The options whose recoveries need insider access, by name; absent:
+    /// every option with a secondary.
+    pub options: Option<Vec<String>>,
     /// From the recovery getting stuck to the request reaching the customer.
     pub request: Duration,
     /// The customer's time to answer a Lockbox request.
@@ -891,6 +894,7 @@ impl Default for AccessSpec {
     fn default() -> Self {
         Self {
             recoveries: vec!["failover".into()],
+            options: None,
             request: text("15m"),
             approval: DistSpec::Fixed(text("4h")),
             denial: NonNegative(0.0),

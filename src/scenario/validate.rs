@@ -92,7 +92,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         scrub_interval: l.scrub_interval.0.map(|t| t.0),
     });
     let bursts = burst::bursts(file, &topology)?;
-    let access = access(file)?;
+    let access = access(file, &options)?;
     Ok(System {
         topology,
         extent_bytes,
@@ -1001,7 +1001,7 @@ fn keys(file: &ScenarioFile, topo: &Topology, primary: u32) -> Result<Option<Key
 }
 
 /// `[access]`: None without the section.
-fn access(file: &ScenarioFile) -> Result<Option<AccessPolicy>> {
+fn access(file: &ScenarioFile, options: &[ReplicationOption]) -> Result<Option<AccessPolicy>> {
     let Some(a) = &file.access else {
         return Ok(None);
     };
@@ -1034,7 +1034,40 @@ fn access(file: &ScenarioFile) -> Result<Option<AccessPolicy>> {
         retry_after: a.retry_after.0,
         max_denials: a.max_denials,
         grant: a.grant.0,
+        options: access_options(a.options.as_deref(), options)?,
     }))
+}
+
+/// `access.options`: per option, whether its failovers need access; absent,
+/// every option with a secondary. A name must be an option of the scenario
+/// with a secondary (the others never fail over).
+fn access_options(listed: Option<&[String]>, options: &[ReplicationOption]) -> Result<Vec<bool>> {
+    let geo = |o: &ReplicationOption| o.groups.len() > 1;
+    let Some(listed) = listed else {
+        return Ok(options.iter().map(geo).collect());
+    };
+    let mut covered = vec![false; options.len()];
+    for (i, name) in listed.iter().enumerate() {
+        let path = format!("access.options[{i}]");
+        let Some(k) = options.iter().position(|o| &o.name == name) else {
+            let known: Vec<&str> = options.iter().map(|o| o.name.as_str()).collect();
+            let message = format!(
+                "no option `{name}` in this scenario; its options are {}",
+                known.join(", ")
+            );
+            return err(path, message);
+        };
+        if !geo(&options[k]) {
+            return err(
+                path,
+                format!(
+                    "{name} has no secondary: it never fails over, so no recovery of it waits for access"
+                ),
+            );
+        }
+        covered[k] = true;
+    }
+    Ok(covered)
 }
 
 /// Key Vault keeps a deleted key 7 to 90 days (its soft-delete retention).

@@ -177,6 +177,42 @@ function table(head, rows) {
   return t;
 }
 
+const share = (f) => (f === null || f === undefined ? "-" : (100 * f).toFixed(1) + "%");
+const meanCi = (m, digits) =>
+  `${m.mean.toFixed(digits)} [${m.ci95[0].toFixed(digits)}, ${m.ci95[1].toFixed(digits)}]`;
+const interval = (ci) => `[${exp(ci[0])}, ${exp(ci[1])}]`;
+
+// A heading and a table of the options that have `part` of the summary (a
+// section the scenario may lack, or an older server's JSON), or nothing.
+function optional(s, title, head, part, cells) {
+  const rows = s.options.filter((o) => part(o)).map((o) => [o.option, ...cells(part(o))]);
+  return rows.length === 0 ? [] : [text("h2", title), table(["option", ...head], rows)];
+}
+
+// The tables of the optional sections: latent errors, customer-managed keys
+// and Customer Lockbox, as `run` prints them.
+function sections(s) {
+  return [
+    ...optional(s, "Latent sector errors",
+      ["P(lost through a latent error)", "95% CI", "share of P(object lost)", "P(undetected error)"],
+      (o) => o.latent,
+      (l) => [exp(l.loss_probability), interval(l.ci95), share(l.share_of_loss),
+        l.undetected_probability === null ? "-" : exp(l.undetected_probability)]),
+    ...optional(s, "Customer-managed key",
+      ["unreadable for the key (min/y)", "read with key", "nines", "down min/y",
+        "P(object lost) with key", "nines", "crypto-shred days"],
+      (o) => o.keys,
+      (k) => [meanCi(k.unreadable_minutes_per_year, 1), percent(k.read_with_key.fraction),
+        nines(k.read_with_key.nines), k.read_with_key.unavailable_minutes_per_year.toFixed(1),
+        exp(k.loss_probability), nines(k.nines), k.crypto_shred_days.toFixed(1)]),
+    ...optional(s, "Customer Lockbox",
+      ["RTO waiting for approval", "approval wait p50/p99/max", "granted h/y", "denials/y"],
+      (o) => o.access,
+      (a) => [share(a.approval_wait_share), spread(a.approval_wait_seconds),
+        meanCi(a.granted_hours_per_year, 2), meanCi(a.denials_per_year, 3)]),
+  ];
+}
+
 function render(s) {
   const durability = s.options.map((o) => {
     const d = o.durability;
@@ -202,11 +238,14 @@ function render(s) {
     table(["option", "lost by hardware (disk, node, rack)", "by site (facility, zone)", "by region"],
       causes),
   ];
+  // Reads of the data not lost, a column only when the JSON has it.
+  const kept = s.options.some((o) => o.availability.read_of_kept_data);
+  const keptCell = (a) => (a.read_of_kept_data ? [percent(a.read_of_kept_data.fraction)] : ["-"]);
   const service = s.options.map((o) => {
     const a = o.availability;
     const f = o.failover;
-    return [o.option, percent(a.read.fraction), nines(a.read.nines), percent(a.write.fraction),
-      nines(a.write.nines),
+    return [o.option, percent(a.read.fraction), nines(a.read.nines), ...(kept ? keptCell(a) : []),
+      percent(a.write.fraction), nines(a.write.nines),
       `${a.read.unavailable_minutes_per_year.toFixed(1)} / ${a.write.unavailable_minutes_per_year.toFixed(1)}`,
       f ? f.count_per_year.toFixed(3) : "-", spread(f && f.rpo_seconds), spread(f && f.rto_seconds),
       spread(o.geo_replication && o.geo_replication.lag_seconds)];
@@ -220,8 +259,10 @@ function render(s) {
       "bytes lost", "notes"], durability),
     ...causeTable,
     text("h2", "Availability, failover, RPO and RTO"),
-    table(["option", "read", "nines", "write", "nines", "down min/y (r/w)", "failovers/y",
-      "RPO p50/p99/max", "RTO p50/p99/max", "lag p50/p99/max"], service),
+    table(["option", "read", "nines", ...(kept ? ["read of data kept"] : []), "write", "nines",
+      "down min/y (r/w)", "failovers/y", "RPO p50/p99/max", "RTO p50/p99/max", "lag p50/p99/max"],
+    service),
+    ...sections(s),
   );
 }
 

@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// The trace's step when a failover waiting for access is called off.
+const WITHDRAWN: &str =
+    "the primary serves again before the Lockbox approval: the request is withdrawn, no failover";
+
 impl World<'_, '_> {
     /// Whether a live copy on `disk` can be read now.
     pub(super) fn usable(&self, disk: u32) -> bool {
@@ -204,17 +208,23 @@ impl World<'_, '_> {
             });
         }
         if live {
-            self.record(|w| {
-                let account = &w.options[k].account;
-                let option = &w.system().options[k];
-                What::Failover {
-                    option: k as u16,
-                    step: account.step(timer),
-                    now: account.doing(),
-                    serving: option.groups[account.serve()].region,
-                }
-            });
+            self.record_step(k, self.options[k].account.step(timer));
         }
+    }
+
+    /// Traces a step of option `k`'s failover procedure and what its
+    /// account does now.
+    fn record_step(&mut self, k: usize, step: &'static str) {
+        self.record(|w| {
+            let account = &w.options[k].account;
+            let option = &w.system().options[k];
+            What::Failover {
+                option: k as u16,
+                step,
+                now: account.doing(),
+                serving: option.groups[account.serve()].region,
+            }
+        });
     }
 
     pub(super) fn on_hour(&mut self, sim: &mut Scheduler<Event>) {
@@ -244,9 +254,25 @@ impl World<'_, '_> {
         self.settle_vault(all, sim);
         for k in 0..self.options.len() {
             if all || self.options[k].account.dirty {
-                let env = self.env(k);
-                self.options[k].account.settle(self.now, env, sim);
+                self.settle_account(k, sim);
             }
         }
+    }
+
+    fn settle_account(&mut self, k: usize, sim: &mut Scheduler<Event>) {
+        let env = self.env(k);
+        if !self.options[k].account.settle(self.now, env, sim) {
+            return;
+        }
+        // A failover waiting for access was called off: the primary serves
+        // again, so copies held for its re-protection are due and every
+        // extent is looked at from the primary (and an RA- secondary).
+        self.reprotected(k);
+        self.refresh_all(k);
+        self.record_step(k, WITHDRAWN);
+        // The counts just changed: the triggers see them at once, not at
+        // the next event.
+        let env = self.env(k);
+        self.options[k].account.settle(self.now, env, sim);
     }
 }

@@ -8,7 +8,9 @@
 //! adding deletion leaves every draw of the trial as it was.
 
 use super::*;
+use crate::model::Deletion;
 use crate::model::failover::push_run;
+use crate::model::trace::Reclaimed;
 
 /// Spreads probe i over the extents (a multiplicative hash: consecutive
 /// probes land far apart).
@@ -35,6 +37,14 @@ impl World<'_, '_> {
             if let Some(erase) = self.erasure_time(k, extent, d) {
                 let ms = d.soft_delete.saturating_add(erase) / 1000;
                 push_run(&mut self.options[k].outcome.erasure, ms, 1);
+                self.record(|w| What::Deleted {
+                    option: k as u16,
+                    extent,
+                    requested: d.soft_delete,
+                    copies: w.reclaims(k, extent, d).collect(),
+                    shredded: w.shred_in(k, extent),
+                    erased: erase,
+                });
             }
         }
         let horizon = self.system().end();
@@ -47,33 +57,53 @@ impl World<'_, '_> {
     /// From the delete of `extent` becoming final now to its last remnant
     /// gone, for option `k`; None for an extent not measured or lost (there
     /// is nothing left to erase).
-    fn erasure_time(&self, k: usize, extent: u32, d: &crate::model::Deletion) -> Option<Micros> {
+    fn erasure_time(&self, k: usize, extent: u32, d: &Deletion) -> Option<Micros> {
         let state = &self.options[k];
         let retired = &state.tables.retired;
         if state.tables.extents.get(extent).lost() || retired.binary_search(&extent).is_ok() {
             return None;
         }
+        let copies = self.reclaims(k, extent, d).map(|c| c.after);
+        let last = copies.chain(self.shred_in(k, extent));
+        Some(last.fold(d.reclaim, Micros::max))
+    }
+
+    /// When each live copy of `extent` on option `k` is overwritten, from
+    /// the delete becoming final now: the other group hears of it after the
+    /// lag, a copy that is down once its component is back, then `reclaim`.
+    fn reclaims<'a>(
+        &'a self,
+        k: usize,
+        extent: u32,
+        d: &'a Deletion,
+    ) -> impl Iterator<Item = Reclaimed> + 'a {
+        let state = &self.options[k];
         let option = &self.system().options[k];
         let account = &state.account;
         let (disks, alive, _) = copies_of(self.plan, state, k, extent);
-        let mut erase = d.reclaim;
         let copies = option.copies() as usize;
-        for (slot, &disk) in disks.iter().enumerate().take(copies) {
-            if alive & (1 << slot) == 0 {
-                continue;
-            }
-            // The other group hears of the delete after the lag.
-            let lag = match option.group_of(slot as u8).0 == account.serve() {
-                true => 0,
-                false => account.lag(),
-            };
-            let back = self.back_in(disk);
-            erase = erase.max(lag.max(back).saturating_add(d.reclaim));
-        }
-        if let Some(shred) = state.remnants.as_ref().map(|r| r[extent as usize]) {
-            erase = erase.max(shred.saturating_sub(self.now));
-        }
-        Some(erase)
+        let live = disks.iter().enumerate().take(copies);
+        live.filter(move |&(slot, _)| alive & (1 << slot) != 0)
+            .map(move |(slot, &disk)| {
+                let lag = match option.group_of(slot as u8).0 == account.serve() {
+                    true => 0,
+                    false => account.lag(),
+                };
+                let back = self.back_in(disk);
+                Reclaimed {
+                    slot: slot as u8,
+                    disk,
+                    after: lag.max(back).saturating_add(d.reclaim),
+                    held: back > 0,
+                }
+            })
+    }
+
+    /// How long until failed hardware holding a remnant of `extent` on
+    /// option `k` is shredded (`[decommission]`); None when none is held.
+    fn shred_in(&self, k: usize, extent: u32) -> Option<Micros> {
+        let shred = self.options[k].remnants.as_ref()?[extent as usize];
+        Some(shred.saturating_sub(self.now)).filter(|&t| t > 0)
     }
 
     /// How long until the component keeping `disk` down is back (0 when the
