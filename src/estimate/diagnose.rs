@@ -235,8 +235,8 @@ pub struct StratumTail {
     /// Whether k̂ was held to its threshold here (a stratum with a tenth
     /// of neither, or bounded with enough mass, is not).
     pub checked: bool,
-    /// Whether the largest contributions, enough of them to fit, are all
-    /// tied ([`is_flat`]): nothing to fit, and no tail to fear.
+    /// Whether the largest contributions, enough of them to fit but with
+    /// too few exceedances, are a spike of like values ([`is_flat`]).
     #[serde(skip)]
     pub flat: bool,
 }
@@ -293,15 +293,22 @@ pub fn pareto_k(top: &[f64], nonzero: u64) -> (Option<f64>, usize) {
     (Some(gpd_shape(&x)), used)
 }
 
-/// Whether the largest contribution of `top` (descending) equals the one
-/// after the tail of `nonzero` samples: the whole tail takes one value (a
-/// stratum in which every group trial meets the same loss, such as a
-/// scripted destruction leaving one copy and a latent-error check). A
-/// single larger value breaks the tie, and then too few exceedances fail
-/// the check as before.
-pub fn is_flat(top: &[f64], nonzero: u64) -> bool {
+/// Whether the tail of `nonzero` contributions (of `samples`, summing to
+/// `total`), long enough to fit but with too few values above the one
+/// after it, is a spike of like values: its largest carry no more than
+/// [`stands_out`] allows. A stratum in which every group trial meets the
+/// same loss (a scripted destruction leaving one copy and a latent-error
+/// check; a burst striking the extent with its hypergeometric chance) has
+/// nothing to fit and no tail to fear; one outlier carrying much of the
+/// sum still fails the check, for too few exceedances.
+pub fn is_flat(top: &[f64], nonzero: u64, samples: u64, total: f64) -> bool {
     let m = tail_length(nonzero).min(top.len().saturating_sub(1));
-    m >= MIN_TAIL && top[0] == top[m]
+    if m < MIN_TAIL || total <= 0.0 {
+        return false;
+    }
+    let share = top[..m].iter().sum::<f64>() / total;
+    let count_share = m as f64 / samples.max(1) as f64;
+    share < MIN_TAIL_SHARE.max(2.0 * count_share)
 }
 
 /// Shape of a generalized Pareto fitted to the exceedances `x` (ascending,
@@ -499,7 +506,7 @@ fn fit(t: &TailInput, decides: bool) -> StratumTail {
         share: t.share,
         variance_share: t.variance_share,
         checked: decides && t.nonzero > 0 && !enough_mass,
-        flat: is_flat(t.tail.largest(), t.nonzero),
+        flat: is_flat(t.tail.largest(), t.nonzero, t.samples, t.total),
     }
 }
 
@@ -547,13 +554,22 @@ mod tests {
     fn a_tail_of_one_value_is_flat_and_one_larger_value_breaks_it() {
         let tied = vec![1.5e-6; 6400];
         let t = tail_of(&tied);
+        let total = 1.5e-6 * 6400.0;
         assert_eq!(pareto_k(t.largest(), 6400), (None, 0));
-        assert!(is_flat(t.largest(), 6400));
+        assert!(is_flat(t.largest(), 6400, 6400, total));
+        // One value a little larger (a stratum of bursts): still like values.
+        let mut near = tied.clone();
+        near[17] = 3e-6;
+        let t = tail_of(&near);
+        assert!(pareto_k(t.largest(), 6400).0.is_none());
+        assert!(is_flat(t.largest(), 6400, 6400, total + 1.5e-6));
+        // One value carrying most of the sum: not flat.
         let mut outlier = tied.clone();
-        outlier[17] = 3e-6;
-        assert!(!is_flat(tail_of(&outlier).largest(), 6400));
+        outlier[17] = 1.0;
+        let t = tail_of(&outlier);
+        assert!(!is_flat(t.largest(), 6400, 6400, total + 1.0));
         // Too few samples to have a tail at all: not flat, still too few.
-        assert!(!is_flat(tail_of(&tied[..4]).largest(), 4));
+        assert!(!is_flat(tail_of(&tied[..4]).largest(), 4, 4, 6e-6));
     }
 
     #[test]

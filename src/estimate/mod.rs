@@ -1181,10 +1181,7 @@ fn simulate_from(
     if let Some(t) = controls.trial_time {
         plan.budget.max_time = t;
     }
-    // The group model does not represent bursts: P(object lost) falls
-    // back to the fleet trials (plain Monte Carlo, flagged in the summary).
     let approach = match config.method {
-        _ if system.has_bursts() => None,
         Method::Plain => None,
         Method::Unstratified => Some(rare::Approach::Unstratified),
         Method::Simulated => Some(rare::Approach::Simulated),
@@ -1249,7 +1246,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 option: option.name.clone(),
                 copies: option.copies(),
                 trials: s.object_loss.count(),
-                warnings: warnings(&durability, config.method, system),
+                warnings: warnings(&durability, config.method),
                 durability,
                 loss_by_horizon,
                 repair_bytes: Mean::from(&s.repair_bytes),
@@ -1477,13 +1474,9 @@ const SMALL_ESS: f64 = 30.0;
 /// Above this share one contribution dominates the estimate.
 const DOMINANT_SHARE: f64 = 0.2;
 
-fn warnings(d: &Durability, method: Method, system: &System) -> Vec<String> {
+fn warnings(d: &Durability, method: Method) -> Vec<String> {
     let mut out = Vec::new();
-    if method != Method::Plain && system.has_bursts() {
-        out.push(
-            "durability is plain Monte Carlo: the rare-event method does not model bursts (`burst`, or a `fault` with `fraction` or `count`); a P(loss) below about 1/trials is not resolved".into(),
-        );
-    } else if method != Method::Plain && d.method == PLAIN {
+    if method != Method::Plain && d.method == PLAIN {
         out.push(
             "durability is plain Monte Carlo: the rare-event method found no path to loss".into(),
         );

@@ -220,18 +220,6 @@ fn refusal(field: impl Into<String>, reason: impl Into<String>) -> NotMarkovian 
 /// each option's.
 pub fn blockers(system: &System) -> Vec<NotMarkovian> {
     let mut found = system_blockers(system);
-    if !system.bursts.is_empty() {
-        found.push(refusal(
-            "burst",
-            "the exact chain of one extent does not represent bursts striking many components at once",
-        ));
-    }
-    if system.faults.iter().any(|f| f.subset.is_some()) {
-        found.push(refusal(
-            "fault.fraction",
-            "the exact chain does not represent a fault striking a random subset of components",
-        ));
-    }
     for option in &system.options {
         if option.layout != crate::model::Layout::Random {
             found.push(refusal(
@@ -267,8 +255,20 @@ fn check_markovian(system: &System) -> Result<f64, NotMarkovian> {
 /// that order, each once.
 fn system_blockers(system: &System) -> Vec<NotMarkovian> {
     let mut found = Vec::new();
-    // Also keeps the rare-event method's exact fast solver away: its
-    // group trials are then simulated, latent checks included.
+    // These also keep the rare-event method's exact fast solver away: its
+    // group trials are then simulated, latent checks and bursts included.
+    if !system.bursts.is_empty() {
+        found.push(refusal(
+            "burst",
+            "the exact chain of one extent does not represent bursts striking many components at once",
+        ));
+    }
+    if system.faults.iter().any(|f| f.subset.is_some()) {
+        found.push(refusal(
+            "fault.fraction",
+            "the exact chain does not represent a fault striking a random subset of components",
+        ));
+    }
     if system.latent.is_some() {
         found.push(refusal(
             "latent",

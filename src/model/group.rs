@@ -15,7 +15,7 @@ use rand_distr::Exp1;
 use super::placement::{InService, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::world::MAX_COPIES;
-use super::{Latent, Level, RepairDiscipline, ReplicationOption, System};
+use super::{BurstSize, Latent, Level, RepairDiscipline, ReplicationOption, System};
 use crate::units::Micros;
 
 /// A failure clock: process `process` on one component holding a live copy.
@@ -39,6 +39,10 @@ pub struct Scripted {
     pub level: Level,
     pub component: u32,
     pub replace: Micros,
+    /// A burst: strike a random subset, of this size, of the `level`
+    /// components below `component` of the given level, instead of
+    /// `component` itself.
+    pub subset: Option<(Level, BurstSize)>,
 }
 
 /// What ended a step.
@@ -50,6 +54,45 @@ pub enum StepEnd {
     Scheduled,
     /// The horizon was reached first.
     Horizon,
+}
+
+/// Components holding copies past which a burst's pattern is drawn rather
+/// than enumerated (2^10 patterns).
+const MAX_PATTERN_BITS: usize = 10;
+
+/// P(exactly the given `s` of `m` marked components are among `count`
+/// drawn uniformly from `n`): C(n − m, count − s) / C(n, count), as a
+/// product of at most m ratios (0 where the pattern cannot happen).
+fn exact_pattern(m: u32, s: u32, n: u32, count: u32) -> f64 {
+    debug_assert!(s <= m && m <= n);
+    let (n, count) = (f64::from(n), f64::from(count));
+    let mut p = 1.0;
+    for i in 0..s {
+        p *= (count - f64::from(i)).max(0.0);
+    }
+    for i in 0..m - s {
+        p *= (n - count - f64::from(i)).max(0.0);
+    }
+    for i in 0..m {
+        p /= n - f64::from(i);
+    }
+    p
+}
+
+/// Which of `m` marked components of `n` are among `count` drawn
+/// uniformly: each in turn with the hypergeometric chance given the
+/// earlier ones, as bits.
+fn true_law_pattern<R: Rng + ?Sized>(m: usize, n: u32, count: u32, rng: &mut R) -> u32 {
+    let (mut left, mut pool) = (count, n);
+    let mut pattern = 0;
+    for i in 0..m {
+        if rng.random::<f64>() * f64::from(pool) < f64::from(left) {
+            pattern |= 1 << i;
+            left -= 1;
+        }
+        pool -= 1;
+    }
+    pattern
 }
 
 /// A component out of service until `back`.
@@ -108,9 +151,10 @@ pub struct Group<'s> {
     /// as the fleet's check but without its draw: the path goes on with
     /// this weight, and each check's q·survival is a loss.
     survival: f64,
-    /// The latent losses of the checks since they were last taken, as
-    /// (time, probability, widest site level touched).
-    latent_lost: Vec<(Micros, f64, Option<Level>)>,
+    /// The losses counted as probabilities since they were last taken
+    /// (latent-error checks and bursts), as (time, probability, widest site
+    /// level touched, whether through a latent error).
+    conditional: Vec<(Micros, f64, Option<Level>, bool)>,
 }
 
 impl<'s> Group<'s> {
@@ -149,7 +193,7 @@ impl<'s> Group<'s> {
                 .map(|l| (l, system.options[k].slot_bytes(system.extent_bytes))),
             written: [0; MAX_COPIES],
             survival: 1.0,
-            latent_lost: Vec::new(),
+            conditional: Vec::new(),
         }
     }
 
@@ -371,30 +415,141 @@ impl<'s> Group<'s> {
         let (now, written) = (self.now, &self.written);
         let q = latent.any_undetected(bytes, newly, |s| now.saturating_sub(written[s as usize]));
         if q > 0.0 {
-            self.latent_lost
-                .push((now, self.survival * q, self.touched));
-            self.survival *= 1.0 - q;
+            self.lose_with(q, true);
         }
     }
 
-    /// P(no latent error has lost the extent on this path so far): 1
-    /// without `[latent]`. A loss of the path counts with this weight.
+    /// Counts a loss of probability `q` now, given the path so far, and
+    /// goes on with the rest: survival × q is a loss, survival × (1 − q)
+    /// the path's weight from now on.
+    fn lose_with(&mut self, q: f64, latent: bool) {
+        debug_assert!((0.0..=1.0).contains(&q), "a probability: {q}");
+        let p = self.survival * q;
+        self.conditional.push((self.now, p, self.touched, latent));
+        self.survival *= 1.0 - q;
+    }
+
+    /// P(no loss counted as a probability has taken the extent on this
+    /// path so far): 1 without `[latent]` and bursts. A loss of the path
+    /// counts with this weight.
     pub fn survival(&self) -> f64 {
         self.survival
     }
 
-    /// Hands the latent losses recorded since the last call to `add`, as
-    /// (probability, time, widest site level touched), and forgets them.
-    pub fn take_latent_losses(&mut self, mut add: impl FnMut(f64, Micros, Option<Level>)) {
-        for (at, p, touched) in self.latent_lost.drain(..) {
-            add(p, at, touched);
+    /// Hands the losses counted as probabilities since the last call to
+    /// `add`, as (probability, time, widest site level touched, whether
+    /// through a latent error), and forgets them.
+    pub fn take_conditional_losses(
+        &mut self,
+        mut add: impl FnMut(f64, Micros, Option<Level>, bool),
+    ) {
+        for (at, p, touched, latent) in self.conditional.drain(..) {
+            add(p, at, touched, latent);
         }
     }
 
-    /// Forgets the latent losses recorded since they were last taken: the
-    /// estimator counts them elsewhere (an episode's sub-runs).
-    pub fn forget_latent_losses(&mut self) {
-        self.latent_lost.clear();
+    /// Forgets the losses counted as probabilities since they were last
+    /// taken: the estimator counts them elsewhere (an episode's sub-runs).
+    pub fn forget_conditional_losses(&mut self) {
+        self.conditional.clear();
+    }
+
+    /// A burst scripted at `e`: `size` of the N `e.level` components below
+    /// component `e.component` of `within`, a uniform subset, destroyed as
+    /// the fleet destroys them ([`BurstSize::draw`]). Only those holding
+    /// live copies matter, and each pattern of them is struck with its
+    /// hypergeometric probability: the patterns that lose the extent are
+    /// counted as a probability (as a latent check), and the path goes on
+    /// in a pattern drawn among the others in proportion to theirs. Past
+    /// [`MAX_PATTERN_BITS`] components holding copies, the pattern is drawn
+    /// under the true law instead.
+    fn strike_subset<R: Rng + ?Sized>(
+        &mut self,
+        e: Scripted,
+        within: Level,
+        size: BurstSize,
+        rng: &mut R,
+    ) {
+        let topo = &self.system.topology;
+        let below = topo.components_within(within, e.component, e.level);
+        let n = below.len() as u32;
+        let count = size.draw(n, rng);
+        let mut held: Vec<(u32, u32)> = Vec::new();
+        for s in self.alive_slots() {
+            let c = topo.ancestor(self.disks[s], e.level);
+            if !below.contains(&c) {
+                continue;
+            }
+            match held.iter_mut().find(|h| h.0 == c) {
+                Some(h) => h.1 |= 1 << s,
+                None => held.push((c, 1 << s)),
+            }
+        }
+        if held.is_empty() || count == 0 {
+            return;
+        }
+        let struck = if held.len() > MAX_PATTERN_BITS {
+            true_law_pattern(held.len(), n, count, rng)
+        } else {
+            match self.surviving_pattern(&held, n, count, rng) {
+                Some(pattern) => pattern,
+                None => {
+                    // Every pattern loses it: counted in full, nothing left.
+                    self.lost = true;
+                    return;
+                }
+            }
+        };
+        for (i, &(c, _)) in held.iter().enumerate() {
+            if struck & (1 << i) != 0 && !self.lost {
+                self.destroy(e.level, c, e.replace, false, rng);
+            }
+        }
+    }
+
+    /// Counts the loss of the patterns of `held` (components with their
+    /// slots) that undo the extent, and draws one of the others: None when
+    /// none is left.
+    fn surviving_pattern<R: Rng + ?Sized>(
+        &mut self,
+        held: &[(u32, u32)],
+        n: u32,
+        count: u32,
+        rng: &mut R,
+    ) -> Option<u32> {
+        let m = held.len() as u32;
+        let patterns: Vec<(u32, f64)> = (0..1u32 << m)
+            .map(|pattern| (pattern, exact_pattern(m, pattern.count_ones(), n, count)))
+            .collect();
+        let slots = |pattern: u32| {
+            held.iter()
+                .enumerate()
+                .filter(|(i, _)| pattern & (1 << i) != 0)
+                .fold(0, |a, (_, h)| a | h.1)
+        };
+        let code = self.option.code;
+        let keeps = |pattern: u32| code.decodable(self.alive & !slots(pattern));
+        let loss: f64 = patterns
+            .iter()
+            .filter(|(p, _)| !keeps(*p))
+            .map(|(_, q)| q)
+            .sum();
+        let kept: Vec<(u32, f64)> = patterns.into_iter().filter(|(p, _)| keeps(*p)).collect();
+        let total: f64 = kept.iter().map(|(_, q)| q).sum();
+        if loss > 0.0 {
+            self.lose_with(loss.min(1.0), false);
+        }
+        if total <= 0.0 {
+            return None;
+        }
+        let mut pick = rng.random::<f64>() * total;
+        for &(pattern, q) in &kept {
+            if pick < q {
+                return Some(pattern);
+            }
+            pick -= q;
+        }
+        kept.last().map(|&(p, _)| p)
     }
 
     /// When a copy of `slot` lost with no source in its group comes back by
@@ -504,8 +659,15 @@ impl<'s> Group<'s> {
         self.down.retain(|d| d.back > now);
         while let Some(&e) = self.script.get(self.next_script).filter(|e| e.at <= now) {
             self.next_script += 1;
-            if !self.lost && Service(self).component(e.level, e.component) {
-                self.destroy(e.level, e.component, e.replace, false, rng);
+            match e.subset {
+                _ if self.lost => {}
+                None if Service(self).component(e.level, e.component) => {
+                    self.destroy(e.level, e.component, e.replace, false, rng);
+                }
+                Some((within, size)) if Service(self).component(within, e.component) => {
+                    self.strike_subset(e, within, size, rng);
+                }
+                _ => {}
             }
         }
         let mut due: Vec<u8> = self

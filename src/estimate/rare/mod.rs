@@ -46,7 +46,7 @@ use crate::engine::trials::{Merge, trial_rng};
 use crate::estimate::diagnose::{BatchSums, TailSums};
 use crate::model::group::{Clock, Group, Scripted, StepEnd};
 use crate::model::world::Plan;
-use crate::model::{FaultKind, Level, Repair, Scope, System};
+use crate::model::{BurstSize, FaultKind, Level, Repair, Scope, System};
 use crate::stats::{CurveSums, MAX_ABS_SAMPLE, MeanAccumulator};
 use crate::units::Micros;
 
@@ -180,9 +180,18 @@ impl GroupTrial {
         self.by_cause[cause(touched)] += w;
     }
 
-    /// [`GroupTrial::add`] for a loss through a latent-error check.
-    fn add_latent(&mut self, w: f64, at: Micros, touched: Option<Level>, window: Window) {
-        if window.checkpoint(at).is_some() {
+    /// [`GroupTrial::add`] for a loss the group counted as a probability
+    /// ([`Group::take_conditional_losses`]): `latent` if through a
+    /// latent-error check.
+    fn add_conditional(
+        &mut self,
+        w: f64,
+        at: Micros,
+        touched: Option<Level>,
+        latent: bool,
+        window: Window,
+    ) {
+        if latent && window.checkpoint(at).is_some() {
             self.latent += w;
         }
         self.add(w, at, touched, window);
@@ -282,6 +291,16 @@ struct Target {
     component: u32,
     rate: f64,
     replace: Micros,
+    /// A burst process's: strikes a random subset of the `level`
+    /// components below `component` of this level.
+    subset: Option<(Level, BurstSize)>,
+}
+
+impl Target {
+    /// The level of the component a target's event falls on.
+    fn scope(&self) -> Level {
+        self.subset.map_or(self.level, |(within, _)| within)
+    }
 }
 
 /// What a group trial needs of its option's strata: the targets of the
@@ -292,6 +311,9 @@ struct Sampler {
     /// The scenario's scripted destructions, in every trial.
     faults: Vec<Scripted>,
     processes: u32,
+    /// Whether the destroying `[[burst]]` processes are among the targets
+    /// (else a group trial draws them under their true law).
+    bursts: bool,
 }
 
 /// The site processes (facility, zone, region) with exponential lifetimes
@@ -308,7 +330,7 @@ fn site_processes(system: &System) -> u32 {
 }
 
 impl Sampler {
-    fn new(system: &System, k: usize, processes: u32) -> Self {
+    fn new(system: &System, k: usize, processes: u32, bursts: bool) -> Self {
         let topo = &system.topology;
         let mut regions: Vec<u32> = system.options[k].groups.iter().map(|g| g.region).collect();
         regions.sort_unstable();
@@ -326,6 +348,23 @@ impl Sampler {
                         component: c,
                         rate,
                         replace: process.replace,
+                        subset: None,
+                    });
+                }
+            }
+        }
+        for p in system.bursts.iter().filter(|_| bursts) {
+            let FaultKind::Destroyed { replace } = p.kind else {
+                continue;
+            };
+            for &r in &regions {
+                for c in topo.components_within(Level::Region, r, p.scope) {
+                    targets.push(Target {
+                        level: p.level,
+                        component: c,
+                        rate: p.rate_per_year / crate::units::YEAR as f64,
+                        replace,
+                        subset: Some((p.scope, p.size)),
                     });
                 }
             }
@@ -348,6 +387,7 @@ impl Sampler {
                     level,
                     component: f.component,
                     replace,
+                    subset: f.subset.map(|s| (s.within, s.size)),
                 }),
                 _ => None,
             })
@@ -357,6 +397,7 @@ impl Sampler {
             cumulative,
             faults,
             processes,
+            bursts,
         }
     }
 
@@ -404,7 +445,7 @@ impl Sampler {
             .map(|t| {
                 let n = disks
                     .iter()
-                    .filter(|&&d| topo.ancestor(d, t.level) == t.component);
+                    .filter(|&&d| topo.ancestor(d, t.scope()) == t.component);
                 n.count() as f64
             })
             .collect();
@@ -544,6 +585,7 @@ impl Sampler {
                 level: target.level,
                 component: target.component,
                 replace: target.replace,
+                subset: target.subset,
             });
         }
         (script, 1.0 / q)
@@ -703,18 +745,24 @@ impl RarePlan {
                 let o = &options[twin];
                 let copy = OptionPlan {
                     strata: o.strata.clone(),
-                    sampler: Sampler::new(system, k, o.strata.processes),
+                    sampler: Sampler::new(system, k, o.strata.processes, o.sampler.bursts),
                     solver: o.solver.clone(),
                     biasing: o.biasing,
                 };
                 options.push(copy);
                 continue;
             }
-            let sampler = Sampler::new(system, k, processes);
+            // Bursts that destroy are rare events as site losses are.
+            let bursts = approach != Approach::Unstratified
+                && system
+                    .bursts
+                    .iter()
+                    .any(|b| matches!(b.kind, FaultKind::Destroyed { .. }));
+            let sampler = Sampler::new(system, k, processes, bursts);
             let m = sampler.total_rate() * life;
-            let stratified = processes != 0 && m > 0.0 && m <= MAX_MEAN_EVENTS;
+            let stratified = (processes != 0 || bursts) && m > 0.0 && m <= MAX_MEAN_EVENTS;
             let used = if stratified { processes } else { 0 };
-            let sampler = Sampler::new(system, k, used);
+            let sampler = Sampler::new(system, k, used, stratified && bursts);
             let solver = (approach == Approach::Exact)
                 .then(|| crate::exact::analyze::fast_chain(system, k, used).ok())
                 .flatten()
@@ -928,6 +976,9 @@ fn run_group_trial(
     let disks = plan.placements[k].extent(extent);
     let scale = episode_scale(system);
     let (mut script, ratio) = sampler.script(stratum, horizon, disks, system, scale, &mut rng);
+    if !system.bursts.is_empty() && !sampler.bursts {
+        script.extend(burst_script(system, disks, horizon, &mut rng));
+    }
     if let Some(solver) = &option.solver {
         script.sort_by_key(|e| e.at);
         let topo = &system.topology;
@@ -958,6 +1009,49 @@ fn run_group_trial(
     scaled
 }
 
+/// The bursts of `[[burst]]` that can strike the extent on `disks` before
+/// `horizon`, under their true law: each process's events in each scope
+/// component holding one of its copies, a Poisson process at the
+/// process's rate (the fleet's clock thinned to these components). Only
+/// destructions: an outage takes no copy, and the group model follows
+/// none (docs/method.md).
+fn burst_script(
+    system: &System,
+    disks: &[u32],
+    horizon: Micros,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Scripted> {
+    let topo = &system.topology;
+    let mut script = Vec::new();
+    for p in &system.bursts {
+        let FaultKind::Destroyed { replace } = p.kind else {
+            continue;
+        };
+        let mut scopes: Vec<u32> = disks.iter().map(|&d| topo.ancestor(d, p.scope)).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        let rate_per_us = p.rate_per_year / crate::units::YEAR as f64;
+        for c in scopes {
+            let mut at = 0.0;
+            // Bounded: a trial's steps are, and so are its bursts.
+            for _ in 0..MAX_STEPS {
+                at += rng.sample::<f64, _>(rand_distr::Exp1) / rate_per_us;
+                if at.is_nan() || at >= horizon as f64 {
+                    break;
+                }
+                script.push(Scripted {
+                    at: at as Micros,
+                    level: p.level,
+                    component: c,
+                    replace,
+                    subset: Some((p.scope, p.size)),
+                });
+            }
+        }
+    }
+    script
+}
+
 /// The group's path through the horizon, its episodes split.
 fn simulate_group(
     mut group: Group,
@@ -973,9 +1067,11 @@ fn simulate_group(
     } else {
         force_first_failure(&mut group, horizon, rng)
     };
-    // The latent losses of the failure that starts the first episode are
-    // the main path's: its sub-runs start after it.
-    group.take_latent_losses(|p, at, touched| out.add_latent(weight * p, at, touched, window));
+    // The losses counted as probabilities at the failure that starts the
+    // first episode are the main path's: its sub-runs start after it.
+    group.take_conditional_losses(|p, at, touched, latent| {
+        out.add_conditional(weight * p, at, touched, latent, window)
+    });
     if weight > 0.0 {
         loop {
             if !group.is_calm() {
@@ -990,8 +1086,8 @@ fn simulate_group(
             }
             group.step_true(horizon, rng);
             out.steps += 1;
-            group.take_latent_losses(|p, at, touched| {
-                out.add_latent(weight * p, at, touched, window)
+            group.take_conditional_losses(|p, at, touched, latent| {
+                out.add_conditional(weight * p, at, touched, latent, window)
             });
             if group.is_lost() && group.is_calm() {
                 // A scripted destruction took the last copies, outside any
@@ -1124,7 +1220,7 @@ fn force_with_script(
     let mut future = group.clone();
     let mut pieces: Vec<Piece> = Vec::new();
     let mut lost = None;
-    let mut latent: Vec<(f64, Micros, Option<Level>)> = Vec::new();
+    let mut conditional: Vec<(f64, Micros, Option<Level>, bool)> = Vec::new();
     let scripts: Vec<Micros> = group.script_ahead().collect();
     loop {
         let clocks = future.clocks();
@@ -1135,7 +1231,9 @@ fn force_with_script(
         let start = future.now;
         let degraded = !future.is_whole();
         let (end, _) = future.step(&[], &[], horizon, &mut probe);
-        future.take_latent_losses(|p, at, touched| latent.push((p, at, touched)));
+        future.take_conditional_losses(|p, at, touched, latent| {
+            conditional.push((p, at, touched, latent))
+        });
         lean_split(
             &mut pieces,
             start,
@@ -1165,10 +1263,11 @@ fn force_with_script(
     if let Some((at, touched, survival)) = lost {
         out.add((1.0 - w) * survival, at, touched, window);
     }
-    // A latent loss of the failure-free future counts with the probability
-    // that no clock fires before it.
-    for (p, at, touched) in latent {
-        out.add_latent((-hazard_before(&pieces, at)).exp() * p, at, touched, window);
+    // A loss of the failure-free future counted as a probability counts
+    // with the probability that no clock fires before it.
+    for (p, at, touched, latent) in conditional {
+        let w = (-hazard_before(&pieces, at)).exp() * p;
+        out.add_conditional(w, at, touched, latent, window);
     }
     if w <= 0.0 {
         group.now = horizon;
@@ -1212,7 +1311,7 @@ fn force_with_script(
         group.step(&[], &[], horizon, rng);
     }
     // Counted above, from the failure-free future; the survival stays.
-    group.forget_latent_losses();
+    group.forget_conditional_losses();
     *rng = probe;
     group.now = at;
     let clocks = group.clocks();
@@ -1297,12 +1396,11 @@ fn episode_loss(
     }
     for _ in 0..RUNS_PER_EPISODE {
         let mut steps = out.steps;
-        let mut add = |lr: f64, at, touched, latent: bool| {
+        let mut add = |lr: f64, at, touched, latent: Option<bool>| {
             let w = weight * lr / f64::from(RUNS_PER_EPISODE);
-            if latent {
-                out.add_latent(w, at, touched, window);
-            } else {
-                out.add(w, at, touched, window);
+            match latent {
+                Some(latent) => out.add_conditional(w, at, touched, latent, window),
+                None => out.add(w, at, touched, window),
             }
         };
         biased_run(group.clone(), horizon, rng, &mut steps, biasing, &mut add);
@@ -1312,16 +1410,17 @@ fn episode_loss(
 
 /// One importance-sampled sub-run to the end of the episode (under the
 /// true law when `biasing` is off): hands `add` each loss of the run, as
-/// (likelihood ratio times its probability, time, cause, whether through
-/// a latent error): the latent losses of its checks, and its own loss, if
-/// it ends in one, times the path's latent survival.
+/// (likelihood ratio times its probability, time, cause, and for a loss
+/// counted as a probability whether through a latent error): those the
+/// group counted (latent checks, bursts), and its own loss, if it ends in
+/// one, times the path's survival.
 fn biased_run(
     mut group: Group,
     horizon: Micros,
     rng: &mut ChaCha8Rng,
     steps: &mut u64,
     biasing: bool,
-    add: &mut impl FnMut(f64, Micros, Option<Level>, bool),
+    add: &mut impl FnMut(f64, Micros, Option<Level>, Option<bool>),
 ) {
     let mut log_lr = 0.0_f64;
     let start = *steps;
@@ -1338,7 +1437,9 @@ fn biased_run(
             log_lr += l;
             end
         };
-        group.take_latent_losses(|p, at, touched| add(log_lr.exp() * p, at, touched, true));
+        group.take_conditional_losses(|p, at, touched, latent| {
+            add(log_lr.exp() * p, at, touched, Some(latent))
+        });
         if !biasing && end == StepEnd::Horizon {
             break;
         }
@@ -1349,7 +1450,7 @@ fn biased_run(
             log_lr.exp() * group.survival(),
             group.now,
             group.touched(),
-            false,
+            None,
         );
     }
 }
@@ -1388,7 +1489,7 @@ fn walk_episode(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng, steps:
         let end = group.step_true(horizon, rng);
         // The episode's sub-runs count its latent losses; the path goes on
         // with its survival.
-        group.forget_latent_losses();
+        group.forget_conditional_losses();
         *steps += 1;
         if end == StepEnd::Horizon {
             break;
@@ -1605,7 +1706,7 @@ mod against_a_counting_chain {
                 site_removers.push(*r);
             }
         }
-        let sampler = Sampler::new(system, opt, site);
+        let sampler = Sampler::new(system, opt, site, false);
         let total_rate = sampler.total_rate() * crate::units::YEAR as f64;
         let site_rate: f64 = site_removers.iter().map(|r| r.rate).sum();
         let idle = total_rate - site_rate;
