@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::exact::markov::{Ctmc, MarkovError};
 use crate::model::{
-    Code, CopyGroup, Level, Repair, RepairDiscipline, ReplicationOption, System, repair,
+    Code, CopyGroup, Latent, Level, Repair, RepairDiscipline, ReplicationOption, System, repair,
 };
 use crate::units::{self, YEAR};
 
@@ -121,10 +121,24 @@ fn option_chain(
     removers: &[Remover],
     mu: f64,
 ) -> Result<ExtentChain, NotMarkovian> {
+    // Under scrubbing a latent check has one probability wherever it falls.
+    let latent = system
+        .latent
+        .filter(|l| l.scrub_interval.is_some())
+        .map(|l| (l, option.slot_bytes(system.extent_bytes)));
     if option.copies() > MAX_EXACT_COPIES {
+        if latent.is_some() {
+            return refuse(
+                "latent",
+                format!(
+                    "the exact chain of an option of more than {MAX_EXACT_COPIES} slots ({}) is lumped by symmetry, which does not split its transitions by a latent check",
+                    option.name
+                ),
+            );
+        }
         return symmetric::build(option, removers, mu);
     }
-    ExtentChain::build(option, removers, mu, system.discipline).map_err(solver)
+    ExtentChain::build(option, removers, mu, system.discipline, latent).map_err(solver)
 }
 
 /// The chain of option `k`'s extent without the failure processes whose
@@ -137,6 +151,14 @@ pub(crate) fn fast_chain(
     scripted: u32,
 ) -> Result<ExtentChain, NotMarkovian> {
     let repair_rate = check_markovian(system)?;
+    if system.latent.is_some() {
+        // The solver strikes site events as maps of states, with no split
+        // by a latent check: the rare-event method simulates these groups.
+        return refuse(
+            "latent",
+            "the rare-event method's exact solver does not split its site strikes by a latent check",
+        );
+    }
     let option = &system.options[k];
     for (p, process) in system.failures.iter().enumerate() {
         if scripted & (1 << p) != 0 && process.replace > 0 {
@@ -269,10 +291,10 @@ fn system_blockers(system: &System) -> Vec<NotMarkovian> {
             "the exact chain does not represent a fault striking a random subset of components",
         ));
     }
-    if system.latent.is_some() {
+    if system.latent.is_some_and(|l| l.scrub_interval.is_none()) {
         found.push(refusal(
-            "latent",
-            "the exact chain of one extent does not represent latent sector errors found when a copy becomes critical; run `replisim run`",
+            "latent.scrub_interval",
+            "without scrubbing the chance that a copy holds an undetected error grows with its age, which a Markov chain of live copies does not track; give a scrub_interval, or run `replisim run`",
         ));
     }
     for p in &system.failures {
@@ -519,12 +541,16 @@ pub(crate) struct ExtentChain {
 
 impl ExtentChain {
     /// The chain of `option` under `removers`, each lost copy repaired at
-    /// rate `mu` (per year) under `discipline`.
+    /// rate `mu` (per year) under `discipline`. With `latent` (scrubbed, a
+    /// slot's bytes), a removal that leaves the extent decodable but makes
+    /// slots critical loses it with their chance of an undetected error,
+    /// as the simulator checks them (`Code::newly_critical`).
     pub fn build(
         option: &ReplicationOption,
         removers: &[Remover],
         mu: f64,
         discipline: RepairDiscipline,
+        latent: Option<(Latent, f64)>,
     ) -> Result<Self, MarkovError> {
         let n = option.copies() as usize;
         let full = ((1u64 << n) - 1) as u32;
@@ -557,7 +583,22 @@ impl ExtentChain {
         for from in 0..loss {
             for r in removers {
                 let to = chain.after_loss_of(from, r.copies);
-                if to != from {
+                if to == from {
+                    continue;
+                }
+                let q = match latent {
+                    Some((l, bytes)) if to != loss => {
+                        let newly = option
+                            .code
+                            .newly_critical(chain.states[from].0, chain.states[to].0);
+                        l.any_undetected(bytes, newly, |_| 0)
+                    }
+                    _ => 0.0,
+                };
+                if q > 0.0 {
+                    ctmc.add_rate(from, loss, r.rate * q)?;
+                    ctmc.add_rate(from, to, r.rate * (1.0 - q))?;
+                } else {
                     ctmc.add_rate(from, to, r.rate)?;
                 }
             }
