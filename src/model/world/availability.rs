@@ -114,7 +114,9 @@ impl World<'_, '_> {
             (start..start + copies).filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]));
         !lost
             && match option.copies_to_serve(g) {
-                Some(n) => up.count() as u32 >= n,
+                // Stops at the n-th available copy: most extents have one
+                // to spare, and each look is a walk up the fleet's levels.
+                Some(n) => up.take(n as usize).count() as u32 == n,
                 None => option.code.decodable(up.fold(0, |m, s| m | 1 << s)),
             }
     }
