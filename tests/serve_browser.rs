@@ -356,3 +356,49 @@ fn the_page_shows_the_lockbox_figures_only_where_the_json_has_them() {
     let kept = "[...document.querySelectorAll('#results th')].some((t) => t.textContent === 'read of data kept')";
     assert_eq!(eval(&mut b, &session, kept), json!(true));
 }
+
+/// With scenarios/logical.toml the page has a Logical errors table whose
+/// P(logical loss) is the API's, and no Deletion table (the scenario has
+/// no `[deletion]`).
+#[test]
+fn the_page_shows_the_logical_error_figures_only_where_the_json_has_them() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} not found");
+        return;
+    }
+    let server = Server::start(&["scenarios/logical.toml"]);
+    let profile = tempfile::tempdir().unwrap();
+    let mut b = Browser::launch(profile.path());
+    let session = open(&mut b, &server);
+    wait_for_run(&mut b, &session, 1);
+    let headings = eval(
+        &mut b,
+        &session,
+        "[...document.querySelectorAll('#results h2')].map((h) => h.textContent)",
+    );
+    let headings: Vec<&str> = headings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(headings.contains(&"Logical errors"), "{headings:?}");
+    assert!(!headings.contains(&"Deletion and erasure"), "{headings:?}");
+    let rows = eval(
+        &mut b,
+        &session,
+        "(() => { const h = [...document.querySelectorAll('#results h2')].find((h) => h.textContent === 'Logical errors'); \
+         return [...h.nextElementSibling.querySelectorAll('tr')].slice(1).map((r) => [...r.children].slice(0, 2).map((c) => c.textContent)); })()",
+    );
+    let api = server.post("/api/run", r#"{"set": []}"#).json();
+    let want: Vec<Value> = api["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let p = o["logical"]["loss_probability"].as_f64().unwrap();
+            json!([o["option"].as_str().unwrap(), format!("{p:.2e}")])
+        })
+        .collect();
+    assert_eq!(rows, json!(want));
+}

@@ -189,8 +189,8 @@ function optional(s, title, head, part, cells) {
   return rows.length === 0 ? [] : [text("h2", title), table(["option", ...head], rows)];
 }
 
-// The tables of the optional sections: latent errors, customer-managed keys
-// and Customer Lockbox, as `run` prints them.
+// The tables of the optional sections: latent errors, customer-managed keys,
+// deletion, logical errors and Customer Lockbox, as `run` prints them.
 function sections(s) {
   return [
     ...optional(s, "Latent sector errors",
@@ -205,6 +205,16 @@ function sections(s) {
       (k) => [meanCi(k.unreadable_minutes_per_year, 1), percent(k.read_with_key.fraction),
         nines(k.read_with_key.nines), k.read_with_key.unavailable_minutes_per_year.toFixed(1),
         exp(k.loss_probability), nines(k.nines), k.crypto_shred_days.toFixed(1)]),
+    ...optional(s, "Deletion and erasure",
+      ["erasure mean", "erasure p50/p99/max", "resurrected/y"],
+      (o) => o.deletion,
+      (d) => [d.erasure_seconds ? duration(d.erasure_seconds.mean) : "-", spread(d.erasure_seconds),
+        bytes(d.resurrected_bytes_per_year.mean)]),
+    ...optional(s, "Logical errors",
+      ["P(logical loss)", "95% CI", "nines", "P(object lost) with logical", "nines with logical"],
+      (o) => o.logical,
+      (l) => [exp(l.loss_probability), interval(l.ci95), nines(l.nines),
+        exp(l.loss_probability_with_logical), nines(l.nines_with_logical)]),
     ...optional(s, "Customer Lockbox",
       ["RTO waiting for approval", "approval wait p50/p99/max", "granted h/y", "denials/y"],
       (o) => o.access,
