@@ -210,6 +210,42 @@ fn decode_base64(text: &str) -> Vec<u8> {
     out
 }
 
+/// `replisim serve SCENARIO` and the page open on it after its first run:
+/// the server, the browser's profile (kept while the browser runs), the
+/// browser and the page's session; None, saying so, without Chromium.
+fn open_after_a_run(scenario: &str) -> Option<(Server, tempfile::TempDir, Browser, String)> {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} not found");
+        return None;
+    }
+    let server = Server::start(&[scenario]);
+    let profile = tempfile::tempdir().unwrap();
+    let mut b = Browser::launch(profile.path());
+    let session = open(&mut b, &server);
+    wait_for_run(&mut b, &session, 1);
+    Some((server, profile, b, session))
+}
+
+/// The headings of the results shown.
+fn headings(b: &mut Browser, session: &str) -> Vec<String> {
+    let found = eval(
+        b,
+        session,
+        "[...document.querySelectorAll('#results h2')].map((h) => h.textContent)",
+    );
+    let found = found.as_array().unwrap().iter();
+    found.map(|h| h.as_str().unwrap().to_string()).collect()
+}
+
+/// The first two cells of each row of the table under heading `title`.
+fn first_cells(b: &mut Browser, session: &str, title: &str) -> Value {
+    let expression = format!(
+        "(() => {{ const h = [...document.querySelectorAll('#results h2')].find((h) => h.textContent === '{title}'); \
+         return [...h.nextElementSibling.querySelectorAll('tr')].slice(1).map((r) => [...r.children].slice(0, 2).map((c) => c.textContent)); }})()"
+    );
+    eval(b, session, &expression)
+}
+
 #[test]
 fn base64_decodes() {
     assert_eq!(decode_base64("aGVsbG8="), b"hello");
@@ -315,39 +351,22 @@ fn the_page_shows_the_apis_nines_and_they_move_with_a_control() {
 /// has no row), and the reads of the data kept; no key or latent table.
 #[test]
 fn the_page_shows_the_lockbox_figures_only_where_the_json_has_them() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("skipped: {CHROMIUM} not found");
+    let Some((server, _profile, mut b, session)) = open_after_a_run("scenarios/lockbox.toml")
+    else {
         return;
-    }
-    let server = Server::start(&["scenarios/lockbox.toml"]);
-    let profile = tempfile::tempdir().unwrap();
-    let mut b = Browser::launch(profile.path());
-    let session = open(&mut b, &server);
-    wait_for_run(&mut b, &session, 1);
-    let headings = eval(
-        &mut b,
-        &session,
-        "[...document.querySelectorAll('#results h2')].map((h) => h.textContent)",
+    };
+    let headings = headings(&mut b, &session);
+    assert!(
+        headings.iter().any(|h| h == "Customer Lockbox"),
+        "{headings:?}"
     );
-    let headings: Vec<&str> = headings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h.as_str().unwrap())
-        .collect();
-    assert!(headings.contains(&"Customer Lockbox"), "{headings:?}");
     assert!(
         !headings
             .iter()
             .any(|h| h.contains("key") || h.contains("atent"))
     );
     // The Lockbox table: its rows' first two cells.
-    let rows = eval(
-        &mut b,
-        &session,
-        "(() => { const h = [...document.querySelectorAll('#results h2')].find((h) => h.textContent === 'Customer Lockbox'); \
-         return [...h.nextElementSibling.querySelectorAll('tr')].slice(1).map((r) => [...r.children].slice(0, 2).map((c) => c.textContent)); })()",
-    );
+    let rows = first_cells(&mut b, &session, "Customer Lockbox");
     let api = server.post("/api/run", r#"{"set": []}"#).json();
     let share = api["options"][1]["access"]["approval_wait_share"]
         .as_f64()
@@ -362,34 +381,20 @@ fn the_page_shows_the_lockbox_figures_only_where_the_json_has_them() {
 /// no `[deletion]`).
 #[test]
 fn the_page_shows_the_logical_error_figures_only_where_the_json_has_them() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("skipped: {CHROMIUM} not found");
+    let Some((server, _profile, mut b, session)) = open_after_a_run("scenarios/logical.toml")
+    else {
         return;
-    }
-    let server = Server::start(&["scenarios/logical.toml"]);
-    let profile = tempfile::tempdir().unwrap();
-    let mut b = Browser::launch(profile.path());
-    let session = open(&mut b, &server);
-    wait_for_run(&mut b, &session, 1);
-    let headings = eval(
-        &mut b,
-        &session,
-        "[...document.querySelectorAll('#results h2')].map((h) => h.textContent)",
+    };
+    let headings = headings(&mut b, &session);
+    assert!(
+        headings.iter().any(|h| h == "Logical errors"),
+        "{headings:?}"
     );
-    let headings: Vec<&str> = headings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h.as_str().unwrap())
-        .collect();
-    assert!(headings.contains(&"Logical errors"), "{headings:?}");
-    assert!(!headings.contains(&"Deletion and erasure"), "{headings:?}");
-    let rows = eval(
-        &mut b,
-        &session,
-        "(() => { const h = [...document.querySelectorAll('#results h2')].find((h) => h.textContent === 'Logical errors'); \
-         return [...h.nextElementSibling.querySelectorAll('tr')].slice(1).map((r) => [...r.children].slice(0, 2).map((c) => c.textContent)); })()",
+    assert!(
+        !headings.iter().any(|h| h == "Deletion and erasure"),
+        "{headings:?}"
     );
+    let rows = first_cells(&mut b, &session, "Logical errors");
     let api = server.post("/api/run", r#"{"set": []}"#).json();
     let want: Vec<Value> = api["options"]
         .as_array()
