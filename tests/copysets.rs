@@ -212,3 +212,22 @@ fn the_rare_event_method_meets_the_burst_process_closed_form_down_to_rare_bursts
         }
     }
 }
+
+/// A burst rate the rare-event method's group trials cannot follow is
+/// refused before any trial, naming the field and the way out.
+#[test]
+fn a_burst_rate_past_what_group_trials_follow_is_refused_by_field() {
+    let text = "horizon = \"1d\"".to_string()
+        + FLEET
+        + "[[region]]\nname = \"westeurope\"\n[[burst]]\nrate = 1e7\nscope = \"facility\"\nkind = \"destroyed\"\ncount = 1\nreplace = \"0s\"\n";
+    let s = scenario::from_source("burst-rate.toml", &text).unwrap();
+    let config = RunConfig {
+        seed: 1,
+        trials: 2,
+        threads: 0,
+        method: Method::RareEvent,
+    };
+    let e = estimate(&s, config).unwrap_err();
+    assert!(e.starts_with("burst[0].rate: "), "{e}");
+    assert!(e.contains("--method plain"), "{e}");
+}

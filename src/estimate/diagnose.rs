@@ -307,8 +307,15 @@ pub fn is_flat(top: &[f64], nonzero: u64, samples: u64, total: f64) -> bool {
         return false;
     }
     let share = top[..m].iter().sum::<f64>() / total;
-    let count_share = m as f64 / samples.max(1) as f64;
-    share < MIN_TAIL_SHARE.max(2.0 * count_share)
+    !carries_more_than_its_count(share, m as u64, samples)
+}
+
+/// Whether `tail` of the `samples` contributions, carrying `share` of
+/// their sum, carries at least [`MIN_TAIL_SHARE`] and at least twice its
+/// share of the samples: less is a spike of like values.
+fn carries_more_than_its_count(share: f64, tail: u64, samples: u64) -> bool {
+    let count_share = tail as f64 / samples.max(1) as f64;
+    share >= MIN_TAIL_SHARE.max(2.0 * count_share)
 }
 
 /// Shape of a generalized Pareto fitted to the exceedances `x` (ascending,
@@ -480,8 +487,7 @@ pub fn diagnose(
 /// 1.0] over 300 trials), the largest 17% of the contributions carry 17.6%
 /// of the sum, and the fit of their small differences says k̂ = 5.8.
 fn stands_out(check: &StratumTail) -> bool {
-    let count_share = check.tail_samples as f64 / check.samples.max(1) as f64;
-    check.tail_share >= MIN_TAIL_SHARE.max(2.0 * count_share)
+    carries_more_than_its_count(check.tail_share, check.tail_samples, check.samples)
 }
 
 /// The generalized-Pareto fit of `t`'s largest contributions; `decides`:

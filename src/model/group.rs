@@ -146,10 +146,11 @@ pub struct Group<'s> {
     /// When each slot was last written (0: at the trial's start), for
     /// latent errors without scrubbing.
     written: [Micros; MAX_COPIES],
-    /// P(no latent error has lost the extent on this path so far): the
-    /// product of (1 − q) over the checks passed. Conditional Monte Carlo,
-    /// as the fleet's check but without its draw: the path goes on with
-    /// this weight, and each check's q·survival is a loss.
+    /// P(no loss counted as a probability has taken the extent on this
+    /// path so far): the product of (1 − q) over the latent checks passed
+    /// and the bursts survived. Conditional Monte Carlo, as the fleet's
+    /// check and strike but without their draw: the path goes on with this
+    /// weight, and each q·survival is a loss.
     survival: f64,
     /// The losses counted as probabilities since they were last taken
     /// (latent-error checks and bursts), as (time, probability, widest site

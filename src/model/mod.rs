@@ -298,6 +298,13 @@ pub struct BurstProcess {
     pub kind: FaultKind,
 }
 
+impl BurstProcess {
+    /// Bursts per µs in one scope component.
+    pub fn rate_per_us(&self) -> f64 {
+        self.rate_per_year / crate::units::YEAR as f64
+    }
+}
+
 /// Asynchronous geo-replication: a write workload shipped over a link.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GeoReplication {

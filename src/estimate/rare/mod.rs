@@ -362,7 +362,7 @@ impl Sampler {
                     targets.push(Target {
                         level: p.level,
                         component: c,
-                        rate: p.rate_per_year / crate::units::YEAR as f64,
+                        rate: p.rate_per_us(),
                         replace,
                         subset: Some((p.scope, p.size)),
                     });
@@ -738,6 +738,7 @@ impl RarePlan {
             .num_threads(threads)
             .build()
             .map_err(|e| format!("cannot start worker threads: {e}"))?;
+        check_burst_rates(system, life)?;
         let mut options: Vec<OptionPlan> = Vec::new();
         for k in 0..system.options.len() {
             let twin = plan.twins[k];
@@ -806,6 +807,35 @@ impl RarePlan {
     pub fn strata_of(&self, k: usize) -> &Strata {
         &self.options[k].strata
     }
+}
+
+/// Bursts a group trial follows at most in one scope component (their
+/// mean): far below [`MAX_STEPS`], so that its bound is never what ends
+/// a trial's bursts.
+const MAX_MEAN_BURSTS: f64 = 1e4;
+
+/// Refuses, naming the field, a destroying burst process whose bursts in
+/// one scope component over a trial's `life` (µs) are more than a group
+/// trial can follow (bursts that only take components down it leaves out).
+fn check_burst_rates(system: &System, life: f64) -> Result<(), String> {
+    let destroying =
+        |p: &&crate::model::BurstProcess| matches!(p.kind, FaultKind::Destroyed { .. });
+    for (i, p) in system
+        .bursts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| destroying(p))
+    {
+        let mean = p.rate_per_us() * life;
+        if mean > MAX_MEAN_BURSTS {
+            return Err(format!(
+                "burst[{i}].rate: {} a year gives about {mean:.3e} bursts of one {} in a trial (warm-up and horizon); the rare-event method follows at most {MAX_MEAN_BURSTS:.0}: lower the rate, or run with --method plain",
+                p.rate_per_year,
+                p.scope.name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// P(loss) in stratum 0 of option `k` from a fixed set of group trials
@@ -1030,12 +1060,11 @@ fn burst_script(
         let mut scopes: Vec<u32> = disks.iter().map(|&d| topo.ancestor(d, p.scope)).collect();
         scopes.sort_unstable();
         scopes.dedup();
-        let rate_per_us = p.rate_per_year / crate::units::YEAR as f64;
         for c in scopes {
             let mut at = 0.0;
-            // Bounded: a trial's steps are, and so are its bursts.
+            // Bounded: RarePlan::new refuses a rate that comes near it.
             for _ in 0..MAX_STEPS {
-                at += rng.sample::<f64, _>(rand_distr::Exp1) / rate_per_us;
+                at += rng.sample::<f64, _>(rand_distr::Exp1) / p.rate_per_us();
                 if at.is_nan() || at >= horizon as f64 {
                     break;
                 }
@@ -1487,8 +1516,8 @@ fn failure_bias(group: &Group, clocks: &[Clock], horizon: Micros) -> Vec<f64> {
 fn walk_episode(group: &mut Group, horizon: Micros, rng: &mut ChaCha8Rng, steps: &mut u64) {
     while group.now < horizon && !group.is_calm() && !group.is_lost() && *steps < MAX_STEPS {
         let end = group.step_true(horizon, rng);
-        // The episode's sub-runs count its latent losses; the path goes on
-        // with its survival.
+        // The episode's sub-runs count its losses counted as
+        // probabilities; the path goes on with its survival.
         group.forget_conditional_losses();
         *steps += 1;
         if end == StepEnd::Horizon {

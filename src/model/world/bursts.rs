@@ -58,6 +58,7 @@ impl World<'_, '_> {
     fn schedule_burst(&mut self, process: u16, sim: &mut Scheduler<Event>) {
         let p = &self.system().bursts[process as usize];
         let scopes = self.system().topology.count(p.scope);
+        // In this order, as the fleet's draws were made from the start.
         let rate_per_us = p.rate_per_year * f64::from(scopes) / crate::units::YEAR as f64;
         let Some(rng) = self.burst_rng.as_mut() else {
             return;
