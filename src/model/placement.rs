@@ -371,11 +371,11 @@ impl DiskIndex {
     }
 
     /// Every option's copies initially placed on `disk`, as (option,
-    /// extent).
-    pub fn extents_on(&self, disk: u32) -> impl Iterator<Item = (usize, u32)> + '_ {
+    /// extent, slot), by option.
+    pub fn copies_on(&self, disk: u32) -> impl Iterator<Item = (usize, u32, u8)> + '_ {
         self.of_disk(disk)
             .iter()
-            .map(|e| (usize::from(e.option), e.extent))
+            .map(|e| (usize::from(e.option), e.extent, e.slot))
     }
 
     /// Starts loading where the copies on `disk` are: a first step, well

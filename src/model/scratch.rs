@@ -191,15 +191,21 @@ impl AddedCopies {
     }
 }
 
-/// The state of one extent's copies within a trial, as they stand: 8
-/// bytes (a slot mask wide enough for 20-fragment codes), in a table
-/// indexed by extent (80 KB per 10,000 extents), so that
+/// The state of one extent's copies within a trial, as they stand: 12
+/// bytes (slot masks wide enough for 20-fragment codes), in a table
+/// indexed by extent (120 KB per 10,000 extents), so that
 /// the first touch of an extent is one write into a table that stays in
 /// cache from one trial to the next (no hashing, no copy of its placement).
 #[derive(Clone, Copy, Debug)]
 pub struct ExtentState {
     /// The copies alive, one bit per slot.
-    pub alive: u32,
+    alive: u32,
+    /// The live copies below a component that is down: alive but not
+    /// available. Kept as components go down and come back, so that
+    /// whether an extent serves is one mask, not a walk up the fleet's
+    /// levels per copy (an outage of a datacenter asks it of every
+    /// extent with a copy there). Always a subset of `alive`.
+    out: u32,
     flags: u8,
     /// UNREADABLE | UNWRITABLE, when the extent cannot be read or written.
     impaired: u8,
@@ -222,8 +228,50 @@ impl ExtentState {
             } else {
                 (1u32 << copies) - 1
             },
+            out: 0,
             flags: 0,
             impaired: 0,
+        }
+    }
+
+    /// The copies alive, one bit per slot.
+    #[inline]
+    pub fn alive(&self) -> u32 {
+        self.alive
+    }
+
+    /// The copies alive and available now (none of their components down).
+    #[inline]
+    pub fn available(&self) -> u32 {
+        self.alive & !self.out
+    }
+
+    /// Copy `slot` is gone (destroyed): neither alive nor out.
+    pub fn kill(&mut self, slot: u8) {
+        self.alive &= !(1 << slot);
+        self.out &= !(1 << slot);
+    }
+
+    /// Copy `slot` lives again, on a disk in service (copies are placed
+    /// only on usable disks).
+    pub fn revive(&mut self, slot: u8) {
+        self.alive |= 1 << slot;
+        self.out &= !(1 << slot);
+    }
+
+    /// Whether copy `slot`, alive, is below a component that is down.
+    pub fn is_out(&self, slot: u8) -> bool {
+        self.out & (1 << slot) != 0
+    }
+
+    /// Copy `slot`, alive, is (`out`) or is no longer below a component
+    /// that is down.
+    pub fn set_out(&mut self, slot: u8, out: bool) {
+        debug_assert!(self.alive & (1 << slot) != 0, "only a live copy is out");
+        if out {
+            self.out |= 1 << slot;
+        } else {
+            self.out &= !(1 << slot);
         }
     }
 
@@ -438,6 +486,8 @@ pub struct Scratch {
     /// Components down, with when they are marked out and due back.
     pub down: HashMap<(super::Level, u32), super::world::Down>,
     pub copies: Vec<(u32, u8)>,
+    /// Per option, the copies below a component going down or coming back.
+    pub below: Vec<Vec<(u32, u8)>>,
     pub repairs: Vec<(u64, u32, u8)>,
 }
 
@@ -452,6 +502,8 @@ impl Scratch {
         }
         self.down.clear();
         self.copies.clear();
+        self.below.resize_with(placements.len(), Vec::new);
+        self.below.iter_mut().for_each(Vec::clear);
         self.repairs.clear();
     }
 }

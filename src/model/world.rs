@@ -362,6 +362,8 @@ struct World<'p, 's> {
     /// coming back has nothing to retry.
     blocked: usize,
     scratch: Vec<(u32, u8)>,
+    /// Per option, the live copies below a component ([`World::collect_below`]).
+    below: Vec<Vec<(u32, u8)>>,
     /// Re-creations drawn during one destruction: (delay, extent, slot).
     repairs: Vec<(Micros, u32, u8)>,
     /// The trial's events, when traced (`replisim trace`); None costs one
@@ -439,6 +441,7 @@ impl<'p, 's> World<'p, 's> {
             env_changed: false,
             blocked: 0,
             scratch: parts.copies,
+            below: parts.below,
             repairs: parts.repairs,
             trace: None,
             by_source: budget::new_counts(system),
@@ -572,6 +575,7 @@ impl<'p, 's> World<'p, 's> {
             tables,
             down: self.down,
             copies: self.scratch,
+            below: self.below,
             repairs: self.repairs,
         };
         (outcomes, parts)
@@ -791,7 +795,6 @@ impl<'p, 's> World<'p, 's> {
         // not impaired before, stays available: no need to look again.
         let serve = state.account.serve();
         let serving = option.group_slots(serve);
-        let quiet = self.fleet.quiet();
         let shred_at = self.shred_at;
         let lost_before = state.outcome.lost_extents;
         let trial_now = self.now;
@@ -806,17 +809,17 @@ impl<'p, 's> World<'p, 's> {
                 let impaired = extents.impaired(extent) != 0;
                 let ext = extents.get_mut(extent);
                 let bit = 1u32 << slot;
-                ext.alive &= !bit;
+                ext.kill(slot);
                 state.outcome.copies_destroyed += 1;
                 if let Some(r) = state.remnants.as_mut() {
                     r[extent as usize] = r[extent as usize].max(shred_at);
                 }
-                let mut decodable = option.code.decodable(ext.alive);
+                let mut decodable = option.code.decodable(ext.alive());
                 // `[latent]`: a slot just made critical is read by the
                 // repair (or the next scrub) with no other source: an
                 // undetected error on it loses the extent now.
                 if let Some(check) = state.latent.as_ref().filter(|_| decodable) {
-                    let newly = option.code.newly_critical(ext.alive | bit, ext.alive);
+                    let newly = option.code.newly_critical(ext.alive() | bit, ext.alive());
                     let q = if newly == 0 {
                         0.0
                     } else {
@@ -827,12 +830,12 @@ impl<'p, 's> World<'p, 's> {
                         state.outcome.latent_losses += 1;
                     }
                 }
-                let fine = quiet && decodable && option.group_serves(serve, ext.alive & serving);
+                let fine = decodable && option.group_serves(serve, ext.available() & serving);
                 if !fine || impaired {
                     touched.push((extent, slot));
                 }
                 if let Some(trace) = trace.as_mut() {
-                    let alive = if decodable { ext.alive } else { 0 };
+                    let alive = if decodable { ext.alive() } else { 0 };
                     record_exposure(trace, now, (k as u16, extent), alive, option.code);
                 }
                 if !decodable {
@@ -866,14 +869,14 @@ impl<'p, 's> World<'p, 's> {
             if ext.lost() {
                 continue;
             }
-            let local_source = ext.alive & option.group_mask(slot) != 0;
+            let local_source = ext.alive() & option.group_mask(slot) != 0;
             let group = option.group_of(slot).0;
             if parallel && !local_source && state.account.holds_for_reprotection(group, fails_over)
             {
                 state.tables.held.push((extent, slot));
                 continue;
             }
-            let reads = option.code.repair_reads(ext.alive, slot);
+            let reads = option.code.repair_reads(ext.alive(), slot);
             let delay = repair.delay(&plan.system.repair, (local_source, reads), &mut state.rng);
             let option = k as u16;
             let event = Event::Repaired {
@@ -919,7 +922,7 @@ impl<'p, 's> World<'p, 's> {
             return false;
         };
         extents.set_disk(&plan.placements[k], extent, slot, disk);
-        extents.get_mut(extent).alive |= 1 << slot;
+        extents.get_mut(extent).revive(slot);
         self.recreated(k, (extent, slot), disk, false);
         true
     }
@@ -954,7 +957,7 @@ impl<'p, 's> World<'p, 's> {
             check.written.insert((extent, slot), self.now);
         }
         state.outcome.copies_repaired += 1;
-        let others = state.tables.extents.get(extent).alive & !(1 << slot);
+        let others = state.tables.extents.get(extent).alive() & !(1 << slot);
         let code = self.plan.system.options[k].code;
         state.outcome.slots_read += u64::from(code.repair_reads(others, slot));
         if state.tables.extents.impaired(extent) != 0 {
@@ -1054,7 +1057,7 @@ fn copies_of<'a>(
     let e = extents.get(extent);
     (
         extents.disks(&plan.placements[k], extent),
-        e.alive,
+        e.alive(),
         e.lost(),
     )
 }
@@ -1073,7 +1076,7 @@ fn pick_for_slot(
     let topo = &plan.system.topology;
     let option = &plan.system.options[k];
     let group = &option.groups[option.group_of(slot).0];
-    let mut others = extents.get(extent).alive & option.group_mask(slot) & !(1 << slot);
+    let mut others = extents.get(extent).alive() & option.group_mask(slot) & !(1 << slot);
     let disks = extents.disks(&plan.placements[k], extent);
     let mut taken = [0; MAX_COPIES];
     let mut alive = 0;

@@ -14,30 +14,68 @@ impl World<'_, '_> {
         self.fleet.copy_available(&self.system().topology, disk)
     }
 
-    /// Current copies of option `k` on the disks below `c`, into `scratch`.
-    pub(super) fn collect_below(&mut self, k: usize, level: Level, c: u32) {
-        let state = &self.options[k];
-        self.scratch.clear();
-        for disk in self.system().topology.disk_range(level, c) {
-            let added = state.tables.added.on(disk);
-            for (extent, slot) in self.plan.by_disk.on_disk(k, disk).chain(added) {
-                if state.tables.extents.alive_on(extent, slot, disk) {
-                    self.scratch.push((extent, slot));
+    /// Every option's live copies on the disks below `c`, into `below`, by
+    /// option, in disk order: on each disk the copies the plan placed, then
+    /// those re-created there, oldest first. One pass over the disks for
+    /// all options: a datacenter has thousands of disks, and the plan's
+    /// copies of a disk sit together whatever their option.
+    pub(super) fn collect_below(&mut self, level: Level, c: u32) {
+        let below = &mut self.below;
+        below.iter_mut().for_each(Vec::clear);
+        let options = &self.options;
+        for disk in self.plan.system.topology.disk_range(level, c) {
+            for (k, extent, slot) in self.plan.by_disk.copies_on(disk) {
+                if options[k].tables.extents.alive_on(extent, slot, disk) {
+                    below[k].push((extent, slot));
+                }
+            }
+            for (k, state) in options.iter().enumerate() {
+                let tables = &state.tables;
+                if tables.added.has(disk) {
+                    let live = tables.added.on(disk);
+                    let live = live.filter(|&(e, s)| tables.extents.alive_on(e, s, disk));
+                    below[k].extend(live);
                 }
             }
         }
     }
 
-    /// Re-evaluates every option's extents with a copy below `c`; when
-    /// `improved`, only those impaired now can change.
-    pub(super) fn refresh_below(&mut self, level: Level, c: u32, improved: bool) {
+    /// Component `c` went down: every live copy below it is out, and every
+    /// option's extents with a copy there are looked at again.
+    pub(super) fn mark_below(&mut self, level: Level, c: u32) {
+        self.collect_below(level, c);
         for k in 0..self.options.len() {
-            if improved && self.options[k].tables.extents.none_impaired() {
-                continue;
+            let extents = &mut self.options[k].tables.extents;
+            for &(extent, slot) in &self.below[k] {
+                extents.get_mut(extent).set_out(slot, true);
             }
-            self.collect_below(k, level, c);
-            self.refresh_touched(k, improved);
+            self.refresh_listed(k, false);
         }
+    }
+
+    /// Component `c` is back: the live copies below it with no other
+    /// component down above them are available again, and extents impaired
+    /// now (the only ones that can change) are looked at again.
+    pub(super) fn unmark_below(&mut self, level: Level, c: u32) {
+        self.collect_below(level, c);
+        let topo = &self.plan.system.topology;
+        for k in 0..self.options.len() {
+            let placement = &self.plan.placements[k];
+            let extents = &mut self.options[k].tables.extents;
+            for &(extent, slot) in &self.below[k] {
+                let disk = extents.disks(placement, extent)[slot as usize];
+                let out = !self.fleet.copy_available(topo, disk);
+                extents.get_mut(extent).set_out(slot, out);
+            }
+            self.refresh_listed(k, true);
+        }
+    }
+
+    /// [`Self::refresh_touched`] for the copies of option `k` in `below`.
+    fn refresh_listed(&mut self, k: usize, improved: bool) {
+        std::mem::swap(&mut self.scratch, &mut self.below[k]);
+        self.refresh_touched(k, improved);
+        std::mem::swap(&mut self.scratch, &mut self.below[k]);
     }
 
     /// Re-evaluates the extents listed in `scratch` for option `k`, when
@@ -106,19 +144,20 @@ impl World<'_, '_> {
     /// Whether copy group `g` of option `k` has enough available copies of
     /// `extent` to serve it (a lost extent has none).
     pub(super) fn group_serves(&self, k: usize, extent: u32, g: usize) -> bool {
-        let (disks, alive, lost) = copies_of(self.plan, &self.options[k], k, extent);
+        let ext = self.options[k].tables.extents.get(extent);
+        debug_assert_eq!(ext.available(), self.available_by_walk(k, extent));
         let option = &self.system().options[k];
-        let start: usize = option.groups[..g].iter().map(|g| g.copies as usize).sum();
-        let copies = option.groups[g].copies as usize;
-        let up =
-            (start..start + copies).filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]));
-        !lost
-            && match option.copies_to_serve(g) {
-                // Stops at the n-th available copy: most extents have one
-                // to spare, and each look is a walk up the fleet's levels.
-                Some(n) => up.take(n as usize).count() as u32 == n,
-                None => option.code.decodable(up.fold(0, |m, s| m | 1 << s)),
-            }
+        !ext.lost() && option.group_serves(g, ext.available() & option.group_slots(g))
+    }
+
+    /// The live copies of `extent` whose disks are usable, each looked up
+    /// in the fleet: what `ExtentState::available` keeps without a walk
+    /// (checked against it in debug builds).
+    fn available_by_walk(&self, k: usize, extent: u32) -> u32 {
+        let (disks, alive, _) = copies_of(self.plan, &self.options[k], k, extent);
+        (0..disks.len())
+            .filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]))
+            .fold(0, |m, s| m | 1 << s)
     }
 
     /// Whether the group option `k` does not serve from could serve at

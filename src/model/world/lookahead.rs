@@ -30,7 +30,7 @@ impl World<'_, '_> {
     /// copies are re-created, which with detection in minutes and rebuilds
     /// in seconds is usually within the next few events: still in cache.
     pub(super) fn load_copies(&self, disk: u32) {
-        for (k, extent) in self.plan.by_disk.extents_on(disk) {
+        for (k, extent, _) in self.plan.by_disk.copies_on(disk) {
             self.load_extent(k, extent);
         }
     }

@@ -137,7 +137,7 @@ impl World<'_, '_> {
             },
         );
         self.env_changed |= level == Level::Region;
-        self.refresh_below(level, c, false);
+        self.mark_below(level, c);
         let until = self.measured(back);
         self.record(|_| What::Down {
             level,
@@ -164,7 +164,7 @@ impl World<'_, '_> {
         }
         self.down.remove(&(level, c));
         self.env_changed |= level == Level::Region;
-        self.refresh_below(level, c, true);
+        self.unmark_below(level, c);
         self.record(|_| What::Up {
             level,
             component: c,
@@ -189,9 +189,9 @@ impl World<'_, '_> {
         });
         let system = self.system();
         let repair = RepairTiming::after(system, 0, level, c);
+        self.collect_below(level, c);
         for k in 0..self.options.len() {
-            self.collect_below(k, level, c);
-            let copies = std::mem::take(&mut self.scratch);
+            let copies = std::mem::take(&mut self.below[k]);
             for &(extent, slot) in &copies {
                 let Some(source) = self.rehome_source(k, extent, slot) else {
                     continue;
@@ -209,7 +209,7 @@ impl World<'_, '_> {
                 };
                 schedule_within(sim, system.end(), delay, event);
             }
-            self.scratch = copies;
+            self.below[k] = copies;
         }
     }
 
@@ -223,6 +223,7 @@ impl World<'_, '_> {
         if lost {
             return None;
         }
+        let available = self.options[k].tables.extents.get(extent).available();
         let option = &self.system().options[k];
         let topo = &self.system().topology;
         let (g, slots) = option.group_of(slot);
@@ -238,48 +239,39 @@ impl World<'_, '_> {
         if option.code.fragments().is_some() {
             // A fragment is rebuilt by decoding: the available slots must
             // decode the extent (a code has one group, so the source is local).
-            let up = (0..disks.len())
-                .filter(|&s| others & (1 << s) != 0 && self.usable(disks[s]))
-                .fold(0u32, |m, s| m | 1 << s);
+            let up = others & available;
             let reads = option.code.repair_reads(up, slot);
             return option.code.decodable(up).then_some((true, reads));
         }
         // A whole copy is copied from any one available copy, its own
-        // group's first (stops at the first found).
-        let available =
-            |mask: u32| (0..disks.len()).any(|s| mask & (1 << s) != 0 && self.usable(disks[s]));
-        if available(others & option.group_mask(slot)) {
+        // group's first.
+        if others & available & option.group_mask(slot) != 0 {
             Some((true, 1))
         } else {
-            available(others).then_some((false, 1))
+            (others & available != 0).then_some((false, 1))
         }
     }
 
     /// Re-creates an unavailable copy elsewhere, unless it is back (or gone).
     pub(super) fn on_rehomed(&mut self, k: usize, extent: u32, slot: u8) {
         let plan = self.plan;
-        let topo = &plan.system.topology;
         let state = &mut self.options[k];
         let placement = &plan.placements[k];
         let extents = &mut state.tables.extents;
         let ext = *extents.get(extent);
-        let disks = extents.disks(placement, extent);
         let bit = 1u32 << slot;
-        let old = disks[slot as usize];
-        if ext.lost() || ext.alive & bit == 0 || self.fleet.disk_available(topo, old) {
+        if ext.lost() || ext.alive() & bit == 0 || !ext.is_out(slot) {
             return;
         }
-        let others = ext.alive & !bit;
-        let source = (0..disks.len())
-            .any(|s| others & (1 << s) != 0 && self.fleet.disk_available(topo, disks[s]));
-        if !source {
-            return;
+        if ext.available() & !bit == 0 {
+            return; // no source
         }
         let picked = pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.aux);
         let Some(disk) = picked else {
             return;
         };
         extents.set_disk(placement, extent, slot, disk);
+        extents.get_mut(extent).set_out(slot, false);
         self.recreated(k, (extent, slot), disk, true);
     }
 

@@ -36,7 +36,7 @@ fn extents_with_a_copy_in(plan: &Plan, option: usize, facility: u32) -> Vec<u32>
 
 fn alive_disks(world: &World, option: usize, extent: u32) -> Vec<u32> {
     let extents = &world.options[option].tables.extents;
-    let alive = extents.get(extent).alive;
+    let alive = extents.get(extent).alive();
     let disks = extents.disks(&world.plan.placements[option], extent);
     (0..disks.len())
         .filter(|&s| alive & (1 << s) != 0)
