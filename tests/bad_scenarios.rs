@@ -80,6 +80,22 @@ fn zero_zones() {
 }
 
 #[test]
+fn group_trials_out_of_range() {
+    assert_error(
+        "group_trials = 0\n",
+        1,
+        "group_trials",
+        "must be a whole number from 1",
+    );
+    assert_error(
+        "seed = 2\ngroup_trials = 5000\n",
+        2,
+        "group_trials",
+        "must be from 1 to 4096 group trials per fleet trial, got 5000",
+    );
+}
+
+#[test]
 fn geo_option_without_a_pair() {
     let text = "options = [\"LRS\", \"GRS\"]\n\n[[region]]\nname = \"solo\"\n";
     assert_error(text, 1, "options[1]", "has no `pair`");

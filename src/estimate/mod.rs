@@ -58,11 +58,6 @@ pub enum Method {
     Plain,
 }
 
-/// Group trials per option run with each fleet trial under the rare-event
-/// method: tying them to the trial index keeps threads, shards and Ctrl-C
-/// working on one range of trials.
-pub const GROUP_TRIALS_PER_TRIAL: u64 = rare::GROUP_TRIALS_PER_TRIAL;
-
 /// Sums over trials for one option.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 struct OptionSums {
@@ -600,8 +595,8 @@ pub struct Durability {
     /// How `loss_probability` was estimated.
     pub method: &'static str,
     /// Samples behind `loss_probability`: fleet trials, each with its
-    /// [`GROUP_TRIALS_PER_TRIAL`] group trials combined into one sample
-    /// under the rare-event method.
+    /// group trials (the scenario's `group_trials`) combined into one
+    /// sample under the rare-event method.
     pub samples: u64,
     /// Samples with a nonzero contribution.
     pub samples_with_loss: u64,
@@ -685,7 +680,7 @@ impl Durability {
             Some(s) if s.exact => rare::exact_rounding(rare::Window::of(system)),
             _ => 0.0,
         };
-        let single = Strata::single();
+        let single = Strata::single(1);
         let diagnostics = match rare {
             Some(r) => {
                 let strata = strata.unwrap_or(&single);
@@ -1188,7 +1183,12 @@ fn simulate_from(
         Method::RareEvent => Some(rare::Approach::Exact),
     };
     let rare_plan = match approach {
-        Some(a) => Some(rare::RarePlan::new(&plan, a, config.threads)?),
+        Some(a) => Some(rare::RarePlan::new(
+            &plan,
+            a,
+            config.threads,
+            scenario.group_trials,
+        )?),
         None => None,
     };
     let record = |t, acc: &mut RunSums| {

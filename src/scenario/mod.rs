@@ -48,6 +48,12 @@ pub struct Scenario {
     pub description: Option<String>,
     pub seed: u64,
     pub trials: u64,
+    /// Group trials of the rare-event method per fleet trial and option
+    /// (`group_trials`): where durability is rare and the fleet trial costs
+    /// more than its group trials, more of them per fleet trial reach the
+    /// same interval of P(loss) in less time, with fewer fleet trials for
+    /// the availability figures.
+    pub group_trials: u32,
     pub system: System,
     /// The `[expect]` section, in the order of the options.
     pub expectations: Vec<expect::Expectation>,
@@ -139,6 +145,7 @@ pub fn parse(file: &str, text: &str, stem: &str) -> Result<Scenario, ScenarioErr
         description: spec.description.clone(),
         seed: spec.seed,
         trials: u64::from(spec.trials.0),
+        group_trials: spec.group_trials.0,
         system,
         expectations,
         warnings,

@@ -265,6 +265,9 @@ pub struct ScenarioFile {
     pub seed: u64,
     #[serde(default = "defaults::trials")]
     pub trials: Count,
+    /// Group trials of the rare-event method per fleet trial and option.
+    #[serde(default = "defaults::group_trials")]
+    pub group_trials: Count,
     #[serde(default = "defaults::horizon")]
     pub horizon: Duration,
     /// "steady" (a fleet in operation: `warmup` simulated before the
@@ -928,6 +931,9 @@ mod defaults {
     }
     pub fn trials() -> Count {
         Count(10_000)
+    }
+    pub fn group_trials() -> Count {
+        Count(32)
     }
     pub fn horizon() -> Duration {
         text("1y")

@@ -41,7 +41,21 @@ pub const STANDARD_OPTIONS: [&str; 6] = ["LRS", "ZRS", "GRS", "GZRS", "RA-GRS", 
 /// Options are numbered in 16 bits and each needs its own random stream.
 const MAX_OPTIONS: usize = 1024;
 
+/// Group trials per fleet trial: each option's trial holds one estimate per
+/// group trial for the tail diagnostics, and the pilot allocates them over
+/// at most as many strata.
+pub const MAX_GROUP_TRIALS: u32 = 4096;
+
 pub fn system(file: &ScenarioFile) -> Result<System> {
+    if file.group_trials.0 > MAX_GROUP_TRIALS {
+        return err(
+            "group_trials",
+            format!(
+                "must be from 1 to {MAX_GROUP_TRIALS} group trials per fleet trial, got {}",
+                file.group_trials.0
+            ),
+        );
+    }
     let regions = regions(file)?;
     let disk_bytes = (file.topology.disk_capacity.0 as f64 * file.topology.fill.0).round() as u64;
     if file.topology.fill.0 > 1.0 {

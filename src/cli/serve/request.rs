@@ -36,9 +36,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            // The default scenario's own 4000 trials: 45-70 s on 2 cores
-            // with the site-event strata (benches/README.md), so three
-            // minutes leave room for a loaded machine.
+            // Four times the default scenario's own 1000 trials (of 128
+            // group trials each, about 5 s on 2 cores: benches/README.md);
+            // three minutes leave room for a loaded machine.
             max_trials: 4000,
             max_seconds: 180,
             max_body: 256 * 1024,

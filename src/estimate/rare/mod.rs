@@ -9,7 +9,8 @@
 //!    is drawn in a stratum K = k (event times as sorted uniforms, targets
 //!    in proportion to their rates) and scripted into the group
 //!    ([`Group::with_script`]), with the scenario's `[[fault]]`
-//!    destructions. The 32 group trials that go with a fleet trial are
+//!    destructions. The group trials that go with a fleet trial
+//!    (`group_trials`, 32 unless the scenario says otherwise) are
 //!    allocated over strata 0..=k_max by a deterministic pilot (half
 //!    Neyman, ∝ π_k·σ_k, half ∝ π_k·mean_k: [`defensive_effort`]), and
 //!    P(K > k_max) bounds what is left out. One fleet
@@ -66,9 +67,6 @@ const PURPOSE_BASE: u32 = 3072;
 const MAX_STEPS: u64 = 1_000_000;
 /// Points of the P(loss by t) curve: t = horizon·(c+1)/CHECKPOINTS.
 pub const CHECKPOINTS: usize = 20;
-/// Group trials per option that go with each fleet trial: tying them to the
-/// trial index keeps threads, shards and Ctrl-C working on one range.
-pub const GROUP_TRIALS_PER_TRIAL: u64 = 32;
 /// Pilot group trials per stratum, for the allocation: at 128 the pilot of
 /// a GZRS stratum (a region, then a datacenter of the other region within
 /// its re-protection) saw too few losses, gave it 1 slot of 32 while it
@@ -149,7 +147,7 @@ fn cause(touched: Option<Level>) -> usize {
 
 /// What one group trial (or one fleet trial's group trials together)
 /// produced.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupTrial {
     /// Unbiased estimate of P(loss by the horizon) from this trial.
     pub estimate: f64,
@@ -163,8 +161,9 @@ pub struct GroupTrial {
     pub episodes: u64,
     pub steps: u64,
     /// One fleet trial's group trials: each one's own estimate y (of
-    /// P(loss | its stratum)), for the tail diagnostics.
-    pub parts: [f64; GROUP_TRIALS_PER_TRIAL as usize],
+    /// P(loss | its stratum)), for the tail diagnostics (empty for one
+    /// group trial alone).
+    pub parts: Vec<f64>,
 }
 
 impl GroupTrial {
@@ -223,8 +222,8 @@ pub struct Strata {
     pub mean_events: f64,
     /// π_k = P(K = k) for the strata kept, k = 0..=k_max.
     pub weights: Vec<f64>,
-    /// Group trials of stratum k per fleet trial (they sum to
-    /// [`GROUP_TRIALS_PER_TRIAL`]).
+    /// Group trials of stratum k per fleet trial (they sum to the
+    /// scenario's `group_trials`).
     pub slots: Vec<u32>,
     /// P(K > k_max): the paths left out lose at most this much.
     pub tail: f64,
@@ -257,13 +256,14 @@ pub fn exact_rounding(window: Window) -> f64 {
 const MAX_SCRIPT_RATIO: f64 = 4.0;
 
 impl Strata {
-    /// One stratum holding everything: no site event is stratified.
-    pub fn single() -> Self {
+    /// One stratum holding everything, of `slots` group trials per fleet
+    /// trial: no site event is stratified.
+    pub fn single(slots: u32) -> Self {
         Self {
             processes: 0,
             mean_events: 0.0,
             weights: vec![1.0],
-            slots: vec![GROUP_TRIALS_PER_TRIAL as u32],
+            slots: vec![slots],
             tail: 0.0,
             exact: false,
             bounds: Vec::new(),
@@ -697,6 +697,10 @@ fn poisson(m: f64, k: usize) -> (Vec<f64>, f64) {
 /// its exact solver.
 pub struct RarePlan {
     options: Vec<OptionPlan>,
+    /// Group trials per option that go with each fleet trial: tying them
+    /// to the trial index keeps threads, shards and Ctrl-C working on one
+    /// range.
+    group_trials: u32,
 }
 
 struct OptionPlan {
@@ -724,7 +728,16 @@ impl RarePlan {
     /// process qualifies or site events are not rare. The pilot is a fixed
     /// set of group trials (trial indices from [`PILOT_BASE`]), so every
     /// shard and thread count plans the same strata.
-    pub fn new(plan: &Plan, approach: Approach, threads: usize) -> Result<Self, String> {
+    pub fn new(
+        plan: &Plan,
+        approach: Approach,
+        threads: usize,
+        group_trials: u32,
+    ) -> Result<Self, String> {
+        assert!(
+            group_trials >= 1,
+            "a fleet trial has a group trial at least"
+        );
         let system = plan.system;
         let processes = if approach == Approach::Unstratified {
             0
@@ -769,7 +782,7 @@ impl RarePlan {
                 .flatten()
                 .map(|chain| pool.install(|| exact::FastSolver::new(chain, Window::of(system))));
             let mut option = OptionPlan {
-                strata: Strata::single(),
+                strata: Strata::single(group_trials),
                 sampler,
                 solver,
                 biasing: false,
@@ -778,7 +791,7 @@ impl RarePlan {
                 option.biasing = pool.install(|| crude_pilot(plan, k, &option)) < NOT_RARE;
             }
             if stratified {
-                option.strata = pool.install(|| pilot(plan, k, &option, m));
+                option.strata = pool.install(|| pilot(plan, k, &option, m, group_trials));
             }
             option.strata.exact = option.solver.is_some();
             if let Some(solver) = option.solver.as_ref() {
@@ -795,7 +808,10 @@ impl RarePlan {
             }
             options.push(option);
         }
-        Ok(Self { options })
+        Ok(Self {
+            options,
+            group_trials,
+        })
     }
 
     /// The strata of every option, as the sums record them.
@@ -855,10 +871,10 @@ fn crude_pilot(plan: &Plan, k: usize, option: &OptionPlan) -> f64 {
 
 /// Runs the pilot of option `k` stratum by stratum until the strata left
 /// out weigh little against the estimate, and allocates the group trials.
-fn pilot(plan: &Plan, k: usize, option: &OptionPlan, m: f64) -> Strata {
+fn pilot(plan: &Plan, k: usize, option: &OptionPlan, m: f64, slots: u32) -> Strata {
     let sampler = &option.sampler;
     use rayon::prelude::*;
-    let max_strata = GROUP_TRIALS_PER_TRIAL as usize;
+    let max_strata = slots as usize;
     let mut means = Vec::new();
     let mut sds = Vec::new();
     let mut estimate = 0.0;
@@ -888,7 +904,7 @@ fn pilot(plan: &Plan, k: usize, option: &OptionPlan, m: f64) -> Strata {
     Strata {
         processes: sampler.processes,
         mean_events: m,
-        slots: allocate(&effort, GROUP_TRIALS_PER_TRIAL as u32),
+        slots: allocate(&effort, slots),
         weights,
         tail,
         exact: option.solver.is_some(),
@@ -973,17 +989,21 @@ fn allocate(effort: &[f64], total: u32) -> Vec<u32> {
 }
 
 /// The group trials of option `k` that go with fleet trial `t`, combined:
-/// Σ_j (π_k/c_k)·y_j over its [`GROUP_TRIALS_PER_TRIAL`] slots.
+/// Σ_j (π_k/c_k)·y_j over its slots (the scenario's `group_trials`).
 pub fn fleet_trial_groups(plan: &Plan, rare: &RarePlan, k: usize, t: u64) -> GroupTrial {
     let option = &rare.options[k];
     let strata = &option.strata;
-    let mut total = GroupTrial::default();
-    for j in 0..GROUP_TRIALS_PER_TRIAL {
+    let g = u64::from(rare.group_trials);
+    let mut total = GroupTrial {
+        parts: Vec::with_capacity(g as usize),
+        ..GroupTrial::default()
+    };
+    for j in 0..g {
         let stratum = strata.stratum_of(j);
-        let y = run_group_trial(plan, k, option, stratum, t * GROUP_TRIALS_PER_TRIAL + j);
+        let y = run_group_trial(plan, k, option, stratum, t * g + j);
         let factor = strata.weights[stratum] / f64::from(strata.slots[stratum]);
         total.add_scaled(&y, factor);
-        total.parts[j as usize] = y.estimate;
+        total.parts.push(y.estimate);
     }
     total
 }
@@ -1829,7 +1849,7 @@ mod against_a_counting_chain {
         let n: u64 = std::env::var("STRATA_TRIALS").map_or(4000, |v| v.parse().unwrap());
         let s = crate::scenario::load(std::path::Path::new("scenarios/exact.toml")).unwrap();
         let plan = Plan::new(&s.system, 1).unwrap();
-        let rare = RarePlan::new(&plan, Approach::Exact, 0).unwrap();
+        let rare = RarePlan::new(&plan, Approach::Exact, 0, s.group_trials).unwrap();
         for opt in 0..s.system.options.len() {
             let o = &rare.options[opt];
             let exact = by_stratum(&s.system, opt, 4);
