@@ -9,6 +9,9 @@
 //! always by less: beyond one half-width is ~3.9 standard errors, 1e-4 for
 //! a normal estimate; a miss that far must come with the diagnostic firing).
 //!
+//! The hard variant runs again with 128 group trials per fleet trial and a
+//! quarter of the fleet trials, the split of the default scenario.
+//!
 //! The full battery (100 seeds per case, about 10 minutes on 2 cores) is
 //! ignored in the suite: `cargo test --release --test coverage -- --ignored
 //! --nocapture`. The suite runs a short version with fixed seeds.
@@ -31,10 +34,17 @@ fn exact_toml(edits: &[(&str, &str)]) -> Scenario {
 
 /// The hard variant: repairs in 6 hours, datacenters lost 1e-4 a year.
 fn fast_rare() -> Scenario {
-    exact_toml(&[
+    fast_rare_with(&[])
+}
+
+/// The hard variant with `edits` besides.
+fn fast_rare_with(edits: &[(&str, &str)]) -> Scenario {
+    let mut all = vec![
         ("mean = \"1d\"", "mean = \"6h\""),
         ("afr = 0.001 ", "afr = 1e-4 "),
-    ])
+    ];
+    all.extend_from_slice(edits);
+    exact_toml(&all)
 }
 
 /// Per option: seeds whose interval covers the exact value, misses by more
@@ -112,6 +122,17 @@ fn exact_toml_over_twelve_seeds() {
 #[test]
 fn fast_repair_and_rare_sites_over_twelve_seeds() {
     assert_honest(&battery(&fast_rare(), 1..=12, 500), 12, 10);
+}
+
+/// The hard variant with 128 group trials per fleet trial (the split the
+/// default scenario uses) and a quarter of the fleet trials: the same
+/// 16,000 group trials per seed, each fleet trial's sample a mean over four
+/// times as many, and the interval just as honest.
+#[test]
+fn four_times_the_group_trials_per_fleet_trial_over_twelve_seeds() {
+    let s = fast_rare_with(&[("seed = 1\n", "seed = 1\ngroup_trials = 128\n")]);
+    assert_eq!(s.group_trials, 128);
+    assert_honest(&battery(&s, 1..=12, 125), 12, 10);
 }
 
 #[test]

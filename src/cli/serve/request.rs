@@ -204,7 +204,7 @@ mod tests {
     fn a_request_is_what_run_would_simulate() {
         let (s, c) = request(r#"{"set": ["failures.disk.afr=2%"], "seed": 7}"#).unwrap();
         assert!(s.text.starts_with("# --set failures.disk.afr=2%\n"));
-        assert_eq!((c.seed, c.trials, c.method), (7, 4000, Method::RareEvent));
+        assert_eq!((c.seed, c.trials, c.method), (7, 1000, Method::RareEvent));
         let text = RunRequest::from_body(false, b"name = \"t\"\ntrials = 10\n").unwrap();
         let (s, c) = text.load(&base(), &Limits::default()).unwrap();
         assert_eq!(
