@@ -1,6 +1,6 @@
 //! Response times of `replisim serve` for the default scenario: POST
-//! /api/run at the default budget (the scenario's own 4000 trials) and at
-//! the 1000 trials of a quick look, plus how long a superseded run takes to
+//! /api/run at the default budget (the scenario's own 1000 trials, of 128
+//! group trials each) and at the 250 trials of a quick look, plus how long a superseded run takes to
 //! give way. Wall-clock times of whole HTTP requests from another process,
 //! so the machine's load counts: it is printed beside them.
 //!
@@ -106,13 +106,13 @@ fn main() {
     for _ in 0..3 {
         let (first, whole) = first_numbers(&server);
         println!(
-            "default budget: first numbers (its first 400 trials) after {first:.2} s, the whole answer after {whole:.2} s; load {}",
+            "default budget: first numbers (its first 100 trials) after {first:.2} s, the whole answer after {whole:.2} s; load {}",
             load()
         );
     }
     for (what, body) in [
-        ("default budget (4000 trials)", r#"{}"#),
-        ("1000 trials", r#"{"set": ["trials=1000"]}"#),
+        ("default budget (1000 trials x 128 group trials)", r#"{}"#),
+        ("250 trials", r#"{"set": ["trials=250"]}"#),
     ] {
         let ([min, median, max], cpu) = timed(&server, body);
         let cpu = cpu.map_or("?".into(), |c| format!("{c:.2}"));
@@ -137,7 +137,7 @@ fn main() {
         .collect();
     cli.sort_by(f64::total_cmp);
     println!(
-        "for scale, `replisim run` (4000 trials, charts included): median {:.2} s (min {:.2}, max {:.2})",
+        "for scale, `replisim run` (1000 trials, charts included): median {:.2} s (min {:.2}, max {:.2})",
         cli[1], cli[0], cli[2]
     );
     let latencies: Vec<String> = (0..3)

@@ -60,7 +60,7 @@ fn a_value_where_a_table_belongs_says_which_table() {
         "seed = 1\ndata = 3\n",
         2,
         "data",
-        "expected a [data] table (size, extent_size, primary)",
+        "expected a [data] table (size, extent_size, primary, stamp)",
     );
 }
 
@@ -92,6 +92,16 @@ fn group_trials_out_of_range() {
         2,
         "group_trials",
         "must be from 1 to 4096 group trials per fleet trial, got 5000",
+    );
+}
+
+#[test]
+fn unknown_stamp_lists_the_allowed_ones() {
+    assert_error(
+        "[data]\nstamp = \"two\"\n",
+        2,
+        "data.stamp",
+        "= help: allowed: \"per extent\" (each extent anchored on its own",
     );
 }
 

@@ -50,7 +50,7 @@ proptest! {
         let topo = &s.system.topology;
         for (k, option) in s.system.options.iter().enumerate() {
             let mut rng = trial_rng(seed, 0, k as u32);
-            let placement = Placement::new(topo, option, s.system.extents, &mut rng).unwrap();
+            let placement = Placement::new(topo, option, (s.system.extents, false), &mut rng).unwrap();
             for e in 0..s.system.extents {
                 let copies = placement.extent(e);
                 let mut start = 0;
@@ -94,4 +94,86 @@ fn check_group(topo: &Topology, group: &replisim::model::CopyGroup, disks: &[u32
             );
         }
     }
+}
+
+/// LRS and GRS under datacenter fires at 0.5 a year, nothing else failing,
+/// a new fleet for a year; `stamp` as given.
+fn fires(stamp: &str) -> scenario::Scenario {
+    let text = format!(
+        r#"options = ["LRS", "GRS"]
+start = "new"
+[[region]]
+name = "a"
+pair = "b"
+[[region]]
+name = "b"
+pair = "a"
+[topology]
+zones = 3
+racks_per_facility = 4
+nodes_per_rack = 2
+disks_per_node = 2
+[data]
+size = "100GB"
+stamp = "{stamp}"
+[failures.disk]
+afr = 0
+[failures.facility]
+afr = 0.5
+replace = "30d"
+"#
+    );
+    scenario::parse("fires.toml", &text, "fires").unwrap()
+}
+
+/// P(any loss) of an LRS account is the chance that a datacenter holding
+/// it burns: 1 − e^(−f) for one stamp, 1 − e^(−3f) when its extents are
+/// spread over the region's three; each within the fleet trials' exact
+/// Clopper–Pearson interval, widened from 95% to 99.9% for the four
+/// checks.
+#[test]
+fn one_stamp_puts_an_account_in_one_datacenter() {
+    use replisim::estimate::{Method, RunConfig, estimate};
+    let config = RunConfig {
+        seed: 3,
+        trials: 4000,
+        threads: 0,
+        method: Method::Plain,
+    };
+    for (stamp, burning) in [("one", 1.0), ("per extent", 3.0)] {
+        let s = fires(stamp);
+        let topo = &s.system.topology;
+        let plan = replisim::model::world::Plan::new(&s.system, config.seed).unwrap();
+        let facilities: std::collections::BTreeSet<u32> = plan.placements[0]
+            .copies
+            .iter()
+            .map(|&d| topo.ancestor(d, Level::Facility))
+            .collect();
+        assert_eq!(facilities.len() as f64, burning, "{stamp}: {facilities:?}");
+        let summary = estimate(&s, config).unwrap();
+        let lrs = &summary.options[0];
+        let exact = 1.0 - f64::exp(-0.5 * burning);
+        let d = &lrs.durability;
+        assert!(
+            within_widened(d.any_loss_ci95, exact),
+            "{stamp}: P(any loss) {} {:?} against {exact}",
+            d.any_loss_probability,
+            d.any_loss_ci95
+        );
+        // The object-level figure does not depend on where the account is.
+        let one = 1.0 - f64::exp(-0.5);
+        assert!(
+            within_widened(d.ci95, one),
+            "{stamp}: P(object lost) {} {:?} against {one}",
+            d.loss_probability,
+            d.ci95
+        );
+    }
+}
+
+/// Whether `x` is inside the 95% interval `[lo, hi]` widened about its
+/// centre to 99.9% (z 3.29 instead of 1.96).
+fn within_widened([lo, hi]: [f64; 2], x: f64) -> bool {
+    let (centre, half) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
+    (x - centre).abs() <= half * 3.29 / 1.96
 }

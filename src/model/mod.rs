@@ -173,6 +173,11 @@ pub struct System {
     pub extent_bytes: u64,
     /// Extents of data stored under each option.
     pub extents: u32,
+    /// Whether each option's data is one account in one stamp (`[data]
+    /// stamp = "one"`): every extent's copy group anchored on the same
+    /// `within` component, as Azure places an account; else each extent's
+    /// anchor is drawn on its own, as data spread over many accounts.
+    pub one_stamp: bool,
     pub options: Vec<ReplicationOption>,
     pub failures: Vec<FailureProcess>,
     /// Delay from a failure to the start of repair.

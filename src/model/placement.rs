@@ -233,11 +233,13 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Places `extents` extents of `option` on an empty, fully working fleet.
+    /// Places `extents` extents of `option` on an empty, fully working
+    /// fleet; with `one_stamp`, every extent's copy group on the anchor its
+    /// first extent drew (one account in one stamp).
     pub fn new<R: Rng + ?Sized>(
         topo: &Topology,
         option: &ReplicationOption,
-        extents: u32,
+        (extents, one_stamp): (u32, bool),
         rng: &mut R,
     ) -> Result<Self, String> {
         let n = option.copies() as usize;
@@ -253,10 +255,17 @@ impl Placement {
                     .map_err(|e| format!("option {}: placement = \"copyset\": {e}", option.name))?,
             ),
         };
+        let mut stamps: Vec<Option<u32>> = vec![None; option.groups.len()];
         for _ in 0..extents {
             for (g, group) in option.groups.iter().enumerate() {
-                let anchor = pick_anchor(topo, group, &AllInService, rng)
-                    .ok_or_else(|| too_few_disks(option, group))?;
+                let anchor = match stamps[g] {
+                    Some(a) => a,
+                    None => pick_anchor(topo, group, &AllInService, rng)
+                        .ok_or_else(|| too_few_disks(option, group))?,
+                };
+                if one_stamp {
+                    stamps[g] = Some(anchor);
+                }
                 if let Some(sets) = &copysets {
                     for &node in sets[g].pick(anchor, rng) {
                         let disks = topo.disk_range(Level::Node, node);

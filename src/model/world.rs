@@ -200,7 +200,8 @@ impl<'s> Plan<'s> {
             .zip(&twins)
             .map(|(option, &twin)| {
                 let mut rng = trial_rng(seed, u64::MAX, 1 + twin as u32);
-                Placement::new(&system.topology, option, system.extents, &mut rng)
+                let extents = (system.extents, system.one_stamp);
+                Placement::new(&system.topology, option, extents, &mut rng)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {

@@ -431,13 +431,16 @@ impl Default for ShapeSpec {
 #[serde(
     deny_unknown_fields,
     default,
-    expecting = "a [data] table (size, extent_size, primary)"
+    expecting = "a [data] table (size, extent_size, primary, stamp)"
 )]
 pub struct DataSpec {
     pub size: Size,
     pub extent_size: Size,
     /// Region holding the primary copies; default: the first region.
     pub primary: Option<String>,
+    /// "per extent" (each extent's copy group anchored on its own) or
+    /// "one" (the data is one account in one stamp, as Azure places one).
+    pub stamp: String,
 }
 
 impl Default for DataSpec {
@@ -446,6 +449,7 @@ impl Default for DataSpec {
             size: Size(10_000_000_000_000),
             extent_size: Size(1_000_000_000),
             primary: None,
+            stamp: "per extent".into(),
         }
     }
 }

@@ -111,6 +111,7 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         topology,
         extent_bytes,
         extents,
+        one_stamp: one_stamp(file)?,
         options,
         failures: failures(file)?,
         detection: dist(&file.detection, "detection")?,
@@ -130,6 +131,20 @@ pub fn system(file: &ScenarioFile) -> Result<System> {
         latent,
     })
     .map(|system| without_random(system, random))
+}
+
+/// `[data] stamp`: whether each option's data is one account in one stamp.
+fn one_stamp(file: &ScenarioFile) -> Result<bool> {
+    match file.data.stamp.as_str() {
+        "per extent" => Ok(false),
+        "one" => Ok(true),
+        other => err(
+            "data.stamp",
+            format!(
+                "unknown stamp `{other}`; allowed: \"per extent\" (each extent anchored on its own, as data spread over many accounts), \"one\" (one account in one stamp, as Azure places one)"
+            ),
+        ),
+    }
 }
 
 /// Simulated time before the measured horizon: `warmup` for a fleet in
