@@ -84,6 +84,23 @@ fn the_repairs_of_a_destroyed_facility_stay_within_their_plan() {
 }
 
 #[test]
+fn a_destroyed_facility_holding_a_whole_account_stays_within_its_plan() {
+    // One stamp: every LRS and GRS copy of the region in the one facility
+    // the fire destroys.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let file = format!("{root}/scenarios/facility-fire.toml");
+    let args = [
+        "--set",
+        "data.size=200TB",
+        "--set",
+        "data.stamp=one",
+        "--trials",
+        "16",
+    ];
+    run("facility fire, 200 TB in one stamp", &file, &args);
+}
+
+#[test]
 fn many_trials_keep_one_wave_of_results() {
     let dir = tempfile::tempdir().unwrap();
     let file = empty_scenario(&dir);

@@ -160,7 +160,9 @@ fn repair_bytes() -> u64 {
 
 /// Copies on the largest component that a failure process, an outage
 /// process or a fault can strike, each of which waits for its repair at
-/// once: twice the copies of a component under even placement, a margin
+/// once (all of a region's with `[data] stamp = "one"`, whose account may
+/// sit in one datacenter): twice the copies of a component under even
+/// placement, a margin
 /// for placement's spread (anchors are drawn uniformly, so a component's
 /// share is binomial and close to its mean wherever the count is large
 /// enough to matter).
@@ -182,7 +184,13 @@ fn struck_copies(system: &System) -> u64 {
             .saturating_mul(u64::from(system.extents));
         for &l in &levels {
             let components = topo.components_within(Level::Region, r, l).len() as u64;
-            let share = held.div_ceil(components.max(1));
+            // One stamp: a datacenter (or any component inside the stamp's
+            // anchor) may hold every copy of the region.
+            let share = if system.one_stamp {
+                held
+            } else {
+                held.div_ceil(components.max(1))
+            };
             worst = worst.max(share.saturating_mul(GROWTH).min(held));
         }
     }
