@@ -230,3 +230,38 @@ fn ageing_disks_agree_with_the_fleet_simulation() {
         );
     }
 }
+
+/// Where no fleet trial lost data and the rare-event estimate is vouched
+/// for, P(any loss)'s upper end is the smaller of the fleet trials' exact
+/// bound and the union bound N·P(object lost)'s upper end; never below
+/// P(object lost) itself, and the fleet's bound alone where the estimate
+/// is not vouched for.
+#[test]
+fn any_loss_is_bounded_by_the_union_of_the_extents() {
+    let s = scenario::load(std::path::Path::new("scenarios/exact.toml")).unwrap();
+    let config = RunConfig {
+        seed: 1,
+        trials: 300,
+        threads: 0,
+        method: Method::RareEvent,
+    };
+    let summary = estimate(&s, config).unwrap();
+    let extents = f64::from(s.system.extents);
+    let fleet = replisim::stats::clopper_pearson(0, config.trials, 0.95).hi;
+    let mut unions = 0;
+    for o in &summary.options {
+        let d = &o.durability;
+        if d.trials_with_loss > 0 {
+            continue;
+        }
+        let expected = if d.reliable {
+            fleet.min((extents * d.ci95[1]).min(1.0))
+        } else {
+            fleet
+        };
+        assert_eq!(d.any_loss_ci95, [0.0, expected], "{}", o.option);
+        assert!(d.any_loss_ci95[1] >= d.loss_probability, "{}", o.option);
+        unions += usize::from(expected < fleet);
+    }
+    assert!(unions >= 1, "exact.toml has rare options: {summary:?}");
+}

@@ -696,6 +696,12 @@ impl Durability {
         };
         let object = with_tail(ProbabilityEstimate::from_accumulator(acc), tail, rounding);
         let any = ProbabilityEstimate::from_accumulator(&sums.any_loss);
+        let any_ci95 = any_loss_bound(
+            &any,
+            &object,
+            rare.is_some() && diagnostics.reliable,
+            system,
+        );
         let by_cause = rare.map_or_else(Vec::new, |r| {
             r.by_cause
                 .iter()
@@ -746,12 +752,34 @@ impl Durability {
             diagnostics,
             trials_with_loss: sums.any_loss.nonzero(),
             any_loss_probability: any.estimate,
-            any_loss_ci95: any.ci95,
+            any_loss_ci95: any_ci95,
             bytes_lost,
             by_cause,
             strata,
         }
     }
+}
+
+/// The interval of P(any loss): the fleet trials', unless none of them lost
+/// data and the rare-event estimate is vouched for; then the smaller upper
+/// end of the fleet trials' exact bound and the union bound, N extents
+/// times P(object lost)'s upper end (P(any loss) ≤ Σ P(extent lost) =
+/// N·P(object lost), the rare-event method's extent being a uniform one).
+/// Each upper end is one-sided at 97.5%, so the smaller is at 95%
+/// (Bonferroni). The union is tight where losses are independent across
+/// extents (disk failures) and loose by the size of a class of extents
+/// that a site event takes together.
+fn any_loss_bound(
+    any: &ProbabilityEstimate,
+    object: &ProbabilityEstimate,
+    vouched: bool,
+    system: &System,
+) -> [f64; 2] {
+    if any.observed > 0 || !vouched {
+        return any.ci95;
+    }
+    let union = (f64::from(system.extents) * object.ci95[1]).min(1.0);
+    [0.0, any.ci95[1].min(union)]
 }
 
 /// `p` with `tail` (a bound on what the estimate leaves out) added to its
