@@ -72,6 +72,9 @@ pub const CHECKPOINTS: usize = 20;
 /// its re-protection) saw too few losses, gave it 1 slot of 32 while it
 /// carried 99.9% of the estimate, and the interval failed its diagnostics.
 const PILOT_TRIALS: u64 = 1024;
+/// Strata the pilot may keep: as many as the 32 group trials that went
+/// with each fleet trial before `group_trials` (2026-12-04).
+const MAX_STRATA: usize = 32;
 /// First trial index of the pilot: far above any real group trial.
 const PILOT_BASE: u64 = 1 << 62;
 /// Strata beyond k_max are left out once P(K > k_max) is below this share
@@ -874,7 +877,10 @@ fn crude_pilot(plan: &Plan, k: usize, option: &OptionPlan) -> f64 {
 fn pilot(plan: &Plan, k: usize, option: &OptionPlan, m: f64, slots: u32) -> Strata {
     let sampler = &option.sampler;
     use rayon::prelude::*;
-    let max_strata = slots as usize;
+    // Each stratum kept needs a slot; past MAX_STRATA the pilot's cost (its
+    // PILOT_TRIALS per stratum) is bounded whatever `group_trials` says, and
+    // what is left out is reported as the tail bound.
+    let max_strata = (slots as usize).min(MAX_STRATA);
     let mut means = Vec::new();
     let mut sds = Vec::new();
     let mut estimate = 0.0;
