@@ -143,6 +143,13 @@ fn exact_toml_over_a_hundred_seeds() {
 
 #[test]
 #[ignore = "the full battery: 100 seeds per case, about 10 minutes on 2 cores"]
+fn four_times_the_group_trials_per_fleet_trial_over_a_hundred_seeds() {
+    let s = fast_rare_with(&[("seed = 1\n", "seed = 1\ngroup_trials = 128\n")]);
+    assert_honest(&battery(&s, 1..=100, 250), 100, 90);
+}
+
+#[test]
+#[ignore = "the full battery: 100 seeds per case, about 10 minutes on 2 cores"]
 fn fast_repair_and_rare_sites_over_a_hundred_seeds() {
     assert_honest(&battery(&fast_rare(), 1..=100, 1000), 100, 90);
 }
