@@ -230,6 +230,9 @@ pub fn pick_anchor<S: InService + ?Sized, R: Rng + ?Sized>(
 pub struct Placement {
     pub copies_per_extent: usize,
     pub copies: Vec<u32>,
+    /// With `placement = "copyset"`, the copysets of each copy group, kept
+    /// for re-created copies.
+    copysets: Option<Vec<Copysets>>,
 }
 
 impl Placement {
@@ -275,12 +278,18 @@ impl Placement {
         Ok(Self {
             copies_per_extent: n,
             copies,
+            copysets,
         })
     }
 
     pub fn extent(&self, extent: u32) -> &[u32] {
         let n = self.copies_per_extent;
         &self.copies[extent as usize * n..(extent as usize + 1) * n]
+    }
+
+    /// The copysets of copy group `group`, if the option places by them.
+    pub fn copysets(&self, group: usize) -> Option<&Copysets> {
+        self.copysets.as_ref()?.get(group)
     }
 }
 
