@@ -236,6 +236,7 @@ fn cut(topo: &Topology, spread: Level, copies: usize, order: Vec<u32>, out: &mut
 mod tests {
     use super::*;
     use crate::model::Shape;
+    use crate::model::placement::InService;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -296,6 +297,46 @@ mod tests {
         assert!(sets.len() > 190 && sets.len() <= 200, "{}", sets.len());
     }
 
+    /// Nodes out of service, every disk of the others in service.
+    struct NodesOut(Topology, Vec<u32>);
+
+    impl InService for NodesOut {
+        fn component(&self, level: Level, c: u32) -> bool {
+            level < Level::Node || !self.1.contains(&self.0.ancestor_of(level, c, Level::Node))
+        }
+
+        fn out_range(&self, disk: u32) -> Option<Range<u32>> {
+            let node = self.0.ancestor(disk, Level::Node);
+            self.1
+                .contains(&node)
+                .then(|| self.0.disk_range(Level::Node, node))
+        }
+    }
+
+    /// Copysets of scatter width 4 for groups of `copies` on distinct
+    /// racks of a facility of 10 racks of 30 nodes, from `seed`.
+    fn fixture(copies: u32, seed: u64) -> (Topology, CopyGroup, Copysets) {
+        let t = topo(10, 30);
+        let g = group(copies, Level::Rack);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let sets = Copysets::build(&t, &g, 4, &mut rng).unwrap();
+        (t, g, sets)
+    }
+
+    /// The partners of `node` in its copysets: the nodes a copy re-created
+    /// beside a surviving copy on `node` may go to.
+    fn partners(sets: &Copysets, anchor: u32, node: u32) -> Vec<u32> {
+        let mut nodes: Vec<u32> = sets
+            .completing(anchor, &[node])
+            .flatten()
+            .copied()
+            .filter(|&n| n != node)
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes
+    }
+
     #[test]
     fn the_index_finds_every_copyset_of_a_node_and_no_other() {
         let t = topo(10, 30);
@@ -311,6 +352,68 @@ mod tests {
         assert_eq!(sets.completing(0, &[]).count(), sets.len());
         assert_eq!(sets.completing(1, &[]).count(), 0, "not an anchor");
         assert_eq!(sets.completing(0, &[9999]).count(), 0, "not a node");
+    }
+
+    #[test]
+    fn a_copy_beside_a_survivor_goes_to_one_of_its_partners_uniformly() {
+        use crate::model::placement::{AllInService, replacement_disk};
+        let (t, g, sets) = fixture(2, 5);
+        let mut rng = ChaCha8Rng::seed_from_u64(50);
+        let survivor = sets.nodes[0];
+        let taken = [t.disk_range(Level::Node, survivor).start];
+        let expected = partners(&sets, 0, survivor);
+        assert!(expected.len() >= 2, "{expected:?}");
+        let mut hits = vec![0u32; expected.len()];
+        for _ in 0..4000 {
+            let d = replacement_disk(&t, &g, Some(&sets), &taken, 0, &AllInService, &mut rng)
+                .expect("placed");
+            let node = t.ancestor(d, Level::Node);
+            let i = expected.binary_search(&node).expect("a partner");
+            hits[i] += 1;
+        }
+        // Uniform: each of the 3 or 4 partners near 4000 / n (within 5 σ).
+        let mean = 4000.0 / expected.len() as f64;
+        for h in &hits {
+            assert!((f64::from(*h) - mean).abs() < 5.0 * mean.sqrt(), "{hits:?}");
+        }
+    }
+
+    #[test]
+    fn with_every_partner_out_the_plain_rule_places_the_copy() {
+        use crate::model::placement::{pick_disk, replacement_disk};
+        let (t, g, sets) = fixture(3, 6);
+        let (a, b) = (sets.nodes[0], sets.nodes[1]);
+        let taken = [a, b].map(|n| t.disk_range(Level::Node, n).start);
+        let mut out: Vec<u32> = sets.completing(0, &[a, b]).flatten().copied().collect();
+        out.retain(|&n| n != a && n != b);
+        assert!(!out.is_empty());
+        let usable = NodesOut(t.clone(), out.clone());
+        for seed in 0..50 {
+            let mut with = ChaCha8Rng::seed_from_u64(seed);
+            let mut plain = ChaCha8Rng::seed_from_u64(seed);
+            let d = replacement_disk(&t, &g, Some(&sets), &taken, 0, &usable, &mut with);
+            let expected = pick_disk(&t, &g, 0, &taken, &usable, &mut plain);
+            assert!(d.is_some(), "the copy is placed");
+            assert_eq!(d, expected, "the plain rule, drawing what it draws alone");
+            assert!(!out.contains(&t.ancestor(d.unwrap(), Level::Node)));
+        }
+    }
+
+    #[test]
+    fn with_no_survivor_a_copyset_with_a_usable_node_is_chosen() {
+        use crate::model::placement::replacement_disk;
+        let (t, g, sets) = fixture(3, 7);
+        let mut rng = ChaCha8Rng::seed_from_u64(70);
+        // Every node out but one node of a copyset (and those in none).
+        let keep = sets.nodes[4];
+        let out: Vec<u32> = (0..300)
+            .filter(|&n| n != keep && !sets.of_node(n).is_empty())
+            .collect();
+        let usable = NodesOut(t.clone(), out);
+        for _ in 0..20 {
+            let d = replacement_disk(&t, &g, Some(&sets), &[], 0, &usable, &mut rng);
+            assert_eq!(d.map(|d| t.ancestor(d, Level::Node)), Some(keep));
+        }
     }
 
     #[test]
