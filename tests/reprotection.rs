@@ -187,7 +187,7 @@ fn group_repair_after(
     let plan = Plan::new(&s.system, 1).unwrap();
     let disks = plan.placements[0].extent(0);
     let component = s.system.topology.ancestor(disks[slot], level);
-    let mut group = Group::new(&s.system, 0, disks);
+    let mut group = Group::new(&s.system, &plan.placements[0], 0, 0);
     let process = s.system.failures.iter().position(|p| p.level == level);
     let clock = group
         .clocks()

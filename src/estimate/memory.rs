@@ -1,5 +1,5 @@
-//! What a run will hold in memory, before it allocates: the placement and
-//! its index, each thread's tables, the pending repairs of the largest
+//! What a run will hold in memory, before it allocates: the placement, its
+//! copysets and its index, each thread's tables, the pending repairs of the largest
 //! component a scenario can strike, the results of a wave of blocks. A
 //! run planned past the limit (`--max-memory`, 8 GiB by default) is
 //! refused before anything is placed, naming the field that makes it
@@ -7,10 +7,11 @@
 //! peak that `tests/memory.rs` measures against real runs.
 
 use crate::engine::{entry_bytes, trials};
+use crate::model::copyset::{self, Copysets};
 use crate::model::placement::DiskIndex;
 use crate::model::scratch::Extents;
 use crate::model::world::Event;
-use crate::model::{Level, Scope, System};
+use crate::model::{Layout, Level, Scope, System};
 
 /// The limit of a run unless `--max-memory` says otherwise.
 pub const DEFAULT_LIMIT_BYTES: u64 = 8 << 30;
@@ -123,6 +124,11 @@ pub fn footprint(system: &System, threads: usize) -> Footprint {
                 .saturating_mul(DiskIndex::COPY_BYTES),
         },
         Part {
+            what: "the copysets",
+            field: "custom.scatter_width",
+            bytes: copyset_bytes(system),
+        },
+        Part {
             what: "the disks' index",
             field: "topology",
             bytes: (disks + 1).saturating_mul(DiskIndex::DISK_BYTES),
@@ -149,6 +155,29 @@ pub fn footprint(system: &System, threads: usize) -> Footprint {
         },
     ];
     Footprint { parts, threads }
+}
+
+/// Bytes the copysets of the copyset options take for the run: per copy
+/// group, each node of its region once per permutation, and the index's
+/// bounds by node.
+fn copyset_bytes(system: &System) -> u64 {
+    let topo = &system.topology;
+    let mut bytes = 0u64;
+    for option in &system.options {
+        let Layout::Copyset { scatter_width } = option.layout else {
+            continue;
+        };
+        for group in &option.groups {
+            let nodes = topo
+                .components_within(Level::Region, group.region, Level::Node)
+                .len() as u64;
+            let per_node = u64::from(copyset::permutations(scatter_width, group.copies))
+                .saturating_mul(Copysets::NODE_BYTES)
+                .saturating_add(4);
+            bytes = bytes.saturating_add(nodes.saturating_mul(per_node));
+        }
+    }
+    bytes
 }
 
 /// Bytes one copy waiting for its repair takes: its pending event in a

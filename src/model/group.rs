@@ -12,7 +12,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 
-use super::placement::{InService, replacement_disk};
+use super::placement::{InService, Placement, replacement_disk};
 use super::repair::{self, RepairTiming};
 use super::world::MAX_COPIES;
 use super::{BurstSize, Latent, Level, RepairDiscipline, ReplicationOption, System};
@@ -108,6 +108,9 @@ struct Down {
 pub struct Group<'s> {
     system: &'s System,
     option: &'s ReplicationOption,
+    /// The option's placement in the plan: its copysets, if any, place
+    /// re-created copies as in the fleet.
+    placement: &'s Placement,
     pub now: Micros,
     disks: [u32; MAX_COPIES],
     alive: u32,
@@ -159,8 +162,10 @@ pub struct Group<'s> {
 }
 
 impl<'s> Group<'s> {
-    /// The group of option `k` with its copies on `disks`, all alive, at time 0.
-    pub fn new(system: &'s System, k: usize, disks: &[u32]) -> Self {
+    /// Extent `extent` of option `k`, placed by `placement` (the plan's
+    /// placement of that option), with every copy alive, at time 0.
+    pub fn new(system: &'s System, placement: &'s Placement, k: usize, extent: u32) -> Self {
+        let disks = placement.extent(extent);
         let mut d = [0; MAX_COPIES];
         d[..disks.len()].copy_from_slice(disks);
         let full = if disks.len() >= 32 {
@@ -171,6 +176,7 @@ impl<'s> Group<'s> {
         Self {
             system,
             option: &system.options[k],
+            placement,
             now: 0,
             disks: d,
             alive: full,
@@ -229,6 +235,11 @@ impl<'s> Group<'s> {
     /// Times of the scripted destructions still ahead.
     pub fn script_ahead(&self) -> impl Iterator<Item = Micros> + '_ {
         self.script[self.next_script..].iter().map(|e| e.at)
+    }
+
+    /// The disk of each slot: where its copy is, or was when lost.
+    pub fn disks(&self) -> &[u32] {
+        &self.disks[..self.option.copies() as usize]
     }
 
     pub fn is_lost(&self) -> bool {
@@ -702,7 +713,8 @@ impl<'s> Group<'s> {
             .map(|s| self.disks[s])
             .collect();
         let old = self.disks[slot as usize];
-        match replacement_disk(topo, group, &taken, old, &Service(self), rng) {
+        let copysets = self.placement.copysets(g);
+        match replacement_disk(topo, group, copysets, &taken, old, &Service(self), rng) {
             Some(disk) => {
                 self.meet(disk, rng);
                 self.written[slot as usize] = self.now;

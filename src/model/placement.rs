@@ -49,10 +49,15 @@ impl InService for AllInService {
 /// Where to re-create the lost copy `slot` of a group whose other live
 /// copies are on `taken` and whose lost copy was on `old`: anchored on a
 /// surviving copy, else where the lost copy was, else anywhere in service in
-/// the group's region; then a disk that keeps the spread rule.
+/// the group's region; then, for a group placed by `copysets`, a node
+/// completing one of them with the surviving copies ([`copyset_disk`]), and
+/// otherwise (or when no such node can take it) a disk that keeps the
+/// spread rule. The fleet and the group model both call this, so they
+/// re-place copies alike.
 pub fn replacement_disk<S: InService + ?Sized, R: Rng + ?Sized>(
     topo: &Topology,
     group: &CopyGroup,
+    copysets: Option<&Copysets>,
     taken: &[u32],
     old: u32,
     usable: &S,
@@ -62,8 +67,84 @@ pub fn replacement_disk<S: InService + ?Sized, R: Rng + ?Sized>(
         Some(&d) => Some(topo.ancestor(d, group.within)),
         None if usable.component(Level::Disk, old) => Some(topo.ancestor(old, group.within)),
         None => pick_anchor(topo, group, usable, rng),
-    };
-    anchor.and_then(|a| pick_disk(topo, group, a, taken, usable, rng))
+    }?;
+    copysets
+        .and_then(|sets| copyset_disk(topo, sets, anchor, taken, usable, rng))
+        .or_else(|| pick_disk(topo, group, anchor, taken, usable, rng))
+}
+
+/// A usable disk for a new copy of a copyset group anchored at `anchor`
+/// whose live copies are on `taken`: on a node completing, with their
+/// nodes, a copyset of the anchor ([`completing_node`]); with no live copy,
+/// on a node of a copyset of the anchor ([`open_copyset_node`]). None when
+/// no such node can take it (all destroyed or down, or the live copies in
+/// no common copyset after an earlier fallback), and then nothing is drawn.
+fn copyset_disk<S: InService + ?Sized, R: Rng + ?Sized>(
+    topo: &Topology,
+    sets: &Copysets,
+    anchor: u32,
+    taken: &[u32],
+    usable: &S,
+    rng: &mut R,
+) -> Option<u32> {
+    let mut buffer = [0u32; MAX_COPIES];
+    let held = &mut buffer[..taken.len().min(MAX_COPIES)];
+    for (n, &d) in held.iter_mut().zip(taken) {
+        *n = topo.ancestor(d, Level::Node);
+    }
+    let held = &*held;
+    let free = |n: u32| !held.contains(&n) && can_take(topo, Level::Node, n, usable);
+    let node = if held.is_empty() {
+        open_copyset_node(sets.completing(anchor, held), free, rng)
+    } else {
+        completing_node(sets.completing(anchor, held), free, rng)
+    }?;
+    usable_disk(topo, Level::Node, node, usable, rng)
+}
+
+/// A node that can take the copy (`free`) among those of the copysets
+/// `completing` the surviving copies, uniformly.
+fn completing_node<'a, R: Rng + ?Sized>(
+    completing: impl Iterator<Item = &'a [u32]>,
+    free: impl Fn(u32) -> bool,
+    rng: &mut R,
+) -> Option<u32> {
+    let mut nodes: Vec<u32> = completing
+        .flat_map(|set| set.iter().copied())
+        .filter(|&n| free(n))
+        .collect();
+    // A node may complete two copysets: each candidate counts once.
+    nodes.sort_unstable();
+    nodes.dedup();
+    pick_one(&nodes, rng).copied()
+}
+
+/// A copyset drawn uniformly among the `sets` with a node that can take
+/// the copy (`free`), then one such node of it, uniformly.
+fn open_copyset_node<'a, R: Rng + ?Sized>(
+    sets: impl Iterator<Item = &'a [u32]>,
+    free: impl Fn(u32) -> bool,
+    rng: &mut R,
+) -> Option<u32> {
+    let open: Vec<&[u32]> = sets.filter(|set| set.iter().any(|&n| free(n))).collect();
+    let set = *pick_one(&open, rng)?;
+    let nodes: Vec<u32> = set.iter().copied().filter(|&n| free(n)).collect();
+    pick_one(&nodes, rng).copied()
+}
+
+/// An item of `items` uniformly at random; None, drawing nothing, if empty.
+fn pick_one<'a, T, R: Rng + ?Sized>(items: &'a [T], rng: &mut R) -> Option<&'a T> {
+    match items.len() {
+        0 => None,
+        n => items.get(rng.random_range(0..n)),
+    }
+}
+
+/// Whether component `c` of `level` (with its ancestors) and one of its
+/// disks are in service: it can take a copy.
+#[inline]
+fn can_take<S: InService + ?Sized>(topo: &Topology, level: Level, c: u32, usable: &S) -> bool {
+    usable.component(level, c) && usable.first_disk(topo.disk_range(level, c)).is_some()
 }
 
 /// Chooses a disk for a new copy of a group anchored at `anchor` (a component
@@ -119,9 +200,7 @@ fn pick_at_level<S: InService + ?Sized, R: Rng + ?Sized>(
         return None;
     }
     let first = nth_free(range.start, rng.random_range(0..free), excluded);
-    let can_take = |c: u32| {
-        usable.component(spread, c) && usable.first_disk(topo.disk_range(spread, c)).is_some()
-    };
+    let can_take = |c: u32| can_take(topo, spread, c, usable);
     if can_take(first) {
         return usable_disk(topo, spread, first, usable, rng);
     }
@@ -230,6 +309,9 @@ pub fn pick_anchor<S: InService + ?Sized, R: Rng + ?Sized>(
 pub struct Placement {
     pub copies_per_extent: usize,
     pub copies: Vec<u32>,
+    /// With `placement = "copyset"`, the copysets of each copy group, kept
+    /// for re-created copies.
+    copysets: Option<Vec<Copysets>>,
 }
 
 impl Placement {
@@ -284,12 +366,18 @@ impl Placement {
         Ok(Self {
             copies_per_extent: n,
             copies,
+            copysets,
         })
     }
 
     pub fn extent(&self, extent: u32) -> &[u32] {
         let n = self.copies_per_extent;
         &self.copies[extent as usize * n..(extent as usize + 1) * n]
+    }
+
+    /// The copysets of copy group `group`, if the option places by them.
+    pub fn copysets(&self, group: usize) -> Option<&Copysets> {
+        self.copysets.as_ref()?.get(group)
     }
 }
 

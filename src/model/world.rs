@@ -1076,7 +1076,8 @@ fn pick_for_slot(
 ) -> Option<u32> {
     let topo = &plan.system.topology;
     let option = &plan.system.options[k];
-    let group = &option.groups[option.group_of(slot).0];
+    let g = option.group_of(slot).0;
+    let group = &option.groups[g];
     let mut others = extents.get(extent).alive() & option.group_mask(slot) & !(1 << slot);
     let disks = extents.disks(&plan.placements[k], extent);
     let mut taken = [0; MAX_COPIES];
@@ -1088,7 +1089,16 @@ fn pick_for_slot(
     }
     let taken = &taken[..alive];
     let old = disks[slot as usize];
-    replacement_disk(topo, group, taken, old, &Service(fleet, topo), rng)
+    let copysets = plan.placements[k].copysets(g);
+    replacement_disk(
+        topo,
+        group,
+        copysets,
+        taken,
+        old,
+        &Service(fleet, topo),
+        rng,
+    )
 }
 
 /// One-at-a-time repair: starts re-creating the next queued copy, if any

@@ -1029,7 +1029,8 @@ fn run_group_trial(
     let extent = rng.random_range(0..system.extents);
     let window = Window::of(system);
     let horizon = window.end();
-    let disks = plan.placements[k].extent(extent);
+    let placement = &plan.placements[k];
+    let disks = placement.extent(extent);
     let scale = episode_scale(system);
     let (mut script, ratio) = sampler.script(stratum, horizon, disks, system, scale, &mut rng);
     if !system.bursts.is_empty() && !sampler.bursts {
@@ -1055,7 +1056,7 @@ fn run_group_trial(
         out.estimate = out.by_checkpoint[CHECKPOINTS - 1];
         return out;
     }
-    let group = Group::new(system, k, disks).with_script(script, sampler.processes);
+    let group = Group::new(system, placement, k, extent).with_script(script, sampler.processes);
     let out = simulate_group(group, window, &mut rng, scale, option.biasing);
     if ratio == 1.0 {
         return out;
