@@ -153,7 +153,7 @@ impl World<'_, '_> {
     /// The live copies of `extent` whose disks are usable, each looked up
     /// in the fleet: what `ExtentState::available` keeps without a walk
     /// (checked against it in debug builds).
-    fn available_by_walk(&self, k: usize, extent: u32) -> u32 {
+    pub(super) fn available_by_walk(&self, k: usize, extent: u32) -> u32 {
         let (disks, alive, _) = copies_of(self.plan, &self.options[k], k, extent);
         (0..disks.len())
             .filter(|&s| alive & (1 << s) != 0 && self.usable(disks[s]))

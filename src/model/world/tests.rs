@@ -272,3 +272,71 @@ fn critical_slots_and_the_chance_one_holds_a_latent_error() {
     let want = 1.0 - (-2.0f64).exp() * (-1.0f64).exp();
     assert!((both - want).abs() < 1e-12, "{both} vs {want}");
 }
+
+/// Disks failing, nested outages of regions, zones, racks and nodes, and a
+/// code beside the replicas: the scenario the out masks must follow.
+const OUTAGES: &str = r#"
+options = ["LRS", "ZRS", "GRS", "GZRS"]
+start = "new"
+horizon = "180d"
+detection = "15m"
+[[custom]]
+name = "rs"
+code = "rs(4,2)"
+within = "region"
+spread = "rack"
+[topology]
+racks_per_facility = 4
+nodes_per_rack = 2
+disks_per_node = 2
+[data]
+size = "40GB"
+[failures.disk]
+afr = 2.0
+replace = "1d"
+[repair]
+time = "2h"
+[outages.region]
+rate = 4
+duration = "3h"
+[outages.zone]
+rate = 6
+duration = "5h"
+[outages.rack]
+rate = 8
+duration = "1h"
+[outages.node]
+rate = 8
+duration = "40m"
+"#;
+
+/// Every extent's out mask (its live copies below a component that is
+/// down) equals what a walk up the fleet finds, hour after hour: the
+/// debug check of `group_serves`, made in every build.
+#[test]
+fn out_masks_follow_the_fleet_through_nested_outages() {
+    let s = scenario::parse("outages.toml", OUTAGES, "outages").unwrap();
+    let plan = Plan::new(&s.system, 5).unwrap();
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    world.start(&mut sim);
+    let (mut checked, mut out) = (0u64, 0u64);
+    for hour in 1..=s.system.end() / crate::units::HOUR {
+        let limits = Limits::new(hour * crate::units::HOUR, 10_000_000);
+        engine::run(&mut world, &mut sim, limits);
+        for k in 0..world.options.len() {
+            for e in 0..s.system.extents {
+                let kept = world.options[k].tables.extents.get(e).available();
+                let walked = world.available_by_walk(k, e);
+                assert_eq!(kept, walked, "hour {hour}, option {k}, extent {e}");
+                let alive = world.options[k].tables.extents.get(e).alive();
+                out += u64::from((alive & !kept) != 0);
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        out > 1000,
+        "outages made copies unavailable: {out} of {checked}"
+    );
+}
