@@ -141,6 +141,11 @@ fn exact_toml_over_a_hundred_seeds() {
     assert_honest(&battery(&exact_toml(&[]), 1..=100, 1000), 100, 90);
 }
 
+/// Run 2026-12-04: ZRS 98, GRS 95, GZRS 98 and LRS 100 of 100 covered,
+/// no miss beyond 0.31 half-widths; LRS fails the 99% ceiling by a seed
+/// (with 32 group trials and 1,000 fleet trials LRS covered 99, ZRS 97,
+/// GRS 94, GZRS 95): its interval is conservative in both splits, for a
+/// reason not yet found (issue 19).
 #[test]
 #[ignore = "the full battery: 100 seeds per case, about 10 minutes on 2 cores"]
 fn four_times_the_group_trials_per_fleet_trial_over_a_hundred_seeds() {
