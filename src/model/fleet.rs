@@ -191,11 +191,6 @@ impl Fleet {
         self.widest_out(topo, disk, Level::Disk).is_none()
     }
 
-    /// Whether no component is down: every live copy is available.
-    pub fn quiet(&self) -> bool {
-        self.down == 0
-    }
-
     /// Whether a live copy on `disk` can be read now. Live copies never sit
     /// on destroyed disks, so without outages every one can: no lookup.
     pub fn copy_available(&self, topo: &Topology, disk: u32) -> bool {

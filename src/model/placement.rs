@@ -207,10 +207,7 @@ fn pick_at_level<S: InService + ?Sized, R: Rng + ?Sized>(
     let candidates: Vec<u32> = range
         .filter(|&c| c != first && excluded.binary_search(&c).is_err() && can_take(c))
         .collect();
-    if candidates.is_empty() {
-        return None;
-    }
-    let c = candidates[rng.random_range(0..candidates.len())];
+    let &c = pick_one(&candidates, rng)?;
     usable_disk(topo, spread, c, usable, rng)
 }
 

@@ -792,8 +792,8 @@ impl<'p, 's> World<'p, 's> {
         let traced_from = trace.as_ref().map_or(0, Vec::len);
         let repairs = &mut self.repairs;
         repairs.clear();
-        // Without outages, an extent keeping enough live serving copies, and
-        // not impaired before, stays available: no need to look again.
+        // An extent keeping enough available serving copies, and not
+        // impaired before, stays available: no need to look again.
         let serve = state.account.serve();
         let serving = option.group_slots(serve);
         let shred_at = self.shred_at;

@@ -41,9 +41,8 @@ pub const STANDARD_OPTIONS: [&str; 6] = ["LRS", "ZRS", "GRS", "GZRS", "RA-GRS", 
 /// Options are numbered in 16 bits and each needs its own random stream.
 const MAX_OPTIONS: usize = 1024;
 
-/// Group trials per fleet trial: each option's trial holds one estimate per
-/// group trial for the tail diagnostics, and the pilot allocates them over
-/// at most as many strata.
+/// Group trials per fleet trial: each option's fleet trial holds one
+/// estimate per group trial for the tail diagnostics (32 KiB at most).
 pub const MAX_GROUP_TRIALS: u32 = 4096;
 
 pub fn system(file: &ScenarioFile) -> Result<System> {

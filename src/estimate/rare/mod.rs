@@ -72,8 +72,10 @@ pub const CHECKPOINTS: usize = 20;
 /// its re-protection) saw too few losses, gave it 1 slot of 32 while it
 /// carried 99.9% of the estimate, and the interval failed its diagnostics.
 const PILOT_TRIALS: u64 = 1024;
-/// Strata the pilot may keep: as many as the 32 group trials that went
-/// with each fleet trial before `group_trials` (2026-12-04).
+/// Strata the pilot may keep, whatever `group_trials` allows: each costs
+/// PILOT_TRIALS group trials, and with site events at their rates of 1e-6
+/// to 1e-2 a year the strata past a few weigh nothing (what is left out is
+/// the tail bound).
 const MAX_STRATA: usize = 32;
 /// First trial index of the pilot: far above any real group trial.
 const PILOT_BASE: u64 = 1 << 62;

@@ -260,7 +260,8 @@ impl World<'_, '_> {
         let extents = &mut state.tables.extents;
         let ext = *extents.get(extent);
         let bit = 1u32 << slot;
-        if ext.lost() || ext.alive() & bit == 0 || !ext.is_out(slot) {
+        // Only a live copy is out: one gone or back needs nothing.
+        if ext.lost() || !ext.is_out(slot) {
             return;
         }
         if ext.available() & !bit == 0 {
