@@ -22,6 +22,8 @@ pub struct Metrics {
     pub object_loss: f64,
     pub bytes_lost: f64,
     pub repair_bytes: f64,
+    /// Bytes moved back where their spread rule puts them (rebalancing).
+    pub rebalance_bytes: f64,
     /// Fraction of extent-time that could not be read / written.
     pub read_down: f64,
     pub write_down: f64,
@@ -92,6 +94,7 @@ impl Metrics {
             object_loss: lost / measured,
             bytes_lost: lost * extent_bytes,
             repair_bytes: o.slots_read as f64 * slot_bytes,
+            rebalance_bytes: o.copies_moved as f64 * slot_bytes,
             read_down: a.unreadable as f64 / extent_us,
             write_down: a.unwritable as f64 / extent_us,
             read_down_kept,

@@ -181,10 +181,13 @@ fn copyset_bytes(system: &System) -> u64 {
 }
 
 /// Bytes one copy waiting for its repair takes: its pending event in a
-/// heap that may have doubled, and its entry in the lists of copies held
-/// or blocked (both (extent, slot) pairs).
+/// heap that may have doubled, its entry in the lists of copies held or
+/// blocked (both (extent, slot) pairs), and in the list of copies placed
+/// against their spread rule (`Tables::relaxed`), which a re-created copy
+/// may join and whose move back is a pending event again.
 fn repair_bytes() -> u64 {
-    GROWTH * entry_bytes::<Event>() as u64 + GROWTH * 8
+    let relaxed = std::mem::size_of::<(u32, u8, bool)>() as u64;
+    2 * GROWTH * entry_bytes::<Event>() as u64 + GROWTH * (8 + relaxed)
 }
 
 /// Copies on the largest component that a failure process, an outage

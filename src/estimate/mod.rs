@@ -75,6 +75,9 @@ struct OptionSums {
     any_loss: MeanAccumulator,
     bytes_lost: MeanAccumulator,
     repair_bytes: MeanAccumulator,
+    /// Bytes moved back where their spread rule puts them.
+    #[serde(default)]
+    rebalance_bytes: MeanAccumulator,
     /// Fraction of extent-time that could not be read / written.
     read_down: MeanAccumulator,
     write_down: MeanAccumulator,
@@ -136,6 +139,7 @@ impl OptionSums {
         self.any_loss.merge(&b.any_loss);
         self.bytes_lost.merge(&b.bytes_lost);
         self.repair_bytes.merge(&b.repair_bytes);
+        self.rebalance_bytes.merge(&b.rebalance_bytes);
         self.read_down.merge(&b.read_down);
         self.write_down.merge(&b.write_down);
         self.read_down_kept.merge(&b.read_down_kept);
@@ -437,6 +441,7 @@ impl RunSums {
             sums.any_loss.push_weighted(any, w);
             sums.bytes_lost.push_weighted(m.bytes_lost, w);
             sums.repair_bytes.push_weighted(m.repair_bytes, w);
+            sums.rebalance_bytes.push_weighted(m.rebalance_bytes, w);
             sums.record_account(&o.account, m, w, years);
             if system.keys.is_some() {
                 sums.key_down
@@ -556,6 +561,13 @@ impl OptionSums {
 pub struct Mean {
     pub mean: f64,
     pub ci95: [f64; 2],
+}
+
+impl Mean {
+    /// Nothing measured: every trial gave zero.
+    pub fn is_zero(&self) -> bool {
+        self.mean == 0.0 && self.ci95 == [0.0, 0.0]
+    }
 }
 
 impl From<&MeanAccumulator> for Mean {
@@ -1088,6 +1100,10 @@ pub struct OptionSummary {
     pub loss_by_horizon: Vec<HorizonPoint>,
     /// Bytes re-replicated over the horizon.
     pub repair_bytes: Mean,
+    /// Bytes of copies moved back where their group's spread rule puts
+    /// them, once a return made room (rebalancing); left out when none.
+    #[serde(skip_serializing_if = "Mean::is_zero")]
+    pub rebalance_bytes: Mean,
     pub availability: Availability,
     /// Only for options with a secondary.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1278,6 +1294,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 durability,
                 loss_by_horizon,
                 repair_bytes: Mean::from(&s.repair_bytes),
+                rebalance_bytes: Mean::from(&s.rebalance_bytes),
                 availability: Availability {
                     read: AvailabilityFigure::new(&s.read_down),
                     write: AvailabilityFigure::new(&s.write_down),

@@ -12,7 +12,9 @@
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 
-use super::placement::{InService, Placement, replacement_disk};
+use super::placement::{
+    InService, Placement, breaks_spread, replacement_disk, return_may_make_room, room_after_return,
+};
 use super::repair::{self, RepairTiming};
 use super::world::MAX_COPIES;
 use super::{BurstSize, Latent, Level, RepairDiscipline, ReplicationOption, System};
@@ -122,6 +124,11 @@ pub struct Group<'s> {
     queued: u32,
     /// Repairs that found no target, retried when a component comes back.
     blocked: u32,
+    /// Live copies placed against their group's spread rule (by slot), and
+    /// their moves back scheduled on a return that made room, as (due,
+    /// slot): the fleet's rebalancing (`model::world`'s `rebalance`).
+    relaxed: u32,
+    moves: Vec<(Micros, u8)>,
     down: Vec<Down>,
     /// Replacement times, as (level, index, when): a component and all
     /// below it are new again from then on.
@@ -185,6 +192,8 @@ impl<'s> Group<'s> {
             repairs: Vec::new(),
             queued: 0,
             blocked: 0,
+            relaxed: 0,
+            moves: Vec::new(),
             down: Vec::new(),
             renewed: Vec::new(),
             script: Vec::new(),
@@ -300,7 +309,7 @@ impl<'s> Group<'s> {
 
     /// The time of the next repair, replacement or scripted destruction.
     pub fn next_scheduled(&self) -> Option<Micros> {
-        let repairs = self.repairs.iter().map(|&(t, _)| t);
+        let repairs = self.repairs.iter().chain(&self.moves).map(|&(t, _)| t);
         let script = self.script.get(self.next_script).map(|e| e.at);
         repairs
             .chain(self.down.iter().map(|d| d.back))
@@ -381,6 +390,7 @@ impl<'s> Group<'s> {
         let before = self.alive;
         for &s in &killed {
             self.alive &= !(1 << s);
+            self.relaxed &= !(1 << s);
             if by_clock {
                 self.fast |= 1 << s;
             }
@@ -667,8 +677,11 @@ impl<'s> Group<'s> {
         let returned = self.down.iter().filter(|d| d.back <= now);
         let renewed: Vec<_> = returned.map(|d| (d.level, d.index, d.back)).collect();
         let back = !renewed.is_empty();
-        self.renewed.extend(renewed);
         self.down.retain(|d| d.back > now);
+        for &(level, c, _) in &renewed {
+            self.schedule_moves(level, c, rng);
+        }
+        self.renewed.extend(renewed);
         while let Some(&e) = self.script.get(self.next_script).filter(|e| e.at <= now) {
             self.next_script += 1;
             match e.subset {
@@ -697,7 +710,83 @@ impl<'s> Group<'s> {
         for slot in due {
             self.recreate(slot, rng);
         }
+        let mut moving: Vec<u8> = self
+            .moves
+            .iter()
+            .filter(|&&(t, _)| t <= now)
+            .map(|&(_, s)| s)
+            .collect();
+        moving.sort_unstable();
+        self.moves.retain(|&(t, _)| t > now);
+        for slot in moving {
+            self.move_back(slot, rng);
+        }
         self.end_reprotection(rng);
+    }
+
+    /// The disks of the live copies of `slot`'s group other than `slot`.
+    fn others(&self, slot: u8) -> Vec<u32> {
+        let (_, slots) = self.option.group_of(slot);
+        slots
+            .filter(|&s| s != slot as usize && self.alive & (1 << s) != 0)
+            .map(|s| self.disks[s])
+            .collect()
+    }
+
+    /// Component `c` of `level` is back: each copy placed against its
+    /// rule for which it makes room is moved at a point of `c`'s rebuild
+    /// window, as in the fleet.
+    fn schedule_moves<R: Rng + ?Sized>(&mut self, level: Level, c: u32, rng: &mut R) {
+        let waiting = self.relaxed & self.alive;
+        if waiting == 0 || self.lost {
+            return;
+        }
+        let system = self.system;
+        let topo = &system.topology;
+        let timing = RepairTiming::after(system, 0, level, c);
+        for slot in (0..MAX_COPIES as u8).filter(|&s| waiting & (1 << s) != 0) {
+            if self.moves.iter().any(|&(_, s)| s == slot) {
+                continue;
+            }
+            let group = &self.option.groups[self.option.group_of(slot).0];
+            if !return_may_make_room(topo, group.spread, (level, c), &Service(self)) {
+                continue;
+            }
+            let others = self.others(slot);
+            let anchor = topo.ancestor(self.disks[slot as usize], group.within);
+            if room_after_return(topo, group, (anchor, &others), (level, c), &Service(self)) {
+                let delay = timing.delay(&system.repair, (true, 1), rng);
+                self.moves.push((self.now.saturating_add(delay), slot));
+            }
+        }
+    }
+
+    /// Moves copy `slot` where its group's rule puts it, if it still breaks
+    /// the rule and such a disk is usable; otherwise it waits for the next
+    /// return, as in the fleet.
+    fn move_back<R: Rng + ?Sized>(&mut self, slot: u8, rng: &mut R) {
+        let bit = 1u32 << slot;
+        if self.lost || self.alive & bit == 0 || self.relaxed & bit == 0 {
+            return;
+        }
+        let topo = &self.system.topology;
+        let g = self.option.group_of(slot).0;
+        let group = &self.option.groups[g];
+        let others = self.others(slot);
+        let old = self.disks[slot as usize];
+        if !breaks_spread(topo, group, old, &others) {
+            self.relaxed &= !bit;
+            return;
+        }
+        let copysets = self.placement.copysets(g);
+        let picked = replacement_disk(topo, group, copysets, &others, old, &Service(self), rng)
+            .filter(|&d| !breaks_spread(topo, group, d, &others));
+        if let Some(disk) = picked {
+            self.meet(disk, rng);
+            self.written[slot as usize] = self.now;
+            self.disks[slot as usize] = disk;
+            self.relaxed &= !bit;
+        }
     }
 
     /// Re-creates copy `slot` on a disk that keeps its group's rule.
@@ -721,6 +810,9 @@ impl<'s> Group<'s> {
                 self.disks[slot as usize] = disk;
                 self.alive |= 1 << slot;
                 self.fast &= !(1 << slot);
+                if breaks_spread(topo, group, disk, &taken) {
+                    self.relaxed |= 1 << slot;
+                }
             }
             None => self.blocked |= 1 << slot,
         }

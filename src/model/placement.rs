@@ -73,6 +73,67 @@ pub fn replacement_disk<S: InService + ?Sized, R: Rng + ?Sized>(
         .or_else(|| pick_disk(topo, group, anchor, taken, usable, rng))
 }
 
+/// Whether the copy on `disk` shares its `group.spread` component with one
+/// of the group's other live copies (`others`): it was placed against the
+/// spread rule, relaxed for want of a free component, and is moved back
+/// once a return makes room ([`room_after_return`]).
+pub fn breaks_spread(topo: &Topology, group: &CopyGroup, disk: u32, others: &[u32]) -> bool {
+    let c = topo.ancestor(disk, group.spread);
+    others
+        .iter()
+        .any(|&d| d != disk && topo.ancestor(d, group.spread) == c)
+}
+
+/// Whether the return of component `c` of `level` (already back in
+/// `usable`) can have made room at the `spread` level: it is a component
+/// of that level or a wider one, or the component of that level above it
+/// had no other usable disk before. A disk back inside a datacenter that
+/// was taking copies anyway makes no new room: the fleet asks this once per
+/// return and group before looking at each copy placed against its rule.
+pub fn return_may_make_room<S: InService + ?Sized>(
+    topo: &Topology,
+    spread: Level,
+    (level, c): (Level, u32),
+    usable: &S,
+) -> bool {
+    if level <= spread {
+        return true;
+    }
+    let above = topo.ancestor_of(level, c, spread);
+    if !usable.component(spread, above) {
+        return false;
+    }
+    let inside = topo.disk_range(spread, above);
+    let mine = topo.disk_range(level, c);
+    let before = usable
+        .first_disk(inside.start..mine.start)
+        .or_else(|| usable.first_disk(mine.end..inside.end));
+    before.is_none()
+}
+
+/// Whether the return of `back` (a level and a component) gives a copy of
+/// a group anchored at `anchor`, whose other live copies are on `others`,
+/// a place that keeps the spread rule: a component of `group.spread` in
+/// the anchor, within `back` or containing it, holding none of `others`
+/// and able to take a copy. Draws nothing: most returns (a disk inside a
+/// component already holding a copy) cannot help, and cost no draw.
+pub fn room_after_return<S: InService + ?Sized>(
+    topo: &Topology,
+    group: &CopyGroup,
+    (anchor, others): (u32, &[u32]),
+    (level, c): (Level, u32),
+    usable: &S,
+) -> bool {
+    let spread = group.spread;
+    let near = topo.components_within(level, c, spread);
+    let scope = topo.components_within(group.within, anchor, spread);
+    let from = near.start.max(scope.start);
+    let to = near.end.min(scope.end);
+    (from..to).any(|s| {
+        !others.iter().any(|&d| topo.ancestor(d, spread) == s) && can_take(topo, spread, s, usable)
+    })
+}
+
 /// A usable disk for a new copy of a copyset group anchored at `anchor`
 /// whose live copies are on `taken`: on a node completing, with their
 /// nodes, a copyset of the anchor ([`completing_node`]); with no live copy,

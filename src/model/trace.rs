@@ -64,6 +64,14 @@ pub enum What {
         disk: u32,
         rehomed: bool,
     },
+    /// A copy placed against its group's spread rule was moved to `disk`,
+    /// where the rule puts it (rebalancing).
+    Moved {
+        option: u16,
+        extent: u32,
+        slot: u8,
+        disk: u32,
+    },
     /// A component went down (its copies unavailable) until `until` at the
     /// latest.
     Down {

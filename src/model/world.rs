@@ -41,6 +41,7 @@ mod erasure;
 mod keys;
 mod lookahead;
 mod outages;
+mod rebalance;
 
 pub use budget::{MAX_TRIAL_TIME, TrialBudget};
 pub use bursts::BURSTS;
@@ -87,6 +88,9 @@ pub enum Event {
     MarkOut { level: Level, component: u32 },
     /// A copy unavailable for long has been re-created elsewhere.
     Rehomed { option: u16, extent: u32, slot: u8 },
+    /// A copy placed against its group's spread rule is moved where the
+    /// rule puts it (a return made room).
+    Moved { option: u16, extent: u32, slot: u8 },
     /// A scripted fault strikes.
     Fault { fault: u16 },
     /// A scripted outage ends, or a scripted destruction is replaced.
@@ -132,6 +136,9 @@ pub struct OptionOutcome {
     /// what its code needs, [`super::Code::repair_reads`]): the repair
     /// traffic in slots of [`super::ReplicationOption::slot_bytes`].
     pub slots_read: u64,
+    /// Copies moved back where their group's spread rule puts them
+    /// (rebalancing): each reads and writes one slot.
+    pub copies_moved: u64,
     /// Availability over time, replication lag and failovers.
     pub account: AccountOutcome,
     /// Times from a delete to its full erasure, ms, as (value, count) runs
@@ -546,6 +553,7 @@ impl<'p, 's> World<'p, 's> {
             outcome.copies_destroyed = 0;
             outcome.copies_repaired = 0;
             outcome.slots_read = 0;
+            outcome.copies_moved = 0;
             outcome.erasure.clear();
             outcome.latent_losses = 0;
             state.account.begin_measuring(now);
@@ -655,6 +663,7 @@ impl<'p, 's> World<'p, 's> {
         });
         self.env_changed |= level == Level::Region;
         self.retry_blocked(level, c, sim);
+        self.rebalance(level, c, sim);
     }
 
     /// Capacity is back below component `c`: repairs that found no target
@@ -945,9 +954,30 @@ impl<'p, 's> World<'p, 's> {
     }
 
     /// A copy of option `k`'s (extent, slot) now lives on `disk`, re-created
-    /// after its loss or, if `rehomed`, while unavailable: counts it, looks
-    /// at its extent again if that was impaired, and traces it.
+    /// after its loss or, if `rehomed`, while unavailable: counts it, notes
+    /// it if it breaks its group's spread rule, installs it and traces it.
     fn recreated(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32, rehomed: bool) {
+        let state = &mut self.options[k];
+        state.outcome.copies_repaired += 1;
+        let others = state.tables.extents.get(extent).alive() & !(1 << slot);
+        let code = self.plan.system.options[k].code;
+        state.outcome.slots_read += u64::from(code.repair_reads(others, slot));
+        self.note_if_relaxed(k, (extent, slot), disk);
+        self.installed(k, (extent, slot), disk);
+        let option = k as u16;
+        self.record(|_| What::Recreated {
+            option,
+            extent,
+            slot,
+            disk,
+            rehomed,
+        });
+    }
+
+    /// A copy of option `k`'s (extent, slot) has just been written on
+    /// `disk` (re-created or moved): the disk's log holds it, its latent
+    /// clock starts, and its extent is looked at again if it was impaired.
+    fn installed(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32) {
         let state = &mut self.options[k];
         state.tables.added.push(disk, extent, slot);
         if let Some(check) = state
@@ -957,21 +987,9 @@ impl<'p, 's> World<'p, 's> {
         {
             check.written.insert((extent, slot), self.now);
         }
-        state.outcome.copies_repaired += 1;
-        let others = state.tables.extents.get(extent).alive() & !(1 << slot);
-        let code = self.plan.system.options[k].code;
-        state.outcome.slots_read += u64::from(code.repair_reads(others, slot));
         if state.tables.extents.impaired(extent) != 0 {
             self.refresh(k, extent);
         }
-        let option = k as u16;
-        self.record(|_| What::Recreated {
-            option,
-            extent,
-            slot,
-            disk,
-            rehomed,
-        });
     }
 }
 
@@ -996,6 +1014,11 @@ impl Model for World<'_, '_> {
             Event::Outage { process, component } => self.on_own_outage(process, component, sim),
             Event::OutageEnd { process, component } => self.on_outage_end(process, component, sim),
             Event::MarkOut { level, component } => self.on_mark_out(level, component, sim),
+            Event::Moved {
+                option,
+                extent,
+                slot,
+            } => self.on_moved(option as usize, extent, slot),
             Event::Rehomed {
                 option,
                 extent,
@@ -1077,7 +1100,30 @@ fn pick_for_slot(
     let topo = &plan.system.topology;
     let option = &plan.system.options[k];
     let g = option.group_of(slot).0;
-    let group = &option.groups[g];
+    let (taken, alive) = group_others(plan, extents, k, extent, slot);
+    let old = extents.disks(&plan.placements[k], extent)[slot as usize];
+    let copysets = plan.placements[k].copysets(g);
+    replacement_disk(
+        topo,
+        &option.groups[g],
+        copysets,
+        &taken[..alive],
+        old,
+        &Service(fleet, topo),
+        rng,
+    )
+}
+
+/// The disks of the live copies of `slot`'s group other than `slot`, as
+/// (disks, how many): on the stack, as this runs for every copy placed.
+fn group_others(
+    plan: &Plan,
+    extents: &Extents,
+    k: usize,
+    extent: u32,
+    slot: u8,
+) -> ([u32; MAX_COPIES], usize) {
+    let option = &plan.system.options[k];
     let mut others = extents.get(extent).alive() & option.group_mask(slot) & !(1 << slot);
     let disks = extents.disks(&plan.placements[k], extent);
     let mut taken = [0; MAX_COPIES];
@@ -1087,18 +1133,7 @@ fn pick_for_slot(
         others &= others - 1;
         alive += 1;
     }
-    let taken = &taken[..alive];
-    let old = disks[slot as usize];
-    let copysets = plan.placements[k].copysets(g);
-    replacement_disk(
-        topo,
-        group,
-        copysets,
-        taken,
-        old,
-        &Service(fleet, topo),
-        rng,
-    )
+    (taken, alive)
 }
 
 /// One-at-a-time repair: starts re-creating the next queued copy, if any

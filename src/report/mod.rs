@@ -63,6 +63,7 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "any_loss_ci95_hi",
         "bytes_lost",
         "repair_bytes",
+        "rebalance_bytes",
         "read_availability",
         "read_nines",
         "read_unavailable_minutes_per_year",
@@ -138,6 +139,7 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             d.any_loss_ci95[1].to_string(),
             d.bytes_lost.mean.to_string(),
             o.repair_bytes.mean.to_string(),
+            o.rebalance_bytes.mean.to_string(),
         ];
         record.extend(availability_cells(o));
         let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());

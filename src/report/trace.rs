@@ -45,6 +45,13 @@ pub struct OptionTally {
     pub lost_extents: u32,
     pub copies_destroyed: u64,
     pub copies_repaired: u64,
+    /// Copies moved back where their spread rule puts them (rebalancing).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub copies_moved: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Resolves `--option NAME` to an option index, or says which exist.
@@ -97,6 +104,7 @@ fn tallies(system: &System, outcome: &TrialOutcome) -> Vec<OptionTally> {
             lost_extents: o.lost_extents,
             copies_destroyed: o.copies_destroyed,
             copies_repaired: o.copies_repaired,
+            copies_moved: o.copies_moved,
         })
         .collect()
 }
@@ -260,6 +268,7 @@ fn matters(event: &TraceEvent, option: Option<usize>) -> bool {
             *level != Level::Disk || picked(lost, option).iter().any(|&n| n > 0)
         }
         What::Recreated { .. }
+        | What::Moved { .. }
         | What::Replaced {
             level: Level::Disk, ..
         } => false,
@@ -281,6 +290,8 @@ struct Quiet {
     failures: u32,
     copies: Vec<u32>,
     repaired: Vec<u32>,
+    /// Copies moved back where their spread rule puts them, per option.
+    moved: Vec<u32>,
     replaced: u32,
     /// Routine deletes erased, per option.
     deletes: Vec<u32>,
@@ -303,6 +314,9 @@ impl Quiet {
             }
             What::Recreated { option: o, .. } if option.is_none_or(|k| k == *o as usize) => {
                 bump(&mut self.repaired, *o as usize, 1);
+            }
+            What::Moved { option: o, .. } if option.is_none_or(|k| k == *o as usize) => {
+                bump(&mut self.moved, *o as usize, 1);
             }
             What::Replaced { .. } => self.replaced += 1,
             What::Deleted { option: o, .. } if option.is_none_or(|k| k == *o as usize) => {
@@ -341,8 +355,15 @@ fn summaries(
                 per_option(&q.deletes)
             ),
         };
+        let moved = match q.moved.iter().sum::<u32>() {
+            0 => String::new(),
+            n => format!(
+                "; {n} copies moved back to their spread rule ({})",
+                per_option(&q.moved)
+            ),
+        };
         out.push_str(&format!(
-            "  days {:>3}-{:<3}  {} disk failures destroyed copies ({}); {} copies re-created ({}); {} disks replaced{deletes}\n",
+            "  days {:>3}-{:<3}  {} disk failures destroyed copies ({}); {} copies re-created ({}); {} disks replaced{moved}{deletes}\n",
             month * 30 + 1,
             (month * 30 + 30).min(last_day),
             q.failures,
@@ -360,8 +381,15 @@ fn totals(trace: &Trace, option: Option<usize>) -> String {
     for (k, t) in trace.outcome.iter().enumerate() {
         if option.is_none_or(|o| o == k) {
             out.push_str(&format!(
-                "  {:<8} {} extents lost, {} copies destroyed, {} re-created\n",
-                t.option, t.lost_extents, t.copies_destroyed, t.copies_repaired
+                "  {:<8} {} extents lost, {} copies destroyed, {} re-created{}\n",
+                t.option,
+                t.lost_extents,
+                t.copies_destroyed,
+                t.copies_repaired,
+                match t.copies_moved {
+                    0 => String::new(),
+                    n => format!(", {n} moved back to their spread rule"),
+                }
             ));
         }
     }
@@ -433,6 +461,16 @@ fn describe(
             "{} extent {extent} copy {slot}{} re-created on disk {}",
             names[*o as usize],
             if *rehomed { " (unavailable)" } else { "" },
+            component_name(topo, Level::Disk, *disk)
+        ),
+        What::Moved {
+            option: o,
+            extent,
+            slot,
+            disk,
+        } if mine(*o) => format!(
+            "{} extent {extent} copy {slot} moved back to its spread rule, on disk {}",
+            names[*o as usize],
             component_name(topo, Level::Disk, *disk)
         ),
         What::Down {

@@ -87,7 +87,7 @@ impl World<'_, '_> {
             | Event::Outage { process, .. }
             | Event::OutageEnd { process, .. } => failures + usize::from(process),
             Event::Repaired { .. } => kinds + REPAIR,
-            Event::Rehomed { .. } => kinds + REHOME,
+            Event::Rehomed { .. } | Event::Moved { .. } => kinds + REHOME,
             Event::MarkOut { .. } => kinds + DETECTION,
             Event::Fault { .. } | Event::FaultOver { .. } => kinds + FAULT,
             Event::Hour => kinds + HOUR,

@@ -50,7 +50,9 @@ impl World<'_, '_> {
                     self.plan.by_disk.prefetch(component);
                 }
             }
-            Event::Repaired { option, extent, .. } | Event::Rehomed { option, extent, .. } => {
+            Event::Repaired { option, extent, .. }
+            | Event::Rehomed { option, extent, .. }
+            | Event::Moved { option, extent, .. } => {
                 self.load_extent(option as usize, extent);
             }
             _ => {}

@@ -170,6 +170,7 @@ impl World<'_, '_> {
             component: c,
         });
         self.retry_blocked(level, c, sim);
+        self.rebalance(level, c, sim);
     }
 
     /// The outage of `c` outlasted detection: each unavailable copy below it

@@ -340,3 +340,53 @@ fn out_masks_follow_the_fleet_through_nested_outages() {
         "outages made copies unavailable: {out} of {checked}"
     );
 }
+
+/// Rebalancing: a ZRS copy re-created next to another (its zone's only
+/// datacenter destroyed, no free zone) is moved back into the zone when
+/// the datacenter returns, so every extent spans three zones again, and
+/// each move is counted as rebalancing traffic, not repair.
+#[test]
+fn a_relaxed_copy_moves_back_when_its_zone_returns() {
+    let text = TEXT.replace("replace = \"1y\"", "replace = \"30d\"");
+    let s = scenario::parse("t.toml", &text, "t").unwrap();
+    let plan = Plan::new(&s.system, 5).unwrap();
+    let topo = &s.system.topology;
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    world.destroy_by(0, 0, &mut sim);
+    let extents = s.system.extents;
+    let zones = |w: &World, e: u32| {
+        let mut z: Vec<u32> = alive_disks(w, 1, e)
+            .iter()
+            .map(|&d| topo.ancestor(d, Level::Zone))
+            .collect();
+        z.sort_unstable();
+        z.dedup();
+        z.len()
+    };
+
+    // Re-created within the hour, in the two zones left: every extent has
+    // two copies in one zone, noted for a move.
+    let day = 24 * HOUR;
+    engine::run(&mut world, &mut sim, Limits::new(day, 1_000_000));
+    assert_eq!(world.options[1].outcome.copies_repaired, u64::from(extents));
+    assert!((0..extents).all(|e| zones(&world, e) == 2));
+    assert_eq!(world.options[1].tables.relaxed.len(), extents as usize);
+    assert_eq!(world.options[1].outcome.copies_moved, 0);
+
+    // Back at day 30; each move takes the repair time (an hour).
+    engine::run(&mut world, &mut sim, Limits::new(31 * day, 1_000_000));
+    let zrs = &world.options[1].outcome;
+    assert_eq!(zrs.copies_moved, u64::from(extents));
+    assert_eq!(
+        zrs.copies_repaired,
+        u64::from(extents),
+        "a move is not a repair"
+    );
+    assert!((0..extents).all(|e| zones(&world, e) == 3));
+    // LRS never breaks its rule (its racks stay), so it moves nothing.
+    assert_eq!(world.options[0].outcome.copies_moved, 0);
+    // Once moved, nothing is left to move at the next return.
+    world.rebalance(Level::Facility, 0, &mut sim);
+    assert!(world.options[1].tables.relaxed.is_empty());
+}
