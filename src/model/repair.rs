@@ -9,7 +9,7 @@
 
 use rand::{Rng, RngExt};
 
-use super::{Initiator, Level, Repair, System};
+use super::{Initiator, Layout, Level, Repair, ReplicationOption, System};
 use crate::units::{Micros, SECOND};
 
 /// When the copies lost in one destruction are re-created.
@@ -18,6 +18,8 @@ pub struct RepairTiming {
     detection: Micros,
     /// Rebuild windows (µs): from a local copy, from the paired region.
     windows: (f64, f64),
+    /// The component that failed, as (level, index).
+    struck: (Level, u32),
 }
 
 impl RepairTiming {
@@ -27,7 +29,44 @@ impl RepairTiming {
         Self {
             detection,
             windows: rebuild_windows(system, level, c),
+            struck: (level, c),
         }
+    }
+
+    /// The timing for the copies of `option`. Random placement scatters a
+    /// component's data over its whole facility, so every disk there helps
+    /// rebuild it; a copyset layout scatters each node's data over its
+    /// `scatter_width` partner nodes only, and a rebuild reads from (and
+    /// writes to) those: "each node's data [is] scattered across several
+    /// nodes for parallel data recovery" (Cidon et al., ATC 2013, whose
+    /// scatter width is that number of nodes). Its local window is then the
+    /// same bytes over min(per-disk bandwidth × the partners' disks,
+    /// facility bandwidth): the price of copysets in recovery time. A
+    /// facility or wider has partners throughout, and a repair-time
+    /// distribution is taken as given, so neither changes.
+    pub fn for_option(mut self, system: &System, option: &ReplicationOption) -> Self {
+        let Layout::Copyset { scatter_width } = option.layout else {
+            return self;
+        };
+        let Repair::Bandwidth {
+            disk_bytes_per_s,
+            facility_bytes_per_s,
+        } = system.repair
+        else {
+            return self;
+        };
+        let (level, c) = self.struck;
+        let topo = &system.topology;
+        let facility = topo.ancestor_of(level, c, Level::Facility);
+        let facility_disks = topo.disk_range(Level::Facility, facility).len() as f64;
+        let nodes = topo.components_within(level, c, Level::Node);
+        let disks_per_node = topo.disk_range(Level::Node, nodes.start).len() as f64;
+        let partners = nodes.len() as f64 * f64::from(scatter_width) * disks_per_node;
+        let full = (disk_bytes_per_s * facility_disks).min(facility_bytes_per_s);
+        let narrow = (disk_bytes_per_s * partners.min(facility_disks)).min(facility_bytes_per_s);
+        debug_assert!(narrow > 0.0 && narrow <= full, "{narrow} of {full}");
+        self.windows.0 *= full / narrow;
+        self
     }
 
     /// Delay until one lost copy is re-created; `local_source` says whether

@@ -793,6 +793,7 @@ impl<'p, 's> World<'p, 's> {
     ) {
         let plan = self.plan;
         let option = &plan.system.options[k];
+        let repair = repair.for_option(plan.system, option);
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
         touched.clear();

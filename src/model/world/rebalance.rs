@@ -41,6 +41,7 @@ impl World<'_, '_> {
                 continue;
             }
             let option = &system.options[k];
+            let timing = timing.for_option(system, option);
             let may = |g: &CopyGroup| return_may_make_room(topo, g.spread, (level, c), &usable);
             if !option.groups.iter().any(may) {
                 continue;
