@@ -13,7 +13,7 @@ use crate::estimate::{Method, RunConfig, RunSums};
 use crate::scenario::{self, Scenario};
 
 /// Identifies the file format of a part.
-pub const FORMAT: &str = "replisim-part/4";
+pub const FORMAT: &str = "replisim-part/5";
 
 /// One shard's result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

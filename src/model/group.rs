@@ -679,9 +679,7 @@ impl<'s> Group<'s> {
         let renewed: Vec<_> = returned.map(|d| (d.level, d.index, d.back)).collect();
         let back = !renewed.is_empty();
         self.down.retain(|d| d.back > now);
-        for &(level, c, _) in &renewed {
-            self.schedule_moves(level, c, rng);
-        }
+        let returned: Vec<(Level, u32)> = renewed.iter().map(|&(l, c, _)| (l, c)).collect();
         self.renewed.extend(renewed);
         while let Some(&e) = self.script.get(self.next_script).filter(|e| e.at <= now) {
             self.next_script += 1;
@@ -710,6 +708,11 @@ impl<'s> Group<'s> {
         }
         for slot in due {
             self.recreate(slot, rng);
+        }
+        // As the fleet: a return first retries the repairs waiting for a
+        // place, then looks for copies to move back.
+        for (level, c) in returned {
+            self.schedule_moves(level, c, rng);
         }
         let mut moving: Vec<u8> = self
             .moves

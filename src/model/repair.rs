@@ -41,7 +41,10 @@ impl RepairTiming {
     /// nodes for parallel data recovery" (Cidon et al., ATC 2013, whose
     /// scatter width is that number of nodes). Its local window is then the
     /// same bytes over min(per-disk bandwidth × the partners' disks,
-    /// facility bandwidth): the price of copysets in recovery time. A
+    /// facility bandwidth): the price of copysets in recovery time. For a
+    /// rack, nodes × S counts a partner shared by two of its nodes twice:
+    /// an upper bound of the partners, so a rack is never made slower than
+    /// it is. A
     /// facility or wider has partners throughout, and a repair-time
     /// distribution is taken as given, so neither changes.
     pub fn for_option(mut self, system: &System, option: &ReplicationOption) -> Self {

@@ -459,11 +459,12 @@ pub struct Tables {
     /// account over, as (extent, slot): re-created when the account's
     /// re-protection completes, not by the repair model.
     pub held: Vec<(u32, u8)>,
-    /// Copies placed against their group's spread rule, as (extent, slot,
-    /// whether a move back is scheduled): looked at when a component
-    /// returns (`world/rebalance.rs`). An entry may be stale (the copy
-    /// moved, lost or re-created since); it is dropped when next looked at.
-    pub relaxed: Vec<(u32, u8, bool)>,
+    /// Copies placed against their group's spread rule, by (extent, slot),
+    /// with whether a move back is scheduled: looked at when a component
+    /// returns (`world/rebalance.rs`). One entry per copy, in a sorted map
+    /// so that the moves are scheduled in a fixed order; an entry may be
+    /// stale (the copy lost since), and is dropped when next looked at.
+    pub relaxed: std::collections::BTreeMap<(u32, u8), bool>,
     /// Extents lost in the warm-up, in order: not part of the data the
     /// measured horizon counts (neither lost nor unavailable in it).
     pub retired: Vec<u32>,

@@ -6,13 +6,14 @@
 //! (`model::group`) moves its copies by the same rule and timing.
 
 use super::*;
-use crate::model::CopyGroup;
 use crate::model::placement::{breaks_spread, return_may_make_room, room_after_return};
 
 impl World<'_, '_> {
     /// Notes the copy of option `k`'s (extent, slot), just placed on `disk`,
     /// if it shares a component of its group's spread level with another
-    /// live copy of the group.
+    /// live copy of the group. A move already scheduled for the slot (its
+    /// earlier copy was lost meanwhile) now moves this one, as in the group
+    /// model.
     pub(super) fn note_if_relaxed(&mut self, k: usize, (extent, slot): (u32, u8), disk: u32) {
         let plan = self.plan;
         let option = &plan.system.options[k];
@@ -20,7 +21,7 @@ impl World<'_, '_> {
         let tables = &mut self.options[k].tables;
         let (others, n) = group_others(plan, &tables.extents, k, extent, slot);
         if breaks_spread(&plan.system.topology, group, disk, &others[..n]) {
-            tables.relaxed.push((extent, slot, false));
+            tables.relaxed.entry((extent, slot)).or_insert(false);
         }
     }
 
@@ -28,8 +29,8 @@ impl World<'_, '_> {
     /// copy placed against its rule for which it makes room is moved at a
     /// point of `c`'s rebuild window ([`RepairTiming`]: moving the data
     /// back into it is a rebuild of it), from the option's re-homing stream.
-    /// Returns that cannot make room (most: a disk inside a component that
-    /// already holds a copy) draw nothing.
+    /// Returns that cannot make room for a group (most: a disk inside a
+    /// component that already holds a copy) skip its copies and draw nothing.
     pub(super) fn rebalance(&mut self, level: Level, c: u32, sim: &mut Scheduler<Event>) {
         let plan = self.plan;
         let system = &plan.system;
@@ -41,29 +42,34 @@ impl World<'_, '_> {
                 continue;
             }
             let option = &system.options[k];
-            let timing = timing.for_option(system, option);
-            let may = |g: &CopyGroup| return_may_make_room(topo, g.spread, (level, c), &usable);
-            if !option.groups.iter().any(may) {
+            let may: Vec<bool> = option
+                .groups
+                .iter()
+                .map(|g| return_may_make_room(topo, g.spread, (level, c), &usable))
+                .collect();
+            if !may.contains(&true) {
                 continue;
             }
+            let timing = timing.for_option(system, option);
             let mut relaxed = std::mem::take(&mut state.tables.relaxed);
-            relaxed.retain_mut(|(extent, slot, moving)| {
+            relaxed.retain(|&(extent, slot), moving| {
                 let Some((others, n, disk)) =
-                    relaxed_copy(plan, &state.tables.extents, k, *extent, *slot)
+                    relaxed_copy(plan, &state.tables.extents, k, extent, slot)
                 else {
                     return false;
                 };
-                if *moving {
+                let g = option.group_of(slot).0;
+                if *moving || !may[g] {
                     return true;
                 }
-                let group = &option.groups[option.group_of(*slot).0];
+                let group = &option.groups[g];
                 let anchor = topo.ancestor(disk, group.within);
                 if room_after_return(topo, group, (anchor, &others[..n]), (level, c), &usable) {
                     let delay = timing.delay(&system.repair, (true, 1), &mut state.aux);
                     let event = Event::Moved {
                         option: k as u16,
-                        extent: *extent,
-                        slot: *slot,
+                        extent,
+                        slot,
                     };
                     schedule_within(sim, system.end(), delay, event);
                     *moving = true;
@@ -75,9 +81,10 @@ impl World<'_, '_> {
     }
 
     /// Moves option `k`'s copy (extent, slot) where its group's rule puts
-    /// it, if it still breaks the rule and a disk keeping it is usable now;
-    /// if the room went again, it waits for the next return. The copy stays
-    /// readable throughout: the old one is dropped once the new is written.
+    /// it, if it still breaks the rule, is available to be copied, and a
+    /// disk keeping the rule is usable now; otherwise it waits for the next
+    /// return. The copy stays readable throughout: the old one is dropped
+    /// once the new is written.
     pub(super) fn on_moved(&mut self, k: usize, extent: u32, slot: u8) {
         let plan = self.plan;
         let topo = &plan.system.topology;
@@ -86,18 +93,24 @@ impl World<'_, '_> {
         let state = &mut self.options[k];
         let Some((others, n, _)) = relaxed_copy(plan, &state.tables.extents, k, extent, slot)
         else {
+            state.tables.relaxed.remove(&(extent, slot));
             return;
         };
         let extents = &state.tables.extents;
-        let picked = pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.aux)
+        // A move copies the copy itself: one below a component that is
+        // down waits (re-homing, not rebalancing, deals with it).
+        let available = !extents.get(extent).is_out(slot);
+        let picked = available
+            .then(|| pick_for_slot(plan, &self.fleet, k, extents, extent, slot, &mut state.aux))
+            .flatten()
             .filter(|&d| !breaks_spread(topo, group, d, &others[..n]));
         let Some(disk) = picked else {
-            state.tables.relaxed.push((extent, slot, false));
+            state.tables.relaxed.insert((extent, slot), false);
             return;
         };
+        state.tables.relaxed.remove(&(extent, slot));
         let extents = &mut state.tables.extents;
         extents.set_disk(&plan.placements[k], extent, slot, disk);
-        extents.get_mut(extent).set_out(slot, false);
         state.outcome.copies_moved += 1;
         self.installed(k, (extent, slot), disk);
         let option = k as u16;

@@ -1,3 +1,4 @@
+use super::outages::DetectionDraw;
 use super::*;
 use crate::model::Topology;
 use crate::scenario;
@@ -375,6 +376,16 @@ fn a_relaxed_copy_moves_back_when_its_zone_returns() {
     assert_eq!(world.options[1].outcome.copies_moved, 0);
 
     // Back at day 30; each move takes the repair time (an hour).
+    let back = 30 * day;
+    engine::run(
+        &mut world,
+        &mut sim,
+        Limits::new(back + HOUR / 2, 1_000_000),
+    );
+    assert_eq!(
+        world.options[1].outcome.copies_moved, 0,
+        "not before its time"
+    );
     engine::run(&mut world, &mut sim, Limits::new(31 * day, 1_000_000));
     let zrs = &world.options[1].outcome;
     assert_eq!(zrs.copies_moved, u64::from(extents));
@@ -389,4 +400,78 @@ fn a_relaxed_copy_moves_back_when_its_zone_returns() {
     // Once moved, nothing is left to move at the next return.
     world.rebalance(Level::Facility, 0, &mut sim);
     assert!(world.options[1].tables.relaxed.is_empty());
+}
+
+/// A move due after a return whose room has gone again (the datacenter
+/// burnt a second time before the moves landed) waits for the next
+/// return: each relaxed copy keeps one entry, moves once, and only when
+/// its zone is back.
+#[test]
+fn a_move_whose_room_went_again_waits_for_the_next_return() {
+    let text = TEXT.replace("replace = \"1y\"", "replace = \"30d\"");
+    let s = scenario::parse("t.toml", &text, "t").unwrap();
+    let plan = Plan::new(&s.system, 5).unwrap();
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    let extents = s.system.extents as usize;
+    let day = 24 * HOUR;
+    world.destroy_by(0, 0, &mut sim);
+    // Back at day 30, moves due at 30 d + 1 h; burnt again at 30 d + 30 min.
+    engine::run(
+        &mut world,
+        &mut sim,
+        Limits::new(30 * day + HOUR / 2, 1_000_000),
+    );
+    assert_eq!(world.options[1].tables.relaxed.len(), extents);
+    assert!(
+        world.options[1]
+            .tables
+            .relaxed
+            .values()
+            .all(|&moving| moving)
+    );
+    world.now = sim.now();
+    world.destroy_by(0, 0, &mut sim);
+    engine::run(&mut world, &mut sim, Limits::new(31 * day, 1_000_000));
+    let zrs = &world.options[1];
+    assert_eq!(zrs.outcome.copies_moved, 0, "no room: nothing moved");
+    assert_eq!(zrs.tables.relaxed.len(), extents, "one entry per copy");
+    assert!(zrs.tables.relaxed.values().all(|&moving| !moving));
+    // The second return (day 60 + 30 min) moves each copy once.
+    engine::run(&mut world, &mut sim, Limits::new(62 * day, 1_000_000));
+    let zrs = &world.options[1];
+    assert_eq!(zrs.outcome.copies_moved, extents as u64);
+    assert!(zrs.tables.relaxed.is_empty());
+}
+
+/// A relaxed copy whose own zone is down is not moved: a move copies the
+/// copy itself, and it has nothing to copy from (re-homing, not
+/// rebalancing, handles unavailable copies).
+#[test]
+fn an_unavailable_relaxed_copy_is_not_moved() {
+    let text = TEXT.replace("replace = \"1y\"", "replace = \"30d\"");
+    let s = scenario::parse("t.toml", &text, "t").unwrap();
+    let plan = Plan::new(&s.system, 5).unwrap();
+    let mut world = World::new(&plan, 0, Scratch::default());
+    let mut sim = Scheduler::default();
+    let day = 24 * HOUR;
+    world.destroy_by(0, 0, &mut sim);
+    engine::run(&mut world, &mut sim, Limits::new(day, 1_000_000));
+    // The two surviving datacenters go down for 100 days at day 1.
+    world.now = sim.now();
+    for f in [1, 2] {
+        let scope = Scope::Component(Level::Facility);
+        world.begin_outage(scope, f, 100 * day, DetectionDraw::Outages, &mut sim);
+    }
+    engine::run(&mut world, &mut sim, Limits::new(40 * day, 1_000_000));
+    let zrs = &world.options[1];
+    assert_eq!(zrs.outcome.copies_moved, 0);
+    let extents = s.system.extents;
+    let available = (0..extents)
+        .filter(|&e| zrs.tables.extents.get(e).available() != 0)
+        .count();
+    assert_eq!(
+        available, 0,
+        "nothing readable while both datacenters are down"
+    );
 }
