@@ -20,7 +20,8 @@ use serde::Serialize;
 
 use crate::exact::markov::{Ctmc, MarkovError};
 use crate::model::{
-    Code, CopyGroup, Latent, Level, Repair, RepairDiscipline, ReplicationOption, System, repair,
+    Code, CopyGroup, FaultKind, Latent, Level, Repair, RepairDiscipline, ReplicationOption, System,
+    pattern_probability, repair,
 };
 use crate::units::{self, YEAR};
 
@@ -66,6 +67,36 @@ pub(crate) struct Remover {
     pub copies: u32,
 }
 
+/// A burst process (`[[burst]]`) as it strikes one scope component holding
+/// the copies `slots`, each on its own component of the `n` of the burst's
+/// level below the scope: at `rate` (per year) it strikes a count drawn
+/// from `law` of the `n`, uniformly, so that any given `s` of the `m` live
+/// copies' components are exactly those struck with probability
+/// [`pattern_probability`] (as the group model strikes it).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BurstStrike {
+    pub rate: f64,
+    pub slots: u32,
+    pub n: u32,
+    pub law: Vec<(u32, f64)>,
+}
+
+impl BurstStrike {
+    /// The rate (per year) at which, with the copies of `live` alive, the
+    /// struck live copies are exactly those of `hit` (a non-empty subset of
+    /// `live & slots`).
+    fn rate_of(&self, live: u32, hit: u32) -> f64 {
+        let m = (live & self.slots).count_ones();
+        let s = hit.count_ones();
+        let p: f64 = self
+            .law
+            .iter()
+            .map(|&(count, w)| w * pattern_probability(m, s, self.n, count))
+            .sum();
+        self.rate * p
+    }
+}
+
 /// Solves every option of `system`; refuses with the first of its
 /// [`blockers`].
 pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
@@ -76,7 +107,8 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
     let mut out = Vec::new();
     for option in &system.options {
         let removers = removers(system, option, 0)?;
-        let chain = option_chain(system, option, &removers, repair_rate)?;
+        let bursts = burst_strikes(system, option)?;
+        let chain = option_chain(system, option, (&removers, &bursts), repair_rate)?;
         let loss = chain.loss;
         // A fleet in operation: lost within the horizon that follows the
         // warm-up, P(loss by warm-up + horizon) − P(loss by warm-up).
@@ -118,7 +150,7 @@ pub fn analyze(system: &System) -> Result<Vec<Exact>, NotMarkovian> {
 fn option_chain(
     system: &System,
     option: &ReplicationOption,
-    removers: &[Remover],
+    (removers, bursts): (&[Remover], &[BurstStrike]),
     mu: f64,
 ) -> Result<ExtentChain, NotMarkovian> {
     // Under scrubbing a latent check has one probability wherever it falls.
@@ -127,6 +159,15 @@ fn option_chain(
         .filter(|l| l.scrub_interval.is_some())
         .map(|l| (l, option.slot_bytes(system.extent_bytes)));
     if option.copies() > MAX_EXACT_COPIES {
+        if !bursts.is_empty() {
+            return refuse(
+                "burst",
+                format!(
+                    "the exact chain of an option of more than {MAX_EXACT_COPIES} slots ({}) is lumped by symmetry, which does not follow a burst's pattern over its slots",
+                    option.name
+                ),
+            );
+        }
         if latent.is_some() {
             return refuse(
                 "latent",
@@ -138,7 +179,7 @@ fn option_chain(
         }
         return symmetric::build(option, removers, mu);
     }
-    ExtentChain::build(option, removers, mu, system.discipline, latent).map_err(solver)
+    ExtentChain::build(option, (removers, bursts), mu, system.discipline, latent).map_err(solver)
 }
 
 /// The chain of option `k`'s extent without the failure processes whose
@@ -151,6 +192,15 @@ pub(crate) fn fast_chain(
     scripted: u32,
 ) -> Result<ExtentChain, NotMarkovian> {
     let repair_rate = check_markovian(system)?;
+    if !system.bursts.is_empty() {
+        // Bursts are strata of the rare-event method, struck as scripted
+        // random patterns; the solver maps each scripted strike to one
+        // state, so those group trials are simulated.
+        return refuse(
+            "burst",
+            "the rare-event method's exact solver strikes site events as maps of states, not a burst's random pattern",
+        );
+    }
     if system.latent.is_some() {
         // The solver strikes site events as maps of states, with no split
         // by a latent check: the rare-event method simulates these groups.
@@ -182,7 +232,7 @@ pub(crate) fn fast_chain(
         check_whole_group_strikes(system, option, scripted)?;
     }
     let removers = removers(system, option, scripted)?;
-    option_chain(system, option, &removers, repair_rate)
+    option_chain(system, option, (&removers, &[]), repair_rate)
 }
 
 /// A lumped chain ([`symmetric`]) knows how many slots of a class failed,
@@ -258,6 +308,7 @@ pub fn blockers(system: &System) -> Vec<NotMarkovian> {
             found.extend(check_group(system, option, group));
         }
         found.extend(removers(system, option, 0).err());
+        found.extend(burst_strikes(system, option).err());
     }
     let mut seen = std::collections::HashSet::new();
     found.retain(|b| seen.insert((b.field.clone(), b.reason.clone())));
@@ -278,13 +329,8 @@ fn check_markovian(system: &System) -> Result<f64, NotMarkovian> {
 fn system_blockers(system: &System) -> Vec<NotMarkovian> {
     let mut found = Vec::new();
     // These also keep the rare-event method's exact fast solver away: its
-    // group trials are then simulated, latent checks and bursts included.
-    if !system.bursts.is_empty() {
-        found.push(refusal(
-            "burst",
-            "the exact chain of one extent does not represent bursts striking many components at once",
-        ));
-    }
+    // group trials are then simulated, latent checks included (bursts are
+    // refused by `fast_chain` itself: `analyze` solves them).
     if system.faults.iter().any(|f| f.subset.is_some()) {
         found.push(refusal(
             "fault.fraction",
@@ -392,6 +438,85 @@ fn removers(
             }
         }
         first += group.copies as usize;
+    }
+    Ok(out)
+}
+
+/// The strikes of the scenario's bursts on one extent of `option`: per
+/// burst process and copy group, one [`BurstStrike`] for the scope
+/// component holding the whole group (a scope at or above the group's
+/// `within`, or one per `within`), or one per copy (a scope at or below the
+/// group's `spread`). Refused, naming the field: an outage burst (the chain
+/// follows destruction), a burst level at or above a group's `spread` (two
+/// copies could be struck as one component, and a re-created copy would
+/// have to share a component), and a scope between `spread` and `within`.
+fn burst_strikes(
+    system: &System,
+    option: &ReplicationOption,
+) -> Result<Vec<BurstStrike>, NotMarkovian> {
+    let topo = &system.topology;
+    let mut out = Vec::new();
+    if !system.bursts.is_empty() && system.latent.is_some() {
+        // The simulators check latent errors component by component as a
+        // burst strikes; the chain would check the pattern at once.
+        return refuse(
+            "latent",
+            "the exact chain does not split a burst's strike by latent-error checks",
+        );
+    }
+    for (i, b) in system.bursts.iter().enumerate() {
+        if let FaultKind::Down { .. } = b.kind {
+            return refuse(
+                format!("burst[{i}].kind"),
+                "the exact chain follows destruction, not outages: give kind = \"destroyed\", or run `replisim run`",
+            );
+        }
+        let mut first = 0usize;
+        for group in &option.groups {
+            let slots = (first..first + group.copies as usize).fold(0u32, |m, s| m | 1 << s);
+            first += group.copies as usize;
+            if b.level <= group.spread {
+                return refuse(
+                    format!("burst[{i}].level"),
+                    format!(
+                        "option {}: a burst of {}s strikes the copies of its {}-spread group as shared components, which the chain does not follow; strike a narrower level",
+                        option.name,
+                        b.level.name(),
+                        group.spread.name()
+                    ),
+                );
+            }
+            let scope = topo
+                .components_within(Level::Region, group.region, b.scope)
+                .start;
+            let n = topo.components_within(b.scope, scope, b.level).len() as u32;
+            let strike = |slots: u32| BurstStrike {
+                rate: b.rate_per_year,
+                slots,
+                n,
+                law: b.size.count_law(n),
+            };
+            if b.scope <= group.within || one_per_scope(topo, group, b.scope) {
+                out.push(strike(slots));
+            } else if b.scope >= group.spread {
+                out.extend(
+                    (0..32)
+                        .filter(|s| slots & (1 << s) != 0)
+                        .map(|s| strike(1 << s)),
+                );
+            } else {
+                return refuse(
+                    format!("burst[{i}].scope"),
+                    format!(
+                        "option {}: copies spread over {}s within a {} may or may not share a {}, so the chain has no fixed structure",
+                        option.name,
+                        group.spread.name(),
+                        group.within.name(),
+                        b.scope.name()
+                    ),
+                );
+            }
+        }
     }
     Ok(out)
 }
@@ -547,7 +672,7 @@ impl ExtentChain {
     /// as the simulator checks them (`Code::newly_critical`).
     pub fn build(
         option: &ReplicationOption,
-        removers: &[Remover],
+        (removers, bursts): (&[Remover], &[BurstStrike]),
         mu: f64,
         discipline: RepairDiscipline,
         latent: Option<(Latent, f64)>,
@@ -581,10 +706,12 @@ impl ExtentChain {
         };
         let mut ctmc = Ctmc::new(loss + 1);
         for from in 0..loss {
-            for r in removers {
-                let to = chain.after_loss_of(from, r.copies);
-                if to == from {
-                    continue;
+            // A removal of `hit` at `rate`, split by the latent check of
+            // the slots it makes critical.
+            let strike = |ctmc: &mut Ctmc, hit: u32, rate: f64| -> Result<(), MarkovError> {
+                let to = chain.after_loss_of(from, hit);
+                if to == from || rate == 0.0 {
+                    return Ok(());
                 }
                 let q = match latent {
                     Some((l, bytes)) if to != loss => {
@@ -596,10 +723,23 @@ impl ExtentChain {
                     _ => 0.0,
                 };
                 if q > 0.0 {
-                    ctmc.add_rate(from, loss, r.rate * q)?;
-                    ctmc.add_rate(from, to, r.rate * (1.0 - q))?;
+                    ctmc.add_rate(from, loss, rate * q)?;
+                    ctmc.add_rate(from, to, rate * (1.0 - q))
                 } else {
-                    ctmc.add_rate(from, to, r.rate)?;
+                    ctmc.add_rate(from, to, rate)
+                }
+            };
+            for r in removers {
+                strike(&mut ctmc, r.copies, r.rate)?;
+            }
+            let live = chain.states[from].0;
+            for b in bursts {
+                // Every non-empty pattern of the live copies it holds.
+                let held = live & b.slots;
+                let mut hit = held;
+                while hit != 0 {
+                    strike(&mut ctmc, hit, b.rate_of(live, hit))?;
+                    hit = (hit - 1) & held;
                 }
             }
             let (mask, inflight) = chain.states[from];

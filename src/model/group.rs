@@ -17,7 +17,9 @@ use super::placement::{
 };
 use super::repair::{self, RepairTiming};
 use super::world::MAX_COPIES;
-use super::{BurstSize, Latent, Level, RepairDiscipline, ReplicationOption, System};
+use super::{
+    BurstSize, Latent, Level, RepairDiscipline, ReplicationOption, System, pattern_probability,
+};
 use crate::units::Micros;
 
 /// A failure clock: process `process` on one component holding a live copy.
@@ -61,25 +63,6 @@ pub enum StepEnd {
 /// Components holding copies past which a burst's pattern is drawn rather
 /// than enumerated (2^10 patterns).
 const MAX_PATTERN_BITS: usize = 10;
-
-/// P(exactly the given `s` of `m` marked components are among `count`
-/// drawn uniformly from `n`): C(n − m, count − s) / C(n, count), as a
-/// product of at most m ratios (0 where the pattern cannot happen).
-fn exact_pattern(m: u32, s: u32, n: u32, count: u32) -> f64 {
-    debug_assert!(s <= m && m <= n);
-    let (n, count) = (f64::from(n), f64::from(count));
-    let mut p = 1.0;
-    for i in 0..s {
-        p *= (count - f64::from(i)).max(0.0);
-    }
-    for i in 0..m - s {
-        p *= (n - count - f64::from(i)).max(0.0);
-    }
-    for i in 0..m {
-        p /= n - f64::from(i);
-    }
-    p
-}
 
 /// Which of `m` marked components of `n` are among `count` drawn
 /// uniformly: each in turn with the hypergeometric chance given the
@@ -542,7 +525,12 @@ impl<'s> Group<'s> {
     ) -> Option<u32> {
         let m = held.len() as u32;
         let patterns: Vec<(u32, f64)> = (0..1u32 << m)
-            .map(|pattern| (pattern, exact_pattern(m, pattern.count_ones(), n, count)))
+            .map(|pattern| {
+                (
+                    pattern,
+                    pattern_probability(m, pattern.count_ones(), n, count),
+                )
+            })
             .collect();
         let slots = |pattern: u32| {
             held.iter()

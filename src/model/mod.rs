@@ -291,6 +291,27 @@ pub enum BurstSize {
     Fraction { lo: f64, hi: f64 },
 }
 
+/// P(exactly the given `s` of `m` marked components are among `count`
+/// drawn uniformly from `n`): C(n − m, count − s) / C(n, count), as a
+/// product of at most m ratios (0 where the pattern cannot happen). The
+/// group model strikes bursts with it, and `analyze` builds their
+/// transitions from it.
+pub fn pattern_probability(m: u32, s: u32, n: u32, count: u32) -> f64 {
+    debug_assert!(s <= m && m <= n);
+    let (n, count) = (f64::from(n), f64::from(count));
+    let mut p = 1.0;
+    for i in 0..s {
+        p *= (count - f64::from(i)).max(0.0);
+    }
+    for i in 0..m - s {
+        p *= (n - count - f64::from(i)).max(0.0);
+    }
+    for i in 0..m {
+        p /= n - f64::from(i);
+    }
+    p
+}
+
 /// A correlated-burst process (`[[burst]]`): at `rate_per_year` per
 /// component of `scope`, a burst strikes a random subset of the `level`
 /// components below one of them at once.

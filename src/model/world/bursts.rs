@@ -14,6 +14,45 @@ use crate::model::{BurstSize, FaultKind};
 pub const BURSTS: u32 = 2051;
 
 impl BurstSize {
+    /// The law of [`BurstSize::draw`] over `n` components: each count
+    /// struck with its probability, counts ascending, the probabilities
+    /// summing to 1 (a share is uniform over lo..=hi and rounded half away
+    /// from zero, then clamped to 1..=n, as `draw` does).
+    pub fn count_law(self, n: u32) -> Vec<(u32, f64)> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut law = vec![0.0; n as usize + 1];
+        let clamp = |c: u32| c.clamp(1, n) as usize;
+        match self {
+            BurstSize::Count { lo, hi } => {
+                let each = 1.0 / f64::from(hi - lo + 1);
+                for c in lo..=hi {
+                    law[clamp(c)] += each;
+                }
+            }
+            BurstSize::Fraction { lo, hi } if lo == hi => {
+                law[clamp((lo * f64::from(n)).round() as u32)] += 1.0;
+            }
+            BurstSize::Fraction { lo, hi } => {
+                let nf = f64::from(n);
+                for c in 0..=n + 1 {
+                    // Shares that round to c: [(c − ½)/n, (c + ½)/n).
+                    let from = ((f64::from(c) - 0.5) / nf).max(lo);
+                    let to = ((f64::from(c) + 0.5) / nf).min(hi);
+                    if to > from {
+                        law[clamp(c)] += (to - from) / (hi - lo);
+                    }
+                }
+            }
+        }
+        law.into_iter()
+            .enumerate()
+            .filter(|&(_, p)| p > 0.0)
+            .map(|(c, p)| (c as u32, p))
+            .collect()
+    }
+
     /// The components struck, of the `n` below the scope: at least 1 and at
     /// most n.
     pub fn draw<R: Rng + ?Sized>(self, n: u32, rng: &mut R) -> u32 {
