@@ -24,6 +24,9 @@ pub struct Metrics {
     pub repair_bytes: f64,
     /// Bytes moved back where their spread rule puts them (rebalancing).
     pub rebalance_bytes: f64,
+    /// Copy-days lost copies waited for a place (no usable disk kept their
+    /// placement rule), per year of horizon.
+    pub blocked_copy_days: f64,
     /// Fraction of extent-time that could not be read / written.
     pub read_down: f64,
     pub write_down: f64,
@@ -95,6 +98,7 @@ impl Metrics {
             bytes_lost: lost * extent_bytes,
             repair_bytes: o.slots_read as f64 * slot_bytes,
             rebalance_bytes: o.copies_moved as f64 * slot_bytes,
+            blocked_copy_days: o.blocked_copy_us as f64 / units::DAY as f64 / years,
             read_down: a.unreadable as f64 / extent_us,
             write_down: a.unwritable as f64 / extent_us,
             read_down_kept,

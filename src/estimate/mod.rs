@@ -78,6 +78,9 @@ struct OptionSums {
     /// Bytes moved back where their spread rule puts them.
     #[serde(default)]
     rebalance_bytes: MeanAccumulator,
+    /// Copy-days a year lost copies waited for a place.
+    #[serde(default)]
+    blocked_copy_days: MeanAccumulator,
     /// Fraction of extent-time that could not be read / written.
     read_down: MeanAccumulator,
     write_down: MeanAccumulator,
@@ -140,6 +143,7 @@ impl OptionSums {
         self.bytes_lost.merge(&b.bytes_lost);
         self.repair_bytes.merge(&b.repair_bytes);
         self.rebalance_bytes.merge(&b.rebalance_bytes);
+        self.blocked_copy_days.merge(&b.blocked_copy_days);
         self.read_down.merge(&b.read_down);
         self.write_down.merge(&b.write_down);
         self.read_down_kept.merge(&b.read_down_kept);
@@ -442,6 +446,7 @@ impl RunSums {
             sums.bytes_lost.push_weighted(m.bytes_lost, w);
             sums.repair_bytes.push_weighted(m.repair_bytes, w);
             sums.rebalance_bytes.push_weighted(m.rebalance_bytes, w);
+            sums.blocked_copy_days.push_weighted(m.blocked_copy_days, w);
             sums.record_account(&o.account, m, w, years);
             if system.keys.is_some() {
                 sums.key_down
@@ -1104,6 +1109,11 @@ pub struct OptionSummary {
     /// them, once a return made room (rebalancing); left out when none.
     #[serde(skip_serializing_if = "Mean::is_zero")]
     pub rebalance_bytes: Mean,
+    /// Copy-days a year that lost copies waited for a place to be
+    /// re-created (no usable disk kept their placement rule: their
+    /// region's places destroyed or down); left out when none did.
+    #[serde(skip_serializing_if = "Mean::is_zero")]
+    pub blocked_copy_days: Mean,
     pub availability: Availability,
     /// Only for options with a secondary.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1295,6 +1305,7 @@ pub fn summarize(scenario: &Scenario, config: RunConfig, sums: &RunSums) -> Summ
                 loss_by_horizon,
                 repair_bytes: Mean::from(&s.repair_bytes),
                 rebalance_bytes: Mean::from(&s.rebalance_bytes),
+                blocked_copy_days: Mean::from(&s.blocked_copy_days),
                 availability: Availability {
                     read: AvailabilityFigure::new(&s.read_down),
                     write: AvailabilityFigure::new(&s.write_down),

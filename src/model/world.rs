@@ -139,6 +139,10 @@ pub struct OptionOutcome {
     /// Copies moved back where their group's spread rule puts them
     /// (rebalancing): each reads and writes one slot.
     pub copies_moved: u64,
+    /// Copy-time (µs) lost copies spent waiting for a place: no usable
+    /// disk kept their placement rule (their region's components all
+    /// destroyed or down), so they waited for a replacement.
+    pub blocked_copy_us: u64,
     /// Availability over time, replication lag and failovers.
     pub account: AccountOutcome,
     /// Times from a delete to its full erasure, ms, as (value, count) runs
@@ -320,6 +324,9 @@ struct OptionState<'s> {
     /// With `[latent]`: what its checks need (None: no `[latent]`, no
     /// check and no draw).
     latent: Option<LatentCheck>,
+    /// When the copies waiting for a place (`tables.blocked`) were last
+    /// counted into `outcome.blocked_copy_us`.
+    blocked_since: Micros,
 }
 
 /// What a latent-error check of option k needs.
@@ -421,6 +428,7 @@ impl<'p, 's> World<'p, 's> {
                 latent: system.latent.map(|l| {
                     LatentCheck::new(l, system.options[k].slot_bytes(system.extent_bytes))
                 }),
+                blocked_since: 0,
             })
             .collect();
         for (k, state) in options.iter_mut().enumerate() {
@@ -546,6 +554,8 @@ impl<'p, 's> World<'p, 's> {
             }
         }
         for state in &mut self.options {
+            // Only the horizon's waiting counts: from now on.
+            count_blocked(state, now);
             let outcome = &mut state.outcome;
             outcome.retired = state.tables.retired.len() as u32;
             outcome.lost_extents = 0;
@@ -554,6 +564,7 @@ impl<'p, 's> World<'p, 's> {
             outcome.copies_repaired = 0;
             outcome.slots_read = 0;
             outcome.copies_moved = 0;
+            outcome.blocked_copy_us = 0;
             outcome.erasure.clear();
             outcome.latent_losses = 0;
             state.account.begin_measuring(now);
@@ -570,6 +581,7 @@ impl<'p, 's> World<'p, 's> {
             .options
             .into_iter()
             .map(|mut o| {
+                count_blocked(&mut o, end);
                 tables.push(o.tables);
                 o.outcome.account = o.account.finish(end);
                 for (at, _) in &mut o.outcome.losses {
@@ -678,6 +690,7 @@ impl<'p, 's> World<'p, 's> {
             return;
         }
         for k in 0..self.options.len() {
+            count_blocked(&mut self.options[k], self.now);
             let waiting = std::mem::take(&mut self.options[k].tables.blocked[region as usize]);
             self.blocked -= waiting.len();
             for (extent, slot) in waiting {
@@ -928,6 +941,7 @@ impl<'p, 's> World<'p, 's> {
         let Some(disk) = picked else {
             let option = &plan.system.options[k];
             let region = option.groups[option.group_of(slot).0].region;
+            count_blocked(state, self.now);
             state.tables.blocked[region as usize].push((extent, slot));
             self.blocked += 1;
             return false;
@@ -1085,6 +1099,19 @@ fn copies_of<'a>(
         e.alive(),
         e.lost(),
     )
+}
+
+/// Adds the copy-time the copies waiting for a place have waited since it
+/// was last counted, up to `now`: called before the list changes, at the
+/// warm-up's end and at the horizon.
+fn count_blocked(state: &mut OptionState, now: Micros) {
+    let waiting: usize = state.tables.blocked.iter().map(Vec::len).sum();
+    let span = now.saturating_sub(state.blocked_since);
+    state.outcome.blocked_copy_us = state
+        .outcome
+        .blocked_copy_us
+        .saturating_add((waiting as u64).saturating_mul(span));
+    state.blocked_since = now;
 }
 
 /// A disk for a new copy in `slot`'s group, keeping the group's placement

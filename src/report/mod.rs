@@ -64,6 +64,7 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
         "bytes_lost",
         "repair_bytes",
         "rebalance_bytes",
+        "blocked_copy_days",
         "read_availability",
         "read_nines",
         "read_unavailable_minutes_per_year",
@@ -140,6 +141,7 @@ pub fn csv(summary: &Summary) -> Result<String, String> {
             d.bytes_lost.mean.to_string(),
             o.repair_bytes.mean.to_string(),
             o.rebalance_bytes.mean.to_string(),
+            o.blocked_copy_days.mean.to_string(),
         ];
         record.extend(availability_cells(o));
         let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
@@ -411,6 +413,7 @@ pub fn table(summary: &Summary) -> String {
         logical_rows(summary),
         access_rows(summary),
         latent_rows(summary),
+        placement_rows(summary),
     ]
     .into_iter()
     .flatten()
@@ -499,6 +502,36 @@ pub fn deletion_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<St
 }
 
 /// Header and rows of the latent-error table; None without `[latent]`.
+/// Header and rows of what the placement rule cost: copy-days a year that
+/// lost copies waited for a place (no usable disk kept their rule), and
+/// the bytes moved back to it once a return made room (rebalancing). None
+/// when no option did either.
+pub fn placement_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let header = vec![
+        "option",
+        "re-creations waited for a place (copy-days/y)",
+        "moved back to their spread rule",
+    ];
+    let rows: Vec<Vec<String>> = summary
+        .options
+        .iter()
+        .filter(|o| !o.blocked_copy_days.is_zero() || !o.rebalance_bytes.is_zero())
+        .map(|o| {
+            let w = &o.blocked_copy_days;
+            vec![
+                o.option.clone(),
+                if w.is_zero() {
+                    "0".into()
+                } else {
+                    format!("{:.3} [{:.3}, {:.3}]", w.mean, w.ci95[0], w.ci95[1])
+                },
+                bytes(o.rebalance_bytes.mean),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then_some((header, rows))
+}
+
 pub fn latent_rows(summary: &Summary) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
     let header = vec![
         "option",

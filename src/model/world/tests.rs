@@ -220,10 +220,22 @@ fn repairs_with_no_target_wait_for_the_replacement_then_run() {
     engine::run(&mut world, &mut sim, until(29 * crate::units::DAY));
     assert_eq!(world.options[0].outcome.copies_repaired, 0);
     assert_eq!(world.blocked as u64, lost, "every lost copy waits");
+    // All were blocked at one instant, when the re-protection ended.
+    let blocked_at = world.options[0].blocked_since;
+    assert!(blocked_at > 0 && blocked_at < 29 * crate::units::DAY);
 
-    engine::run(&mut world, &mut sim, until(s.system.horizon));
+    // Each waited from then to the replacement at day 30.
+    engine::run(&mut world, &mut sim, until(100 * crate::units::DAY));
     assert_eq!(world.options[0].outcome.copies_repaired, lost);
     assert_eq!(world.blocked, 0);
+    let waited = lost * (30 * crate::units::DAY - blocked_at);
+    assert_eq!(world.options[0].outcome.blocked_copy_us, waited);
+    // All of it in the warm-up, which the measured horizon leaves out
+    // (this harness starts no clocks, so the warm-up's end is called here).
+    assert!(s.system.warmup > 100 * crate::units::DAY);
+    world.now = sim.now();
+    world.on_measure();
+    assert_eq!(world.options[0].outcome.blocked_copy_us, 0);
     for e in 0..s.system.extents {
         let disks = alive_disks(&world, 0, e);
         assert_eq!(disks.len(), 6, "extent {e} is whole again");
