@@ -81,13 +81,9 @@ fn independent_chain() -> f64 {
     for live in 1..=3u32 {
         let from = (3 - live) as usize;
         for s in 1..=live {
-            let p: f64 = (1..=NODES)
-                .map(|c| {
-                    law[c as usize]
-                        * choose(NODES - live, c - s.min(c))
-                        * f64::from(u8::from(c >= s))
-                        / choose(NODES, c)
-                })
+            // Fewer than s struck cannot take s copies.
+            let p: f64 = (s..=NODES)
+                .map(|c| law[c as usize] * choose(NODES - live, c - s) / choose(NODES, c))
                 .sum();
             let to = (3 - (live - s)) as usize;
             q[from][to] += burst * choose(live, s) * p;
@@ -100,11 +96,7 @@ fn independent_chain() -> f64 {
         let out: f64 = row.iter().sum();
         row[i] = -out;
     }
-    let lambda = q
-        .iter()
-        .map(|r| -r[0].min(r[1]).min(r[2]).min(r[3]))
-        .fold(0.0, f64::max)
-        * 1.01;
+    let lambda = (0..4).map(|i| -q[i][i]).fold(0.0, f64::max) * 1.01;
     let mut p = [[0.0f64; 4]; 4];
     for i in 0..4 {
         for j in 0..4 {

@@ -470,8 +470,7 @@ fn a_copyset_layout_rebuilds_at_its_partners_bandwidth() {
     let system = &s.system;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let mut longest = |k: usize, level: Level| -> f64 {
-        let timing =
-            RepairTiming::after(system, 0, level, 0).for_option(system, &system.options[k]);
+        let timing = RepairTiming::after(system, &system.options[k], 0, (level, 0));
         (0..20_000)
             .map(|_| timing.delay(&system.repair, (true, 1), &mut rng))
             .max()

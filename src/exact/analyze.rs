@@ -401,45 +401,58 @@ fn removers(
     option: &ReplicationOption,
     skip: u32,
 ) -> Result<Vec<Remover>, NotMarkovian> {
-    let topo = &system.topology;
     let mut out = Vec::new();
-    let mut first = 0usize;
-    for group in &option.groups {
+    for (g, group) in option.groups.iter().enumerate() {
         if let Some(first) = check_group(system, option, group).into_iter().next() {
             return Err(first);
         }
-        let slots = (first..first + group.copies as usize).fold(0u32, |m, s| m | 1 << s);
         for (i, p) in system.failures.iter().enumerate() {
             let rate = p.lifetime.exponential_rate().unwrap_or(0.0) * YEAR as f64;
             if rate == 0.0 || skip & (1 << i) != 0 {
                 continue;
             }
-            if p.level >= group.spread {
-                out.extend((first..first + group.copies as usize).map(|s| Remover {
-                    rate,
-                    copies: 1 << s,
-                }));
-            } else if p.level <= group.within || one_per_scope(topo, group, p.level) {
-                out.push(Remover {
-                    rate,
-                    copies: slots,
-                });
-            } else {
-                return refuse(
-                    format!("failures.{}", p.level.name()),
-                    format!(
-                        "option {}: copies spread over {}s within a {} may or may not share a {}, so the chain has no fixed structure",
-                        option.name,
-                        group.spread.name(),
-                        group.within.name(),
-                        p.level.name()
-                    ),
-                );
-            }
+            let field = || format!("failures.{}", p.level.name());
+            let held = held_together(system, option, g, p.level, field)?;
+            out.extend(held.into_iter().map(|copies| Remover { rate, copies }));
         }
-        first += group.copies as usize;
     }
     Ok(out)
+}
+
+/// The slots of copy group `g` of `option` that one component of `level`
+/// holds, one mask per component holding any: each copy alone for a level
+/// at or below the group's spread, the whole group for one at or above its
+/// `within` (or one per `within` component). A level in between may or may
+/// not hold several copies, as placement drew them, so the chain has no
+/// fixed structure: refused, naming `field`.
+fn held_together(
+    system: &System,
+    option: &ReplicationOption,
+    g: usize,
+    level: Level,
+    field: impl FnOnce() -> String,
+) -> Result<Vec<u32>, NotMarkovian> {
+    let group = &option.groups[g];
+    let slots = option.group_slots(g);
+    if level >= group.spread {
+        Ok((0..32)
+            .filter(|s| slots & (1 << s) != 0)
+            .map(|s| 1 << s)
+            .collect())
+    } else if level <= group.within || one_per_scope(&system.topology, group, level) {
+        Ok(vec![slots])
+    } else {
+        refuse(
+            field(),
+            format!(
+                "option {}: copies spread over {}s within a {} may or may not share a {}, so the chain has no fixed structure",
+                option.name,
+                group.spread.name(),
+                group.within.name(),
+                level.name()
+            ),
+        )
+    }
 }
 
 /// The strikes of the scenario's bursts on one extent of `option`: per
@@ -471,10 +484,7 @@ fn burst_strikes(
                 "the exact chain follows destruction, not outages: give kind = \"destroyed\", or run `replisim run`",
             );
         }
-        let mut first = 0usize;
-        for group in &option.groups {
-            let slots = (first..first + group.copies as usize).fold(0u32, |m, s| m | 1 << s);
-            first += group.copies as usize;
+        for (g, group) in option.groups.iter().enumerate() {
             if b.level <= group.spread {
                 return refuse(
                     format!("burst[{i}].level"),
@@ -496,26 +506,9 @@ fn burst_strikes(
                 n,
                 law: b.size.count_law(n),
             };
-            if b.scope <= group.within || one_per_scope(topo, group, b.scope) {
-                out.push(strike(slots));
-            } else if b.scope >= group.spread {
-                out.extend(
-                    (0..32)
-                        .filter(|s| slots & (1 << s) != 0)
-                        .map(|s| strike(1 << s)),
-                );
-            } else {
-                return refuse(
-                    format!("burst[{i}].scope"),
-                    format!(
-                        "option {}: copies spread over {}s within a {} may or may not share a {}, so the chain has no fixed structure",
-                        option.name,
-                        group.spread.name(),
-                        group.within.name(),
-                        b.scope.name()
-                    ),
-                );
-            }
+            let field = || format!("burst[{i}].scope");
+            let held = held_together(system, option, g, b.scope, field)?;
+            out.extend(held.into_iter().map(strike));
         }
     }
     Ok(out)

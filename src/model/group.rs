@@ -365,8 +365,7 @@ impl<'s> Group<'s> {
             back: self.now.saturating_add(replace),
         });
         let detection = system.detection.sample(rng);
-        let timing =
-            RepairTiming::after(system, detection, level, c).for_option(system, self.option);
+        let timing = RepairTiming::after(system, self.option, detection, (level, c));
         let killed: Vec<usize> = self
             .alive_slots()
             .filter(|&s| system.topology.ancestor(self.disks[s], level) == c)
@@ -735,7 +734,7 @@ impl<'s> Group<'s> {
         }
         let system = self.system;
         let topo = &system.topology;
-        let timing = RepairTiming::after(system, 0, level, c).for_option(system, self.option);
+        let timing = RepairTiming::after(system, self.option, 0, (level, c));
         for slot in (0..MAX_COPIES as u8).filter(|&s| waiting & (1 << s) != 0) {
             if self.moves.iter().any(|&(_, s)| s == slot) {
                 continue;

@@ -18,58 +18,24 @@ pub struct RepairTiming {
     detection: Micros,
     /// Rebuild windows (µs): from a local copy, from the paired region.
     windows: (f64, f64),
-    /// The component that failed, as (level, index).
-    struck: (Level, u32),
 }
 
 impl RepairTiming {
-    /// Timing for the copies lost when component `c` of `level` failed,
-    /// detected after `detection`.
-    pub fn after(system: &System, detection: Micros, level: Level, c: u32) -> Self {
+    /// Timing for `option`'s copies lost when component `c` of `level`
+    /// failed, detected after `detection`: the rebuild windows of that
+    /// component, the local one stretched by the option's layout
+    /// ([`layout_slowdown`]).
+    pub fn after(
+        system: &System,
+        option: &ReplicationOption,
+        detection: Micros,
+        (level, c): (Level, u32),
+    ) -> Self {
+        let (local, geo) = rebuild_windows(system, level, c);
         Self {
             detection,
-            windows: rebuild_windows(system, level, c),
-            struck: (level, c),
+            windows: (local * layout_slowdown(system, option, level, c), geo),
         }
-    }
-
-    /// The timing for the copies of `option`. Random placement scatters a
-    /// component's data over its whole facility, so every disk there helps
-    /// rebuild it; a copyset layout scatters each node's data over its
-    /// `scatter_width` partner nodes only, and a rebuild reads from (and
-    /// writes to) those: "each node's data [is] scattered across several
-    /// nodes for parallel data recovery" (Cidon et al., ATC 2013, whose
-    /// scatter width is that number of nodes). Its local window is then the
-    /// same bytes over min(per-disk bandwidth × the partners' disks,
-    /// facility bandwidth): the price of copysets in recovery time. For a
-    /// rack, nodes × S counts a partner shared by two of its nodes twice:
-    /// an upper bound of the partners, so a rack is never made slower than
-    /// it is. A
-    /// facility or wider has partners throughout, and a repair-time
-    /// distribution is taken as given, so neither changes.
-    pub fn for_option(mut self, system: &System, option: &ReplicationOption) -> Self {
-        let Layout::Copyset { scatter_width } = option.layout else {
-            return self;
-        };
-        let Repair::Bandwidth {
-            disk_bytes_per_s,
-            facility_bytes_per_s,
-        } = system.repair
-        else {
-            return self;
-        };
-        let (level, c) = self.struck;
-        let topo = &system.topology;
-        let facility = topo.ancestor_of(level, c, Level::Facility);
-        let facility_disks = topo.disk_range(Level::Facility, facility).len() as f64;
-        let nodes = topo.components_within(level, c, Level::Node);
-        let disks_per_node = topo.disk_range(Level::Node, nodes.start).len() as f64;
-        let partners = nodes.len() as f64 * f64::from(scatter_width) * disks_per_node;
-        let full = (disk_bytes_per_s * facility_disks).min(facility_bytes_per_s);
-        let narrow = (disk_bytes_per_s * partners.min(facility_disks)).min(facility_bytes_per_s);
-        debug_assert!(narrow > 0.0 && narrow <= full, "{narrow} of {full}");
-        self.windows.0 *= full / narrow;
-        self
     }
 
     /// Delay until one lost copy is re-created; `local_source` says whether
@@ -109,6 +75,43 @@ pub fn next_in_line<R: Rng + ?Sized>(repair: &Repair, rng: &mut R) -> Micros {
         Repair::Time(dist) => dist.sample(rng),
         Repair::Bandwidth { .. } => 0,
     }
+}
+
+/// How much longer than the facility's rate a layout takes to rebuild the
+/// data of component `c` of `level` from local copies (1: no longer).
+/// Random placement scatters a component's data over its whole facility,
+/// so every disk there helps rebuild it; a copyset layout scatters each
+/// node's data over its `scatter_width` partner nodes only, and a rebuild
+/// reads from (and writes to) those: "each node's data [is] scattered
+/// across several nodes for parallel data recovery" (Cidon et al., ATC
+/// 2013, whose scatter width is that number of nodes). Its rate is then
+/// min(per-disk bandwidth × the partners' disks, facility bandwidth): the
+/// price of copysets in recovery time. For a rack, nodes × S counts a
+/// partner shared by two of its nodes twice: an upper bound of the
+/// partners, so a rack is never made slower than it is. A facility or
+/// wider has partners throughout, and a repair-time distribution is taken
+/// as given, so neither changes.
+fn layout_slowdown(system: &System, option: &ReplicationOption, level: Level, c: u32) -> f64 {
+    let Layout::Copyset { scatter_width } = option.layout else {
+        return 1.0;
+    };
+    let Repair::Bandwidth {
+        disk_bytes_per_s,
+        facility_bytes_per_s,
+    } = system.repair
+    else {
+        return 1.0;
+    };
+    let topo = &system.topology;
+    let facility = topo.ancestor_of(level, c, Level::Facility);
+    let facility_disks = topo.disk_range(Level::Facility, facility).len() as f64;
+    let nodes = topo.components_within(level, c, Level::Node);
+    let disks_per_node = topo.disk_range(Level::Node, nodes.start).len() as f64;
+    let partners = nodes.len() as f64 * f64::from(scatter_width) * disks_per_node;
+    let full = (disk_bytes_per_s * facility_disks).min(facility_bytes_per_s);
+    let narrow = (disk_bytes_per_s * partners.min(facility_disks)).min(facility_bytes_per_s);
+    debug_assert!(narrow > 0.0 && narrow <= full, "{narrow} of {full}");
+    full / narrow
 }
 
 /// Rebuild windows (µs) after component `c` of `level` fails: (from a

@@ -15,7 +15,6 @@
 //! leaves the failure trace as it was.
 
 use std::cell::Cell;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -722,8 +721,6 @@ impl<'p, 's> World<'p, 's> {
         self.env_changed |= level == Level::Region;
         sim.schedule(replaced.0, replaced.1);
         let detection = self.system().detection.sample(&mut self.rng);
-        let disks = self.system().topology.disk_range(level, c);
-        let repair = RepairTiming::after(self.system(), detection, level, c);
         let fails_over = repair::failover_wait(self.system(), level, c).is_some();
         let before = self.trace.as_ref().map(|t| (t.len(), self.tally()));
         if level == Level::Disk {
@@ -739,7 +736,7 @@ impl<'p, 's> World<'p, 's> {
             // A disk holds copies of few options; for the others there is
             // nothing to do.
             if level != Level::Disk || self.holds_copies(k, c) {
-                self.destroy_copies(k, disks.clone(), (repair, fails_over), sim);
+                self.destroy_copies(k, (level, c), (detection, fails_over), sim);
             }
         }
         if let Some((at, before)) = before {
@@ -789,8 +786,9 @@ impl<'p, 's> World<'p, 's> {
         }
     }
 
-    /// Marks every live copy of option `k` on `disks` destroyed and schedules
-    /// its re-creation, in disk order: first the copies the plan placed, then
+    /// Marks every live copy of option `k` below the `struck` component
+    /// (level, index) destroyed and schedules its re-creation after
+    /// `detection`, in disk order: first the copies the plan placed, then
     /// those re-created there, oldest first. Re-creations of extents lost by
     /// the end of the destruction are dropped (they could do nothing). A
     /// copy left with no source in its own group waits for the account's
@@ -800,13 +798,14 @@ impl<'p, 's> World<'p, 's> {
     fn destroy_copies(
         &mut self,
         k: usize,
-        disks: Range<u32>,
-        (repair, fails_over): (RepairTiming, bool),
+        struck: (Level, u32),
+        (detection, fails_over): (Micros, bool),
         sim: &mut Scheduler<Event>,
     ) {
         let plan = self.plan;
         let option = &plan.system.options[k];
-        let repair = repair.for_option(plan.system, option);
+        let repair = RepairTiming::after(plan.system, option, detection, struck);
+        let disks = plan.system.topology.disk_range(struck.0, struck.1);
         let state = &mut self.options[k];
         let touched = &mut self.scratch;
         touched.clear();

@@ -189,10 +189,9 @@ impl World<'_, '_> {
             component: c,
         });
         let system = self.system();
-        let repair = RepairTiming::after(system, 0, level, c);
         self.collect_below(level, c);
         for k in 0..self.options.len() {
-            let repair = repair.for_option(system, &system.options[k]);
+            let repair = RepairTiming::after(system, &system.options[k], 0, (level, c));
             let copies = std::mem::take(&mut self.below[k]);
             for &(extent, slot) in &copies {
                 let Some(source) = self.rehome_source(k, extent, slot) else {

@@ -36,7 +36,6 @@ impl World<'_, '_> {
         let system = &plan.system;
         let topo = &system.topology;
         let usable = Service(&self.fleet, topo);
-        let timing = RepairTiming::after(system, 0, level, c);
         for (k, state) in self.options.iter_mut().enumerate() {
             if state.tables.relaxed.is_empty() {
                 continue;
@@ -50,7 +49,7 @@ impl World<'_, '_> {
             if !may.contains(&true) {
                 continue;
             }
-            let timing = timing.for_option(system, option);
+            let timing = RepairTiming::after(system, option, 0, (level, c));
             let mut relaxed = std::mem::take(&mut state.tables.relaxed);
             relaxed.retain(|&(extent, slot), moving| {
                 let Some((others, n, disk)) =
